@@ -1,0 +1,77 @@
+"""What every component receives besides its own spec section: who, where, and handles to the
+prerequisites other concerns built. Only ``MLPlatform`` creates or extends a context."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import pulumi
+
+from components import naming
+from components.catalog import Cloud
+
+if TYPE_CHECKING:
+    from components.cluster import ClusterOutputs
+    from components.monitoring import MonitoringOutputs
+    from components.network import NetworkOutputs
+    from components.registry import RegistryOutputs
+    from components.spec import PlatformSpec
+    from components.storage import StorageOutputs
+
+
+@dataclass(frozen=True)
+class PlatformContext:
+    """Identity, placement and cross-concern handles of one platform."""
+
+    platform: str
+    environment: str
+    cloud: Cloud
+    region: str
+    base_name: str
+    global_tags: Mapping[str, str]
+    deletion_protection: bool
+    # GCP project / Azure subscription / AWS account the platform lives in, when known up front.
+    account: str | None = None
+    # Handles filled in by MLPlatform as concerns are built, in this order:
+    # network -> storage -> registry -> cluster -> monitoring -> serving -> rbac.
+    network: NetworkOutputs | None = field(default=None, compare=False)
+    storage: StorageOutputs | None = field(default=None, compare=False)
+    registry: RegistryOutputs | None = field(default=None, compare=False)
+    cluster: ClusterOutputs | None = field(default=None, compare=False)
+    monitoring: MonitoringOutputs | None = field(default=None, compare=False)
+
+    @classmethod
+    def from_spec(cls, spec: PlatformSpec, account: str | None = None) -> PlatformContext:
+        return cls(
+            platform=spec.name,
+            environment=spec.environment,
+            cloud=spec.cloud,
+            region=spec.region,
+            base_name=spec.base_name,
+            global_tags=dict(spec.tags),
+            deletion_protection=spec.deletion_protection,
+            account=account,
+        )
+
+    def with_handles(self, **handles: object) -> PlatformContext:
+        """A copy with more prerequisites available to the concerns built next."""
+        return dataclasses.replace(self, **handles)  # type: ignore[arg-type]
+
+    def tags(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Merged and cloud-rendered tags (labels on GCP) for one resource."""
+        merged = naming.merge_tags(
+            self.global_tags, extra, naming.identity_tags(self.platform, self.environment)
+        )
+        return naming.render_tags(self.cloud, merged)
+
+    def stateful(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
+        """Options for a resource that holds data: protected and retained when the spec says so."""
+        return pulumi.ResourceOptions(
+            parent=parent,
+            protect=self.deletion_protection,
+            retain_on_delete=self.deletion_protection,
+            **kwargs,  # type: ignore[arg-type]
+        )

@@ -1,0 +1,74 @@
+"""MLPlatform: composes one component per concern for the spec's cloud.
+
+Only the chosen cloud's modules are imported (``importlib``), so a single-cloud stack never loads
+another cloud's SDK. Concerns are built in dependency order and hand their outputs on through the
+context; which concerns exist is decided here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any, Final
+
+import pulumi
+
+from components.context import PlatformContext
+from components.spec import PlatformSpec
+
+# concern -> class name per cloud; module is components.<concern>.<cloud>
+_COMPONENTS: Final[dict[str, dict[str, str]]] = {
+    "storage": {"aws": "AwsStorage", "gcp": "GcpStorage", "azure": "AzureStorage"},
+}
+
+
+def component_class(concern: str, cloud: str) -> type[pulumi.ComponentResource]:
+    """The ComponentResource class that implements ``concern`` on ``cloud``."""
+    module = importlib.import_module(f"components.{concern}.{cloud}")
+    cls: type[pulumi.ComponentResource] = getattr(module, _COMPONENTS[concern][cloud])
+    return cls
+
+
+class MLPlatform(pulumi.ComponentResource):
+    """A complete ML platform on one cloud, from one spec."""
+
+    cloud: pulumi.Output[str]
+    region: pulumi.Output[str]
+    environment: pulumi.Output[str]
+    bucket_names: pulumi.Output[dict[str, str]]
+    bucket_urls: pulumi.Output[dict[str, str]]
+    storage_key_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: PlatformSpec,
+        account: str | None = None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:platform:MLPlatform", name, None, opts)
+        provider_module = importlib.import_module(f"components.providers.{spec.cloud}")
+        provider = provider_module.create_provider(name, spec, self)
+        child = pulumi.ResourceOptions(parent=self, providers=[provider])
+        ctx = PlatformContext.from_spec(spec, account=account)
+
+        storage = component_class("storage", spec.cloud)(name, spec.storage, ctx, child)
+        ctx = ctx.with_handles(storage=storage)
+
+        self.cloud = pulumi.Output.from_input(spec.cloud)
+        self.region = pulumi.Output.from_input(spec.region)
+        self.environment = pulumi.Output.from_input(spec.environment)
+        self.bucket_names = storage.bucket_names  # type: ignore[attr-defined]
+        self.bucket_urls = storage.bucket_urls  # type: ignore[attr-defined]
+        self.storage_key_id = storage.encryption_key_id  # type: ignore[attr-defined]
+        self.register_outputs(self.stack_outputs())
+
+    def stack_outputs(self) -> dict[str, Any]:
+        """What `pulumi stack output --json` shows; CI jobs and `mlfabric verify` read these."""
+        return {
+            "cloud": self.cloud,
+            "region": self.region,
+            "environment": self.environment,
+            "bucket_names": self.bucket_names,
+            "bucket_urls": self.bucket_urls,
+            "storage_key_id": self.storage_key_id,
+        }

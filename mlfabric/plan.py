@@ -1,0 +1,237 @@
+"""The offline plan: the real program under Pulumi's official mock runtime.
+
+``plan_stack`` reads a stack file, validates the spec (a bad spec declares nothing), hands the
+stack's config to the runtime exactly as the engine would (``set_all_config`` after ``set_mocks``),
+runs ``components.program.run`` — the function ``__main__.py`` runs under ``pulumi up`` — and
+records every registration the program makes: urn, type, name, parent, camelCase inputs, protect,
+retain-on-delete and dependencies. Recording happens in a ``MockMonitor`` subclass handed to
+``set_mocks(monitor=...)``, so the requests recorded are the engine's own wire format.
+
+Each plan runs in a fresh ``contextvars.Context``: the runtime keeps its settings, config and root
+stack in context variables, so plans in one process (tests, benchmarks) never see each other.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pulumi
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
+from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.stack import run_pulumi_func
+from pulumi.runtime.sync_await import _sync_await
+
+from components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, parse_spec
+from mlfabric import stackfile
+from mlfabric.errors import UsageError
+from mlfabric.mocks import PlanMocks, World
+
+PLAN_FORMAT = "mlfabric-plan/1"
+DEFAULT_PROJECT = "mlfabric"
+
+
+@dataclass
+class ResourceRecord:
+    """One registration, as the engine would have received it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    provider: str
+    protect: bool
+    retain_on_delete: bool
+    id: str | None
+    inputs: dict[str, Any]
+    dependencies: list[str] = field(default_factory=list)
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+
+
+class RecordingMonitor(MockMonitor):
+    """The official mock monitor, keeping a record of every RegisterResource request."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.records: list[ResourceRecord] = []
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        custom = bool(request.custom)
+        self.records.append(
+            ResourceRecord(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=custom,
+                provider=request.provider,
+                protect=bool(request.protect),
+                retain_on_delete=bool(request.retainOnDelete),
+                id=response.id or None,
+                inputs=rpc.deserialize_properties(request.object) if request.type != "pulumi:pulumi:Stack" else {},
+                dependencies=list(request.dependencies),
+                property_dependencies={
+                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                },
+            )
+        )
+        return response
+
+
+class _Collector(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
+
+
+@dataclass
+class Plan:
+    """What the program declared, with the spec it came from."""
+
+    project: str
+    stack: str
+    spec: PlatformSpec
+    resources: list[ResourceRecord]
+    outputs: dict[str, Any]
+    notes: list[str]
+    source: str = ""
+
+    @property
+    def custom_resources(self) -> list[ResourceRecord]:
+        """Cloud resources (not components, not the stack)."""
+        return [r for r in self.resources if r.custom]
+
+    @property
+    def components(self) -> list[ResourceRecord]:
+        return [r for r in self.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+
+    def of_type(self, type_token: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.type == type_token]
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "resources": len(self.custom_resources),
+            "components": len(self.components),
+            "by_type": dict(sorted(Counter(r.type for r in self.custom_resources).items())),
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": PLAN_FORMAT,
+            "project": self.project,
+            "stack": self.stack,
+            "source": self.source,
+            "cloud": self.spec.cloud,
+            "region": self.spec.region,
+            "environment": self.spec.environment,
+            "spec": self.spec.model_dump(mode="json"),
+            "summary": self.summary(),
+            "notes": self.notes,
+            "outputs": self.outputs,
+            "resources": [asdict(r) for r in self.resources],
+        }
+
+
+def _resolve_stack_outputs() -> dict[str, Any]:
+    root = get_root_resource()
+    outputs: dict[str, Any] = getattr(root, "outputs", {}) or {}
+
+    async def resolve() -> dict[str, Any]:
+        resolved: dict[str, Any] = {}
+        for name, value in outputs.items():
+            output = pulumi.Output.from_input(value)
+            is_secret = await output.is_secret()
+            resolved[name] = "[secret]" if is_secret else await output.future()
+        return resolved
+
+    return _sync_await(resolve())
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: dict[str, str],
+    secret_keys: list[str],
+    world: World,
+) -> tuple[list[ResourceRecord], dict[str, Any], list[str]]:
+    """Run ``program`` under the mock runtime in a fresh context; return records, outputs, log."""
+
+    def in_fresh_context() -> tuple[list[ResourceRecord], dict[str, Any], list[str]]:
+        mocks = PlanMocks(world)
+        monitor = RecordingMonitor(mocks)
+        logger = logging.getLogger(f"mlfabric.plan.{stack}")
+        logger.propagate = False
+        collector = _Collector()
+        logger.addHandler(collector)
+        try:
+            pulumi.runtime.set_mocks(
+                mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor
+            )
+            pulumi.runtime.set_all_config(config, secret_keys)
+            _sync_await(run_pulumi_func(program))
+            outputs = _resolve_stack_outputs()
+        finally:
+            logger.removeHandler(collector)
+        return monitor.records, outputs, collector.messages
+
+    return contextvars.Context().run(in_fresh_context)
+
+
+def _project_name(project_dir: Path) -> str:
+    pulumi_yaml = project_dir / "Pulumi.yaml"
+    if pulumi_yaml.is_file():
+        import yaml
+
+        data = yaml.safe_load(pulumi_yaml.read_text()) or {}
+        if isinstance(data, dict) and isinstance(data.get("name"), str):
+            return data["name"]
+    return DEFAULT_PROJECT
+
+
+def validate_stack(stack: stackfile.StackFile) -> PlatformSpec:
+    """The stack's spec, or UsageError with one line per problem."""
+    try:
+        return parse_spec(stack.spec_data)
+    except SpecError as error:
+        raise UsageError(error.problems) from None
+
+
+def plan_stack(stack: stackfile.StackFile, project: str | None = None) -> Plan:
+    """Validate the stack's spec, then run the program offline and record what it declares."""
+    from components.program import run
+
+    spec = validate_stack(stack)
+    project = project or _project_name(stackfile.find_project_dir(stack.path.parent))
+    world = World(project=project, stack=stack.stack, region=spec.region)
+    records, outputs, log = run_program(
+        run,
+        project=project,
+        stack=stack.stack,
+        config=stack.runtime_config(),
+        secret_keys=stack.secret_keys,
+        world=world,
+    )
+    notes = [
+        f"{where}: encrypted value replaced by a placeholder secret (cannot be decrypted offline)"
+        for where in stack.placeholders
+    ]
+    return Plan(project, stack.stack, spec, records, outputs, notes + log, source=str(stack.path))
+
+
+def plan_spec(spec_data: dict[str, Any], stack: str = "test", extra_config: dict[str, Any] | None = None) -> Plan:
+    """Plan a spec given as data (tests, benchmarks): the same path as a stack file."""
+    config = {SPEC_CONFIG_KEY: spec_data, **(extra_config or {})}
+    return plan_stack(stackfile.StackFile(Path(f"Pulumi.{stack}.yaml"), stack, config), project=DEFAULT_PROJECT)
