@@ -35,6 +35,8 @@ class PlatformContext:
     deletion_protection: bool
     # GCP project / Azure subscription / AWS account the platform lives in, when known up front.
     account: str | None = None
+    # Azure only: the resource group every platform resource lives in (created by the provider module).
+    resource_group_name: pulumi.Output[str] | None = field(default=None, compare=False)
     # Handles filled in by MLPlatform as concerns are built, in this order:
     # network -> storage -> registry -> cluster -> monitoring -> serving -> rbac.
     network: NetworkOutputs | None = field(default=None, compare=False)

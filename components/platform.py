@@ -50,6 +50,8 @@ class MLPlatform(pulumi.ComponentResource):
         provider = provider_module.create_provider(name, spec, self)
         child = pulumi.ResourceOptions(parent=self, providers=[provider])
         ctx = PlatformContext.from_spec(spec, account=account)
+        # Cloud-wide prerequisites every concern needs (Azure: the resource group).
+        ctx = ctx.with_handles(**provider_module.shared_handles(name, spec, ctx, child))
 
         storage = component_class("storage", spec.cloud)(name, spec.storage, ctx, child)
         ctx = ctx.with_handles(storage=storage)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
+from components.context import PlatformContext
 from components.spec import PlatformSpec
 
 
@@ -17,3 +18,11 @@ def create_provider(name: str, spec: PlatformSpec, parent: pulumi.Resource) -> p
         allowed_account_ids=[account] if account else None,
         opts=pulumi.ResourceOptions(parent=parent),
     )
+
+
+def shared_handles(
+    name: str, spec: PlatformSpec, ctx: PlatformContext, opts: pulumi.ResourceOptions
+) -> dict[str, object]:
+    """AWS needs no platform-wide prerequisite before the concerns are built."""
+    del name, spec, ctx, opts
+    return {}

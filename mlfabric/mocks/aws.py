@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+from mlfabric.mocks.aws_ml import OUTPUTS as ML_OUTPUTS
 from mlfabric.mocks.world import World
 
 
@@ -27,6 +28,8 @@ def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[s
     module = typ.split(":")[1].split("/")[0]
     kind = typ.rsplit(":", 1)[-1]
     region, account = world.region, world.aws_account_id
+    if typ in ML_OUTPUTS:
+        return ML_OUTPUTS[typ](name, inputs, world)
     if typ == "aws:s3/bucket:Bucket":
         bucket = inputs.get("bucket") or _auto_name(name, typ)
         return {
