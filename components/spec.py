@@ -802,6 +802,8 @@ def _fill_environment_defaults(model: type[BaseModel], data: Mapping[str, Any], 
 def _format_path(loc: Iterable[str | int]) -> str:
     path = ""
     for part in loc:
+        if part == "[key]":  # pydantic's marker for "the key itself is wrong", not a field
+            continue
         if isinstance(part, int):
             path += f"[{part}]"
         else:

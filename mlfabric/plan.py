@@ -77,9 +77,10 @@ class RecordingMonitor(MockMonitor):
                 retain_on_delete=bool(request.retainOnDelete),
                 id=response.id or None,
                 inputs=rpc.deserialize_properties(request.object) if request.type != "pulumi:pulumi:Stack" else {},
-                dependencies=list(request.dependencies),
+                # The SDK gathers dependencies in sets; sorted, a plan is byte-for-byte repeatable.
+                dependencies=sorted(request.dependencies),
                 property_dependencies={
-                    key: list(deps.urns) for key, deps in request.propertyDependencies.items()
+                    key: sorted(deps.urns) for key, deps in sorted(request.propertyDependencies.items())
                 },
             )
         )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from collections.abc import Callable
 from typing import Any
 
 from mlfabric.mocks import World
 from mlfabric.plan import Plan, ResourceRecord, plan_spec, run_program
 
+ROOT = Path(__file__).resolve().parent.parent
 REGIONS = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
 CLOUD_BLOCKS: dict[str, dict[str, Any]] = {"aws": {}, "gcp": {"gcp": {"project": "ml-platform-test"}}, "azure": {}}
 

@@ -1,0 +1,40 @@
+# mlfabric — the two commands a newcomer runs: `make plan` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STACK  ?= dev
+# The cloud of the stack being planned decides which provider SDK is installed (lean installs).
+CLOUD  ?= $(shell sed -n 's/^[[:space:]]*cloud:[[:space:]]*\([a-z]*\).*/\1/p' stacks/Pulumi.$(STACK).yaml 2>/dev/null | head -n1)
+
+.PHONY: plan test lint docs docs-check bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# One stamp per extras set, so `make plan` (one cloud) and `make test` (all clouds) share the venv.
+$(VENV)/.installed-%: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[$*]"
+	touch $@
+
+plan: $(VENV)/.installed-$(CLOUD)
+	$(BIN)/mlfabric plan -s $(STACK)
+
+test: $(VENV)/.installed-all,dev
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-all,dev
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+docs: $(VENV)/.installed-all,dev
+	$(BIN)/python -m mlfabric.reference --write
+
+docs-check: $(VENV)/.installed-all,dev
+	$(BIN)/python -m mlfabric.reference --check
+
+bench: $(VENV)/.installed-all,dev
+	$(BIN)/python bench/plan_time.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

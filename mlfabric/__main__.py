@@ -1,0 +1,5 @@
+"""`python -m mlfabric` runs the CLI."""
+
+from mlfabric.cli import main
+
+main()

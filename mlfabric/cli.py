@@ -1,0 +1,129 @@
+"""The `mlfabric` command line: validate, plan, schema (and the commands other modules register).
+
+Exit codes: 0 ok, 1 policy violations (check), 2 bad spec or usage. Bad input is reported as one
+line per problem on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from components.spec import json_schema
+from mlfabric import render, stackfile
+from mlfabric.errors import UsageError
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+
+app = typer.Typer(
+    name="mlfabric",
+    help="A complete ML platform on AWS, GCP or Azure from one typed spec: validate, plan offline, check.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+StackOption = Annotated[
+    str | None, typer.Option("--stack", "-s", help="Stack name: stacks/Pulumi.<STACK>.yaml.", show_default=False)
+]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", "-f", help="A stack file anywhere on disk.", show_default=False)
+]
+
+
+def fail(problems: list[str]) -> NoReturn:
+    """Print one line per problem to stderr and exit 2."""
+    for line in problems:
+        print(line, file=sys.stderr)
+    raise typer.Exit(EXIT_USAGE)
+
+
+def load_stack(stack: str | None, file: Path | None) -> stackfile.StackFile:
+    """The stack file named on the command line (exits 2 with one line per problem)."""
+    try:
+        return stackfile.load(stackfile.resolve(stack, file))
+    except UsageError as error:
+        fail(error.problems)
+
+
+@app.command()
+def validate(
+    path: Annotated[Path | None, typer.Argument(help="A stack file (instead of -s).", show_default=False)] = None,
+    stack: StackOption = None,
+    file: FileOption = None,
+) -> None:
+    """Check a stack's spec without planning anything."""
+    from mlfabric.plan import validate_stack
+
+    if path is not None and file is not None:
+        fail(["give the stack file once: as an argument or with --file"])
+    loaded = load_stack(stack, path or file)
+    try:
+        spec = validate_stack(loaded)
+    except UsageError as error:
+        fail(error.problems)
+    print(f"ok: {loaded.path} — {spec.base_name} on {spec.cloud} {spec.region}")
+
+
+@app.command()
+def plan(
+    stack: StackOption = None,
+    file: FileOption = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="Also write the plan as JSON to this file ('-' for stdout).")
+    ] = None,
+) -> None:
+    """Run the program offline under Pulumi's mock runtime and show what it declares."""
+    from mlfabric.plan import plan_stack
+
+    loaded = load_stack(stack, file)
+    try:
+        result = plan_stack(loaded)
+    except UsageError as error:
+        fail(error.problems)
+    document = result.to_json()
+    if json_out is not None and str(json_out) == "-":
+        print(json.dumps(document, indent=2, sort_keys=False, default=str))
+        return
+    console = Console()
+    render.print_plan(console, result)
+    if json_out is not None:
+        json_out.write_text(json.dumps(document, indent=2, default=str) + "\n")
+        console.print(f"plan written to {json_out}")
+
+
+@app.command()
+def schema(
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+) -> None:
+    """Print the spec's JSON Schema (editors use it to complete and check stack files)."""
+    text = json.dumps(json_schema(), indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text)
+
+
+def _register_optional_commands() -> None:
+    """Commands that live in their own modules (policy check, diff, day-2 tools)."""
+    try:
+        from mlfabric import check
+    except ImportError:  # the policy pack is optional until its module lands
+        return
+    register = getattr(check, "register", None)
+    if register is not None:
+        register(app)
+
+
+_register_optional_commands()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

@@ -1,0 +1,118 @@
+"""Generated docs: the spec reference (from the JSON Schema) in README.md and stacks/schema.json.
+
+`python -m mlfabric.reference --write` regenerates both; `--check` (run by the test suite) fails
+when either has drifted from the models, terraform-docs style.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from components.spec import ENV_DEFAULTS_KEY, json_schema
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+SCHEMA_FILE = ROOT / "stacks" / "schema.json"
+SPEC_START, SPEC_END = "<!-- spec-reference:start -->", "<!-- spec-reference:end -->"
+POLICY_START, POLICY_END = "<!-- policy-table:start -->", "<!-- policy-table:end -->"
+
+
+def _type_of(prop: dict[str, Any]) -> str:
+    if "$ref" in prop:
+        return prop["$ref"].rsplit("/", 1)[-1]
+    if "anyOf" in prop:
+        return " or ".join(_type_of(p) for p in prop["anyOf"] if p.get("type") != "null") + " (optional)"
+    if "enum" in prop:
+        return " \\| ".join(f"`{v}`" for v in prop["enum"])
+    if "const" in prop:
+        return f"`{prop['const']}`"
+    kind = prop.get("type", "any")
+    if kind == "array":
+        return f"list of {_type_of(prop.get('items', {}))}"
+    if kind == "object" and "additionalProperties" in prop:
+        return f"map of {_type_of(prop['additionalProperties'])}"
+    return str(kind)
+
+
+def _default_of(prop: dict[str, Any]) -> str:
+    by_env = prop.get(ENV_DEFAULTS_KEY)
+    if isinstance(by_env, dict):
+        return " / ".join(f"{env}: `{json.dumps(v)}`" for env, v in by_env.items())
+    if "default" in prop:
+        return f"`{json.dumps(prop['default'])}`"
+    return "**required**"
+
+
+def _table(title: str, model: dict[str, Any]) -> list[str]:
+    lines = [f"#### `{title}`", "", model.get("description", "").strip(), "",
+             "| field | type | default | description |", "|---|---|---|---|"]
+    for name, prop in model.get("properties", {}).items():
+        description = prop.get("description", "").replace("|", "\\|").replace("\n", " ")
+        lines.append(f"| `{name}` | {_type_of(prop)} | {_default_of(prop)} | {description} |")
+    return [*lines, ""]
+
+
+def spec_reference() -> str:
+    """Markdown tables for the root spec and every nested model, in schema order."""
+    schema = json_schema()
+    lines = _table("PlatformSpec (root)", schema)
+    for name, model in schema.get("$defs", {}).items():
+        if model.get("type") == "object":
+            lines += _table(name, model)
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def policy_table() -> str | None:
+    """The README policy table, when the policy pack provides one."""
+    try:
+        from mlfabric import check
+    except ImportError:
+        return None
+    render = getattr(check, "rules_markdown", None)
+    return render() if render else None
+
+
+def schema_text() -> str:
+    return json.dumps(json_schema(), indent=2) + "\n"
+
+
+def _splice(text: str, start: str, end: str, body: str) -> str:
+    head, _, rest = text.partition(start)
+    _, _, tail = rest.partition(end)
+    return f"{head}{start}\n{body}{end}{tail}"
+
+
+def rendered_readme(current: str) -> str:
+    text = _splice(current, SPEC_START, SPEC_END, spec_reference())
+    table = policy_table()
+    if table is not None and POLICY_START in text:
+        text = _splice(text, POLICY_START, POLICY_END, table if table.endswith("\n") else table + "\n")
+    return text
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="regenerate README sections and stacks/schema.json")
+    mode.add_argument("--check", action="store_true", help="exit 1 when they have drifted")
+    args = parser.parse_args(argv)
+    readme = README.read_text()
+    expected_readme, expected_schema = rendered_readme(readme), schema_text()
+    if args.write:
+        README.write_text(expected_readme)
+        SCHEMA_FILE.write_text(expected_schema)
+        return 0
+    stale = [str(p.relative_to(ROOT)) for p, now, want in
+             ((README, readme, expected_readme), (SCHEMA_FILE, SCHEMA_FILE.read_text(), expected_schema)) if now != want]
+    if stale:
+        print(f"out of date: {', '.join(stale)} — run `make docs`", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
