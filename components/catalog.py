@@ -78,8 +78,7 @@ def _shapes(cloud: Cloud, accelerator: str, device: str, *rows: tuple[int, str, 
     return [GpuShape(cloud, accelerator, g, m, c, mem, p, device) for g, m, c, mem, p in rows]
 
 
-GPU_SHAPES: Final[tuple[GpuShape, ...]] = tuple(
-    [
+GPU_SHAPES: Final[tuple[GpuShape, ...]] = (
         # --- AWS: EC2 instance types (EKS managed node groups) ---
         *_shapes("aws", "t4", "nvidia-tesla-t4",
                  (1, "g4dn.xlarge", 4, 16, 0.526), (4, "g4dn.12xlarge", 48, 192, 3.912),
@@ -120,8 +119,7 @@ GPU_SHAPES: Final[tuple[GpuShape, ...]] = tuple(
                  (1, "Standard_NC40ads_H100_v5", 40, 320, 6.98),
                  (2, "Standard_NC80adis_H100_v5", 80, 640, 13.96),
                  (8, "Standard_ND96isr_H100_v5", 96, 1900, 98.32)),
-    ]
-)
+    )
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ context; which concerns exist is decided here and nowhere else.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any, Final
 
 import pulumi
@@ -21,10 +22,14 @@ _COMPONENTS: Final[dict[str, dict[str, str]]] = {
 }
 
 
-def component_class(concern: str, cloud: str) -> type[pulumi.ComponentResource]:
+# Every concern's component takes (name, spec section, context, options).
+ComponentFactory = Callable[[str, Any, PlatformContext, pulumi.ResourceOptions], pulumi.ComponentResource]
+
+
+def component_class(concern: str, cloud: str) -> ComponentFactory:
     """The ComponentResource class that implements ``concern`` on ``cloud``."""
     module = importlib.import_module(f"components.{concern}.{cloud}")
-    cls: type[pulumi.ComponentResource] = getattr(module, _COMPONENTS[concern][cloud])
+    cls: ComponentFactory = getattr(module, _COMPONENTS[concern][cloud])
     return cls
 
 

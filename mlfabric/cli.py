@@ -6,6 +6,7 @@ line per problem on stderr, never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -113,7 +114,7 @@ def schema(
 def _register_optional_commands() -> None:
     """Commands that live in their own modules (policy check, diff, day-2 tools)."""
     try:
-        from mlfabric import check
+        check = importlib.import_module("mlfabric.check")
     except ImportError:  # the policy pack is optional until its module lands
         return
     register = getattr(check, "register", None)

@@ -63,7 +63,7 @@ class RecordingMonitor(MockMonitor):
         self.records: list[ResourceRecord] = []
 
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         custom = bool(request.custom)
         self.records.append(
             ResourceRecord(
@@ -198,7 +198,7 @@ def _project_name(project_dir: Path) -> str:
 
         data = yaml.safe_load(pulumi_yaml.read_text()) or {}
         if isinstance(data, dict) and isinstance(data.get("name"), str):
-            return data["name"]
+            return str(data["name"])
     return DEFAULT_PROJECT
 
 

@@ -7,6 +7,7 @@ when either has drifted from the models, terraform-docs style.
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from pathlib import Path
@@ -23,7 +24,7 @@ POLICY_START, POLICY_END = "<!-- policy-table:start -->", "<!-- policy-table:end
 
 def _type_of(prop: dict[str, Any]) -> str:
     if "$ref" in prop:
-        return prop["$ref"].rsplit("/", 1)[-1]
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
     if "anyOf" in prop:
         return " or ".join(_type_of(p) for p in prop["anyOf"] if p.get("type") != "null") + " (optional)"
     if "enum" in prop:
@@ -69,11 +70,11 @@ def spec_reference() -> str:
 def policy_table() -> str | None:
     """The README policy table, when the policy pack provides one."""
     try:
-        from mlfabric import check
+        check = importlib.import_module("mlfabric.check")
     except ImportError:
         return None
     render = getattr(check, "rules_markdown", None)
-    return render() if render else None
+    return str(render()) if render else None
 
 
 def schema_text() -> str:

@@ -60,7 +60,7 @@ def stack_dir(project_dir: Path) -> Path:
         except yaml.YAMLError:
             data = {}
         if isinstance(data, dict) and isinstance(data.get("stackConfigDir"), str):
-            return project_dir / data["stackConfigDir"]
+            return project_dir / str(data["stackConfigDir"])
     return project_dir / "stacks"
 
 

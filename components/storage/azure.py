@@ -88,6 +88,13 @@ def lifecycle_rule_names(buckets: list[BucketSpec]) -> dict[str, str]:
     }
 
 
+def _mapping(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """A dict of outputs as one output; ``{}`` when empty (``Output.all()`` alone would give ``[]``)."""
+    if not outputs:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**outputs)
+
+
 class AzureStorage(pulumi.ComponentResource):
     """Private, CMK-encrypted blob containers for datasets, artifacts and models."""
 
@@ -135,11 +142,11 @@ class AzureStorage(pulumi.ComponentResource):
         self._lifecycle(list(containers.values()))
         self.log_account = self._access_logs(key_access) if spec.access_logging else None
 
-        self.bucket_names = pulumi.Output.all(**{k: c.name for k, c in containers.items()})
+        self.bucket_names = _mapping({k: c.name for k, c in containers.items()})
         self.bucket_urls = pulumi.Output.all(
             self.account.primary_endpoints.apply(lambda endpoints: endpoints.blob), self.bucket_names
         ).apply(lambda args: {k: f"{args[0].rstrip('/')}/{v}" for k, v in args[1].items()})
-        self.bucket_ids = pulumi.Output.all(**{k: c.id for k, c in containers.items()})
+        self.bucket_ids = _mapping({k: c.id for k, c in containers.items()})
         # Versionless key URI: the account follows new key versions, and so should anything that
         # references the platform's storage key.
         self.encryption_key_id = self.key.key_uri

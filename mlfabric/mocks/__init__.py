@@ -66,11 +66,12 @@ class PlanMocks(pulumi.runtime.Mocks):
         resource_id = outputs.pop("__id", None) or f"{args.name}-{stable_id(args.typ, args.name)}"
         return str(resource_id), outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         answer = _INVOKES.get(args.token)
         if answer is None:
             raise UnknownInvokeError(
                 f"the offline plan has no fake answer for invoke {args.token!r}; "
                 "add one to mlfabric/mocks/<cloud>.py"
             )
-        return answer(dict(args.args), self.world)
+        # (dict, []) — not (dict, None), which the mock monitor rejects with a TypeError.
+        return answer(dict(args.args), self.world), []
