@@ -41,7 +41,9 @@ class MLPlatform(pulumi.ComponentResource):
     environment: pulumi.Output[str]
     bucket_names: pulumi.Output[dict[str, str]]
     bucket_urls: pulumi.Output[dict[str, str]]
+    bucket_ids: pulumi.Output[dict[str, str]]
     storage_key_id: pulumi.Output[str]
+    access_log_bucket: pulumi.Output[str]
 
     def __init__(
         self,
@@ -67,7 +69,9 @@ class MLPlatform(pulumi.ComponentResource):
         self.environment = pulumi.Output.from_input(spec.environment)
         self.bucket_names = storage.bucket_names  # type: ignore[attr-defined]
         self.bucket_urls = storage.bucket_urls  # type: ignore[attr-defined]
+        self.bucket_ids = storage.bucket_ids  # type: ignore[attr-defined]
         self.storage_key_id = storage.encryption_key_id  # type: ignore[attr-defined]
+        self.access_log_bucket = storage.access_log_bucket  # type: ignore[attr-defined]
         self.register_outputs(self.stack_outputs())
 
     def _warn_unbuilt_sections(self, spec: PlatformSpec) -> None:
@@ -84,5 +88,7 @@ class MLPlatform(pulumi.ComponentResource):
             "environment": self.environment,
             "bucket_names": self.bucket_names,
             "bucket_urls": self.bucket_urls,
+            "bucket_ids": self.bucket_ids,
             "storage_key_id": self.storage_key_id,
+            "access_log_bucket": self.access_log_bucket,
         }

@@ -43,6 +43,9 @@ Persona = Literal["data-scientist", "ml-engineer", "platform-admin", "ci-deploye
 # reports group by them).
 RESERVED_TAG_KEYS: Final = frozenset({"mlfabric-platform", "mlfabric-environment", "managed-by"})
 
+# The bucket name storage components use for access logs; a user bucket may not take it.
+ACCESS_LOG_BUCKET: Final = "access-logs"
+
 # CloudWatch Logs accepts only these retention periods.
 AWS_LOG_RETENTION_DAYS: Final = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
@@ -85,7 +88,7 @@ def env_default(*, dev: Any, staging: Any, prod: Any, description: str, **kwargs
 # --- constrained scalar types ----------------------------------------------------------------
 
 _PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
-_ITEM_NAME = re.compile(r"^[a-z][a-z0-9-]{0,22}[a-z0-9]$")
+_ITEM_NAME = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _TAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
 _GCP_LABEL = re.compile(r"^[a-z0-9_-]{0,63}$")
@@ -104,7 +107,8 @@ def _platform_name(value: str) -> str:
 def _item_name(value: str) -> str:
     if not _ITEM_NAME.match(value) or "--" in value:
         raise ValueError(
-            "must be 2-24 lowercase letters, digits or single hyphens, starting with a letter"
+            # 3 is the floor of Azure blob container names, the strictest cloud.
+            "must be 3-24 lowercase letters, digits or single hyphens, starting with a letter"
         )
     return value
 
@@ -288,7 +292,8 @@ class StorageSpec(_Model):
 
     buckets: list[BucketSpec] = Field(
         default_factory=_default_buckets,
-        description="Buckets to create. Omitted: datasets, artifacts and models.",
+        min_length=1,
+        description="Buckets to create (at least one). Omitted: datasets, artifacts and models.",
     )
     versioning: bool = env_default(
         dev=False, staging=True, prod=True, description="Keep previous object versions."
@@ -312,7 +317,13 @@ class StorageSpec(_Model):
 
     @model_validator(mode="after")
     def _names_unique(self) -> StorageSpec:
-        _raise_if(_unique((b.name for b in self.buckets), "buckets"))
+        problems = _unique((b.name for b in self.buckets), "buckets")
+        problems += [
+            (("buckets", index, "name"), f"reserved for the access-log bucket (got {bucket.name!r})")
+            for index, bucket in enumerate(self.buckets)
+            if bucket.name == ACCESS_LOG_BUCKET
+        ]
+        _raise_if(problems)
         return self
 
 

@@ -14,6 +14,7 @@ stack in context variables, so plans in one process (tests, benchmarks) never se
 from __future__ import annotations
 
 import contextvars
+import dataclasses
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -216,7 +217,10 @@ def plan_stack(stack: stackfile.StackFile, project: str | None = None) -> Plan:
 
     spec = validate_stack(stack)
     project = project or _project_name(stackfile.find_project_dir(stack.path.parent))
+    gcp_project = (spec.gcp.project if spec.gcp else None) or stack.config.get("gcp:project")
     world = World(project=project, stack=stack.stack, region=spec.region)
+    if isinstance(gcp_project, str):
+        world = dataclasses.replace(world, gcp_project=gcp_project)
     records, outputs, log = run_program(
         run,
         project=project,

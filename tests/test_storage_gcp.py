@@ -76,6 +76,7 @@ def test_every_bucket_is_encrypted_with_the_platform_kms_key() -> None:
     p = plan("gcp", "prod")
     key = only(p.resources, KEY)
     key_ring = only(p.resources, KEY_RING)
+    assert key.id is not None and key_ring.id is not None
     assert key_ring.id.startswith(f"projects/{PROJECT}/locations/us-central1/keyRings/")
     assert key.id.startswith(f"{key_ring.id}/cryptoKeys/")
     assert p.outputs["storage_key_id"] == key.id

@@ -66,14 +66,18 @@ def _storage_account(typ: str, name: str, inputs: dict[str, Any], world: World) 
     }
 
 
-def _account_child(path: Callable[[dict[str, Any]], str], physical: Callable[[dict[str, Any]], str]) -> Callable[..., dict[str, Any]]:
-    """Resources that live under a storage account (blob service, containers, policies)."""
+def _account_child(path: str, physical: str) -> Callable[..., dict[str, Any]]:
+    """Resources that live under a storage account (blob service, containers, policies).
+
+    ``path`` and ``physical`` are format strings over the inputs, e.g. ``{containerName}``.
+    """
 
     def answer(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
         del typ
         account = inputs.get("accountName") or name
         account_id = f"{_group_id(world, inputs, name)}/providers/Microsoft.Storage/storageAccounts/{account}"
-        return {"__id": f"{account_id}/{path(inputs)}", "name": physical(inputs)}
+        values = {k: v for k, v in inputs.items() if isinstance(v, str)}
+        return {"__id": f"{account_id}/{path.format_map(values)}", "name": physical.format_map(values)}
 
     return answer
 
@@ -150,12 +154,9 @@ def _diagnostic_setting(typ: str, name: str, inputs: dict[str, Any], world: Worl
 _KINDS: dict[str, Callable[[str, str, dict[str, Any], World], dict[str, Any]]] = {
     "resources:ResourceGroup": _resource_group,
     "storage:StorageAccount": _storage_account,
-    "storage:BlobServiceProperties": _account_child(lambda i: "blobServices/default", lambda i: "default"),
-    "storage:BlobContainer": _account_child(
-        lambda i: f"blobServices/default/containers/{i.get('containerName')}",
-        lambda i: str(i.get("containerName")),
-    ),
-    "storage:ManagementPolicy": _account_child(lambda i: "managementPolicies/default", lambda i: "DefaultManagementPolicy"),
+    "storage:BlobServiceProperties": _account_child("blobServices/default", "default"),
+    "storage:BlobContainer": _account_child("blobServices/default/containers/{containerName}", "{containerName}"),
+    "storage:ManagementPolicy": _account_child("managementPolicies/default", "DefaultManagementPolicy"),
     "keyvault:Vault": _vault,
     "keyvault:Key": _key,
     "managedidentity:UserAssignedIdentity": _identity,
@@ -214,7 +215,7 @@ def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[s
 
 
 INVOKES: dict[str, Any] = {
-    "azure-native:authorization:getClientConfig": lambda args, w: {
+    "azure-native:authorization:getClientConfig": lambda _args, w: {
         "clientId": "33333333-3333-3333-3333-333333333333",
         "objectId": w.azure_object_id,
         "subscriptionId": w.azure_subscription_id,
