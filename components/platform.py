@@ -9,41 +9,75 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import pulumi
 
+from components.cluster import ClusterOutputs
 from components.context import PlatformContext
+from components.monitoring import MonitoringOutputs
+from components.network import NetworkOutputs
+from components.rbac import RbacOutputs
+from components.registry import RegistryOutputs
+from components.serving import ServingOutputs
 from components.spec import PlatformSpec
-
-# concern -> class name per cloud; module is components.<concern>.<cloud>
-_COMPONENTS: Final[dict[str, dict[str, str]]] = {
-    "storage": {"aws": "AwsStorage", "gcp": "GcpStorage", "azure": "AzureStorage"},
-}
-
+from components.storage import StorageOutputs
 
 # Every concern's component takes (name, spec section, context, options).
 ComponentFactory = Callable[[str, Any, PlatformContext, pulumi.ResourceOptions], pulumi.ComponentResource]
 
 
-def component_class(concern: str, cloud: str) -> ComponentFactory:
+@dataclass(frozen=True)
+class Concern:
+    """One concern: where its spec lives, what it exposes, and which class builds it per cloud."""
+
+    name: str
+    section: str
+    outputs: type
+    classes: dict[str, str]
+    # Built whenever the spec section is present; `needed_by` adds sections that require it too.
+    needed_by: tuple[str, ...] = ()
+    # Stack-output names that differ from the component's attribute names.
+    export_as: tuple[tuple[str, str], ...] = ()
+
+
+# In dependency order: each concern may read the handles of those above it from the context.
+CONCERNS: Final[tuple[Concern, ...]] = (
+    Concern("network", "network", NetworkOutputs, {}, needed_by=("training", "serving")),
+    Concern("storage", "storage", StorageOutputs, {"aws": "AwsStorage", "gcp": "GcpStorage", "azure": "AzureStorage"},
+            export_as=(("encryption_key_id", "storage_key_id"),)),
+    Concern("registry", "registry", RegistryOutputs, {}),
+    Concern("cluster", "training", ClusterOutputs, {}),
+    Concern("monitoring", "monitoring", MonitoringOutputs, {}),
+    Concern("serving", "serving", ServingOutputs, {}),
+    Concern("rbac", "rbac", RbacOutputs, {}),
+)
+
+def component_class(concern: Concern, cloud: str) -> ComponentFactory:
     """The ComponentResource class that implements ``concern`` on ``cloud``."""
-    module = importlib.import_module(f"components.{concern}.{cloud}")
-    cls: ComponentFactory = getattr(module, _COMPONENTS[concern][cloud])
+    module = importlib.import_module(f"components.{concern.name}.{cloud}")
+    cls: ComponentFactory = getattr(module, concern.classes[cloud])
     return cls
 
 
+def _wanted(concern: Concern, spec: PlatformSpec) -> bool:
+    """Whether the spec asks for a concern (monitoring and rbac always; network when compute needs it)."""
+    if concern.needed_by:
+        return any(getattr(spec, section) is not None for section in concern.needed_by)
+    return getattr(spec, concern.section) is not None
+
+
 class MLPlatform(pulumi.ComponentResource):
-    """A complete ML platform on one cloud, from one spec."""
+    """A complete ML platform on one cloud, from one spec.
+
+    Public results are the stack outputs (`stack_outputs()`): identity (cloud, region, environment)
+    and, for every concern built, the attributes of its output Protocol.
+    """
 
     cloud: pulumi.Output[str]
     region: pulumi.Output[str]
     environment: pulumi.Output[str]
-    bucket_names: pulumi.Output[dict[str, str]]
-    bucket_urls: pulumi.Output[dict[str, str]]
-    bucket_ids: pulumi.Output[dict[str, str]]
-    storage_key_id: pulumi.Output[str]
-    access_log_bucket: pulumi.Output[str]
 
     def __init__(
         self,
@@ -60,35 +94,29 @@ class MLPlatform(pulumi.ComponentResource):
         # Cloud-wide prerequisites every concern needs (Azure: the resource group).
         ctx = ctx.with_handles(**provider_module.shared_handles(name, spec, ctx, child))
 
-        storage = component_class("storage", spec.cloud)(name, spec.storage, ctx, child)
-        ctx = ctx.with_handles(storage=storage)
-        self._warn_unbuilt_sections(spec)
-
         self.cloud = pulumi.Output.from_input(spec.cloud)
         self.region = pulumi.Output.from_input(spec.region)
         self.environment = pulumi.Output.from_input(spec.environment)
-        self.bucket_names = storage.bucket_names  # type: ignore[attr-defined]
-        self.bucket_urls = storage.bucket_urls  # type: ignore[attr-defined]
-        self.bucket_ids = storage.bucket_ids  # type: ignore[attr-defined]
-        self.storage_key_id = storage.encryption_key_id  # type: ignore[attr-defined]
-        self.access_log_bucket = storage.access_log_bucket  # type: ignore[attr-defined]
+        self._exports: dict[str, Any] = {}
+        for concern in CONCERNS:
+            if not _wanted(concern, spec):
+                continue
+            if spec.cloud not in concern.classes:
+                pulumi.log.warn(
+                    f"{concern.section}: not yet built on {spec.cloud} by this mlfabric version; nothing declared",
+                    self,
+                )
+                continue
+            component = component_class(concern, spec.cloud)(name, getattr(spec, concern.section), ctx, child)
+            ctx = ctx.with_handles(**{concern.name: component})
+            self._export(concern, component)
         self.register_outputs(self.stack_outputs())
 
-    def _warn_unbuilt_sections(self, spec: PlatformSpec) -> None:
-        """Say plainly which spec sections this version does not build yet on the spec's cloud."""
-        for section in ("training", "registry", "serving"):
-            if getattr(spec, section) is not None and section not in _COMPONENTS:
-                pulumi.log.warn(f"{section}: not yet built on {spec.cloud} by this mlfabric version; nothing declared", self)
+    def _export(self, concern: Concern, component: pulumi.ComponentResource) -> None:
+        renamed = dict(concern.export_as)
+        for attribute in concern.outputs.__annotations__:
+            self._exports[renamed.get(attribute, attribute)] = getattr(component, attribute)
 
     def stack_outputs(self) -> dict[str, Any]:
         """What `pulumi stack output --json` shows; CI jobs and `mlfabric verify` read these."""
-        return {
-            "cloud": self.cloud,
-            "region": self.region,
-            "environment": self.environment,
-            "bucket_names": self.bucket_names,
-            "bucket_urls": self.bucket_urls,
-            "bucket_ids": self.bucket_ids,
-            "storage_key_id": self.storage_key_id,
-            "access_log_bucket": self.access_log_bucket,
-        }
+        return {"cloud": self.cloud, "region": self.region, "environment": self.environment, **self._exports}
