@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from components.cluster import ClusterOutputs
     from components.monitoring import MonitoringOutputs
     from components.network import NetworkOutputs
+    from components.rbac import RbacOutputs
     from components.registry import RegistryOutputs
+    from components.serving import ServingOutputs
     from components.spec import PlatformSpec
     from components.storage import StorageOutputs
 
@@ -44,6 +46,8 @@ class PlatformContext:
     registry: RegistryOutputs | None = field(default=None, compare=False)
     cluster: ClusterOutputs | None = field(default=None, compare=False)
     monitoring: MonitoringOutputs | None = field(default=None, compare=False)
+    serving: ServingOutputs | None = field(default=None, compare=False)
+    rbac: RbacOutputs | None = field(default=None, compare=False)
 
     @classmethod
     def from_spec(cls, spec: PlatformSpec, account: str | None = None) -> PlatformContext:

@@ -24,8 +24,8 @@ from components.serving import ServingOutputs
 from components.spec import PlatformSpec
 from components.storage import StorageOutputs
 
-# Every concern's component takes (name, spec section, context, options).
-ComponentFactory = Callable[[str, Any, PlatformContext, pulumi.ResourceOptions], pulumi.ComponentResource]
+# Every concern's component takes (name, spec section, context, options, **sections it also reads).
+ComponentFactory = Callable[..., pulumi.ComponentResource]
 
 
 @dataclass(frozen=True)
@@ -40,18 +40,21 @@ class Concern:
     needed_by: tuple[str, ...] = ()
     # Stack-output names that differ from the component's attribute names.
     export_as: tuple[tuple[str, str], ...] = ()
+    # Other spec sections the component reads, passed as keyword arguments (section name = keyword).
+    reads: tuple[str, ...] = ()
 
 
 # In dependency order: each concern may read the handles of those above it from the context.
 CONCERNS: Final[tuple[Concern, ...]] = (
-    Concern("network", "network", NetworkOutputs, {}, needed_by=("training", "serving")),
+    Concern("network", "network", NetworkOutputs, {"aws": "AwsNetwork"}, needed_by=("training", "serving")),
     Concern("storage", "storage", StorageOutputs, {"aws": "AwsStorage", "gcp": "GcpStorage", "azure": "AzureStorage"},
             export_as=(("encryption_key_id", "storage_key_id"),)),
-    Concern("registry", "registry", RegistryOutputs, {}),
-    Concern("cluster", "training", ClusterOutputs, {}),
-    Concern("monitoring", "monitoring", MonitoringOutputs, {}),
-    Concern("serving", "serving", ServingOutputs, {}),
-    Concern("rbac", "rbac", RbacOutputs, {}),
+    Concern("registry", "registry", RegistryOutputs, {"aws": "AwsRegistry"}),
+    Concern("cluster", "training", ClusterOutputs, {"aws": "AwsTrainingCluster"}),
+    Concern("monitoring", "monitoring", MonitoringOutputs, {"aws": "AwsMonitoring"}),
+    # Alarm thresholds live in the monitoring section; serving builds the alarms its rollouts watch.
+    Concern("serving", "serving", ServingOutputs, {"aws": "AwsServing"}, reads=("monitoring",)),
+    Concern("rbac", "rbac", RbacOutputs, {"aws": "AwsRbac"}),
 )
 
 def component_class(concern: Concern, cloud: str) -> ComponentFactory:
@@ -107,7 +110,8 @@ class MLPlatform(pulumi.ComponentResource):
                     self,
                 )
                 continue
-            component = component_class(concern, spec.cloud)(name, getattr(spec, concern.section), ctx, child)
+            extra = {section: getattr(spec, section) for section in concern.reads}
+            component = component_class(concern, spec.cloud)(name, getattr(spec, concern.section), ctx, child, **extra)
             ctx = ctx.with_handles(**{concern.name: component})
             self._export(concern, component)
         self.register_outputs(self.stack_outputs())

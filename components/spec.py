@@ -680,6 +680,10 @@ class PlatformSpec(_Model):
         if self.training is None:
             return []
         problems: list[tuple[tuple[str | int, ...], str]] = []
+        if self.cloud == "aws" and self.network.availability_zones < 2:
+            # EKS refuses a cluster whose subnets do not span at least two zones.
+            problems.append((("network", "availability_zones"), "EKS needs at least 2 zones for a training "
+                             f"cluster (got {self.network.availability_zones})"))
         for index, pool in enumerate(self.training.gpu_pools):
             try:
                 catalog.gpu_shape(self.cloud, pool.accelerator, pool.gpus_per_node)
@@ -704,6 +708,8 @@ class PlatformSpec(_Model):
                     catalog.gpu_shape(self.cloud, endpoint.accelerator)
                 except catalog.CatalogError as error:
                     problems.append(((*where, "accelerator"), str(error)))
+            if self.cloud == "aws":
+                problems += _sagemaker_limits(where, endpoint, [b.name for b in self.storage.buckets])
             images = [("image", endpoint.image)]
             images += [(f"traffic.{k}.image", v.image) for k, v in
                        (("challenger", endpoint.traffic.challenger), ("shadow", endpoint.traffic.shadow)) if v]
@@ -736,6 +742,24 @@ class PlatformSpec(_Model):
     def base_name(self) -> str:
         """Prefix of every logical and physical name: ``<name>-<environment>``."""
         return f"{self.name}-{self.environment}"
+
+
+def _sagemaker_limits(
+    where: tuple[str | int, ...], endpoint: EndpointSpec, buckets: list[str]
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """What SageMaker refuses, caught before anything is declared."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    traffic = endpoint.traffic
+    if traffic.challenger is not None and traffic.shadow is not None:
+        problems.append(((*where, "traffic", "shadow"), "SageMaker runs a shadow variant only beside a single "
+                         "production variant: drop the challenger or the shadow (got both)"))
+    if traffic.bake_minutes > 60:
+        problems.append(((*where, "traffic", "bake_minutes"), f"SageMaker bakes each step at most 60 minutes "
+                         f"(got {traffic.bake_minutes})"))
+    if endpoint.data_capture_percent > 0 and "artifacts" not in buckets:
+        problems.append(((*where, "data_capture_percent"), "data capture writes to the 'artifacts' bucket, which "
+                         f"storage.buckets does not declare (got {endpoint.data_capture_percent})"))
+    return problems
 
 
 def image_repository(image: str) -> str | None:

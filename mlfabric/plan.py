@@ -25,7 +25,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import rpc
 from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.settings import get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -183,6 +183,9 @@ def run_program(
                 mocks, project=project, stack=stack, preview=False, logger=logger, monitor=monitor
             )
             pulumi.runtime.set_all_config(config, secret_keys)
+            # As pulumi.runtime.test does: a failed earlier run must not leak pending work into this one.
+            SETTINGS.rpc_manager.clear()
+            SETTINGS.outputs.clear()
             _sync_await(run_pulumi_func(program))
             outputs = _resolve_stack_outputs()
         finally:

@@ -66,6 +66,8 @@ INVALID: list[tuple[str, Any, list[str]]] = [
      ["storage.buckets: list should have at least 1 item after validation, not 0 (got [])"]),
     ("two-letter bucket name", with_(AWS, storage={"buckets": [{"name": "ds"}]}),
      ["storage.buckets[0].name: must be 3-24 lowercase letters, digits or single hyphens, starting with a letter (got 'ds')"]),
+    ("eks in one zone", with_(AWS, network={"availability_zones": 1}, training={}),
+     ["network.availability_zones: EKS needs at least 2 zones for a training cluster (got 1)"]),
     ("negative retention", with_(AWS, storage={"buckets": [{"name": "data", "retention_days": -1}]}),
      ["storage.buckets[0].retention_days: input should be greater than or equal to 1 (got -1)"]),
     ("string for a count", with_(AWS, training={"gpu_pools": [{"name": "l4", "accelerator": "l4", "max_nodes": "many"}]}),
@@ -101,6 +103,15 @@ INVALID: list[tuple[str, Any, list[str]]] = [
     ("challenger takes all traffic", with_(AWS, registry={"models": ["fraud"]}, serving={"endpoints": [
         {"name": "scorer", "model": "fraud", "image": "r.example.com/s:1", "traffic": {"challenger": {"image": "r.example.com/s:2", "percent": 100}}}]}),
      ["serving.endpoints[0].traffic.challenger.percent: must be <= 99 so the main version keeps traffic (got 100)"]),
+    ("challenger and shadow on sagemaker", with_(AWS, registry={"models": ["fraud"]}, serving={"endpoints": [
+        {"name": "scorer", "model": "fraud", "image": "r.example.com/s:1", "traffic": {
+            "challenger": {"image": "r.example.com/s:2", "percent": 10}, "shadow": {"image": "r.example.com/s:3", "percent": 50}}}]}),
+     ["serving.endpoints[0].traffic.shadow: SageMaker runs a shadow variant only beside a single production variant: "
+      "drop the challenger or the shadow (got both)"]),
+    ("data capture without artifacts bucket", with_(PROD, storage={"buckets": [{"name": "datasets"}]}, registry={"models": ["fraud"]},
+                                                     serving={"endpoints": [{"name": "scorer", "model": "fraud", "image": "r.example.com/s:1"}]}),
+     ["serving.endpoints[0].data_capture_percent: data capture writes to the 'artifacts' bucket, which storage.buckets "
+      "does not declare (got 20)"]),
     ("bad notify target", with_(AWS, monitoring={"notify": ["oncall"]}),
      ["monitoring.notify[0]: must be an e-mail address or an https:// webhook URL (got 'oncall')"]),
     ("cloudwatch retention", with_(AWS, monitoring={"log_retention_days": 45}),

@@ -9,9 +9,19 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from tests.helpers import of_type, only, plan
+from mlfabric.plan import Plan
+from tests.helpers import of_type, only
+from tests.helpers import plan as plan_platform
 
 S3 = "aws:s3/"
+
+
+def plan(cloud: str, environment: str, **sections: object) -> Plan:
+    """The platform plan, narrowed to the storage component's own children."""
+    full = plan_platform(cloud, environment, **sections)
+    [storage] = [r.urn for r in full.resources if r.type == "mlfabric:storage:AwsStorage"]
+    keep = [r for r in full.resources if r.parent == storage or r.type == "pulumi:providers:aws"]
+    return Plan(full.project, full.stack, full.spec, keep, full.outputs, full.notes)
 BUCKET = "aws:s3/bucket:Bucket"
 
 

@@ -35,6 +35,7 @@ Creates:
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -92,8 +93,9 @@ class NodeGroupArgs:
     disk_gib: int
     labels: dict[str, str]
     taints: list[aws.eks.NodeGroupTaintArgs]
-    # Cluster Autoscaler node-template tags (label/taint/resources), also copied onto the ASG.
-    node_template_tags: dict[str, str]
+    # Cluster Autoscaler node-template tags (label/taint/resources), also copied onto the ASG:
+    # short name -> (tag key, value).
+    node_template_tags: dict[str, tuple[str, str]]
     pool_tags: dict[str, str]
 
 
@@ -102,14 +104,26 @@ def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
     return {AUTOSCALER_ENABLED_TAG: "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
 
 
-def gpu_node_template_tags(pool: GpuPoolSpec, shape: catalog.GpuShape) -> dict[str, str]:
-    """What a node of ``pool`` will carry, told to the autoscaler before any such node exists."""
+def gpu_node_template_tags(pool: GpuPoolSpec, shape: catalog.GpuShape) -> dict[str, tuple[str, str]]:
+    """What a node of ``pool`` will carry, told to the autoscaler before any such node exists:
+    short name -> (tag key, value)."""
     return {
-        f"{NODE_TEMPLATE_TAG}/label/{ACCELERATOR_LABEL}": shape.device,
-        f"{NODE_TEMPLATE_TAG}/label/{GPU_POOL_LABEL}": pool.name,
-        f"{NODE_TEMPLATE_TAG}/taint/{GPU_TAINT_KEY}": f"{GPU_TAINT_VALUE}:NoSchedule",
-        f"{NODE_TEMPLATE_TAG}/resources/{GPU_TAINT_KEY}": str(shape.gpus),
+        "label-accelerator": (f"{NODE_TEMPLATE_TAG}/label/{ACCELERATOR_LABEL}", shape.device),
+        "label-pool": (f"{NODE_TEMPLATE_TAG}/label/{GPU_POOL_LABEL}", pool.name),
+        "taint-gpu": (f"{NODE_TEMPLATE_TAG}/taint/{GPU_TAINT_KEY}", f"{GPU_TAINT_VALUE}:NoSchedule"),
+        "resources-gpu": (f"{NODE_TEMPLATE_TAG}/resources/{GPU_TAINT_KEY}", str(shape.gpus)),
     }
+
+
+def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
+    oidcs = identities[0].oidcs or []
+    return oidcs[0].issuer or ""
+
+
+def _autoscaling_group_name(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
+    # EKS creates exactly one Auto Scaling group per managed node group.
+    groups = resources[0].autoscaling_groups or []
+    return groups[0].name or ""
 
 
 def _policy(*statements: dict[str, Any]) -> pulumi.Output[str]:
@@ -153,7 +167,7 @@ class AwsTrainingCluster(pulumi.ComponentResource):
 
         key = self._secrets_key()
         cluster = self._cluster(key, subnets)
-        issuer = cluster.identities.apply(lambda identities: identities[0].oidcs[0].issuer)
+        issuer = cluster.identities.apply(_oidc_issuer)
         oidc = aws.iam.OpenIdConnectProvider(
             f"{name}-oidc",
             url=issuer,
@@ -166,7 +180,10 @@ class AwsTrainingCluster(pulumi.ComponentResource):
 
         early_addons = [self._addon(cluster, addon) for addon in ADDONS_BEFORE_NODES]
         node_role, node_attachments = self._node_role()
-        after = [*early_addons, *node_attachments]
+        # Nodes bootstrap over the network's routes, NAT and endpoints: wait for all of it, not just
+        # for the subnet ids (depending on a component waits for its children).
+        network = [ctx.network] if isinstance(ctx.network, pulumi.Resource) else []
+        after = [*early_addons, *node_attachments, *network]
         system_pool = spec.cluster.system_pool
         system = self._node_group(
             cluster,
@@ -256,14 +273,14 @@ class AwsTrainingCluster(pulumi.ComponentResource):
 
     def _secrets_key(self) -> aws.kms.Key:
         ctx = self._ctx
-        if self._spec.cluster.audit_logging:
-            log_group_arn = pulumi.Output.format(
+        log_group_arn = (
+            pulumi.Output.format(
                 "arn:{0}:logs:{1}:{2}:log-group:{3}", self._partition, ctx.region, self._account, self._log_group_name()
             )
-            policy = logs_key_policy(self._partition, self._account, ctx.region, log_group_arn)
-        else:
-            policy = logs_key_policy(self._partition, self._account, ctx.region, "")
-            policy["Statement"] = policy["Statement"][:1]
+            if self._spec.cluster.audit_logging
+            else None
+        )
+        policy = logs_key_policy(self._partition, self._account, ctx.region, log_group_arn)
         return aws.kms.Key(
             f"{self._name}-cluster",
             description=f"mlfabric {ctx.base_name}: EKS secrets envelope encryption and control-plane logs",
@@ -459,12 +476,10 @@ class AwsTrainingCluster(pulumi.ComponentResource):
             pool_tags={"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator},
         )
         group = self._node_group(cluster, role, subnets, args, after)
-        asg_name = group.resources.apply(lambda resources: resources[0].autoscaling_groups[0].name)
-        for key, value in args.node_template_tags.items():
-            slug = key.removeprefix(f"{NODE_TEMPLATE_TAG}/").split("/", 1)[0]
-            target = "pool" if key.endswith(GPU_POOL_LABEL) else "gpu"
+        asg_name = group.resources.apply(_autoscaling_group_name)
+        for slug, (key, value) in args.node_template_tags.items():
             aws.autoscaling.Tag(
-                f"{self._name}-{args.suffix}-{slug}-{target}",
+                f"{self._name}-{args.suffix}-{slug}",
                 autoscaling_group_name=asg_name,
                 tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
                 opts=self._child,
@@ -530,8 +545,14 @@ class AwsTrainingCluster(pulumi.ComponentResource):
                 version=template.latest_version.apply(lambda v: str(int(v))),
             ),
             labels=args.labels,
-            taints=args.taints,
-            tags=ctx.tags({**args.pool_tags, **autoscaler_discovery_tags(self._cluster_name), **args.node_template_tags}),
+            taints=args.taints or None,
+            tags=ctx.tags(
+                {
+                    **args.pool_tags,
+                    **autoscaler_discovery_tags(self._cluster_name),
+                    **dict(args.node_template_tags.values()),
+                }
+            ),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 depends_on=after,

@@ -362,20 +362,22 @@ def logs_key_policy(
     partition: pulumi.Input[str],
     account: pulumi.Input[str],
     region: str,
-    log_group_arn: pulumi.Input[str],
+    log_group_arn: pulumi.Input[str] | None,
 ) -> dict[str, Any]:
-    """A KMS key policy: the account administers the key through IAM; CloudWatch Logs may use it
-    for one log group only (CloudWatch Logs needs an explicit key-policy grant)."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "AccountAdministersKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+    """A KMS key policy: the account administers the key through IAM (the default key policy) and,
+    when ``log_group_arn`` is given, CloudWatch Logs may use it for that one log group (CloudWatch
+    Logs needs an explicit key-policy grant; IAM policies alone do not let it use a key)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if log_group_arn is not None:
+        statements.append(
             {
                 "Sid": "CloudWatchLogsEncryptsOneLogGroup",
                 "Effect": "Allow",
@@ -383,6 +385,6 @@ def logs_key_policy(
                 "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
                 "Resource": "*",
                 "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            },
-        ],
-    }
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

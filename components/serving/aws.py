@@ -23,6 +23,9 @@ image and artifact pulls). Per spec endpoint:
 - per variant an ``aws:appautoscaling/target:Target`` between ``min_replicas`` and
   ``max_replicas`` and an ``aws:appautoscaling/policy:Policy`` tracking invocations per instance.
 
+Alarm thresholds (``latency_p99_ms``, ``error_rate_percent``) live in the spec's ``monitoring``
+section, which the constructor takes as the keyword argument ``monitoring``.
+
 Models and endpoint configurations are immutable in SageMaker and keep provider-assigned unique
 names: a change creates new ones and updates the endpoint in place, which is what starts a guarded
 blue/green deployment.
@@ -170,11 +173,12 @@ class AwsServing(pulumi.ComponentResource):
         *,
         monitoring: MonitoringSpec,
     ) -> None:
-        super().__init__("mlfabric:serving:AwsServing", name, None, opts)
+        # Refuse what SageMaker would refuse before anything is registered.
         for index, endpoint in enumerate(spec.endpoints):
             _check(index, endpoint)
         if ctx.storage is None:
             raise pulumi.RunError("serving: AWS endpoints need the platform storage (data capture, encryption key)")
+        super().__init__("mlfabric:serving:AwsServing", name, None, opts)
         self._name = name
         self._ctx = ctx
         self._monitoring = monitoring

@@ -1,0 +1,275 @@
+"""In-cluster add-ons of the AWS training cluster, declared with pulumi-kubernetes.
+
+Creates, through a ``kubernetes.Provider`` built from the cluster's kubeconfig (all children of the
+cluster component):
+
+- the NVIDIA device plugin as a ``apps/v1:DaemonSet`` in ``kube-system``: it tolerates the GPU taint,
+  runs only on nodes carrying the accelerator label and advertises ``nvidia.com/gpu`` to the
+  scheduler (the EKS AL2023 NVIDIA AMI ships the driver and container toolkit, not the plugin);
+- the Cluster Autoscaler: ``ServiceAccount`` (annotated with its IRSA role), ``ClusterRole`` +
+  ``ClusterRoleBinding``, ``Role`` + ``RoleBinding`` (its status config map and lease in
+  ``kube-system``) and a ``apps/v1:Deployment`` on the system nodes that auto-discovers this
+  cluster's node groups by tag.
+
+Plain manifests rather than Helm releases: every field a policy or a test cares about (tolerations,
+affinity, image, flags, RBAC rules) is an input the engine and the offline plan see, nothing is
+fetched from a chart repository at deploy time, and there is no chart templating to trust.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Final
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+AUTOSCALER_SERVICE_ACCOUNT: Final = ("kube-system", "cluster-autoscaler")
+DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
+# The Cluster Autoscaler's minor version must match the cluster's Kubernetes minor version.
+AUTOSCALER_IMAGE: Final = "registry.k8s.io/autoscaling/cluster-autoscaler:v{kubernetes_version}.0"
+
+_MANAGED_BY: Final = {"app.kubernetes.io/managed-by": "mlfabric"}
+
+
+@dataclass(frozen=True)
+class AddonArgs:
+    """What the in-cluster add-ons need to know about the cluster."""
+
+    kubeconfig: pulumi.Output[str]
+    # Changes of this value (not of the kubeconfig text) replace the Kubernetes provider.
+    cluster_identifier: pulumi.Input[str]
+    cluster_name: str
+    region: str
+    kubernetes_version: str
+    autoscaler_role_arn: pulumi.Input[str]
+    gpu_taint_key: str
+    gpu_node_label: str
+    system_node_selector: dict[str, str] = field(default_factory=dict)
+
+
+def install(
+    name: str,
+    args: AddonArgs,
+    parent: pulumi.Resource,
+    depends_on: list[pulumi.Resource],
+) -> k8s.Provider:
+    """Declare the Kubernetes provider, the NVIDIA device plugin and the Cluster Autoscaler."""
+    provider = k8s.Provider(
+        f"{name}-k8s",
+        kubeconfig=args.kubeconfig,
+        cluster_identifier=args.cluster_identifier,
+        enable_server_side_apply=True,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    # Workloads wait for the system nodes: a Deployment with no node to run on never gets ready.
+    opts = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on)
+    nvidia_device_plugin(name, args, opts)
+    cluster_autoscaler(name, args, opts)
+    return provider
+
+
+def _meta(name: str, namespace: str | None = "kube-system", **extra: object) -> k8s.meta.v1.ObjectMetaArgs:
+    return k8s.meta.v1.ObjectMetaArgs(
+        name=name,
+        namespace=namespace,
+        labels={"app.kubernetes.io/name": name, **_MANAGED_BY},
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def nvidia_device_plugin(name: str, args: AddonArgs, opts: pulumi.ResourceOptions) -> k8s.apps.v1.DaemonSet:
+    """The NVIDIA device plugin on every GPU node (and nowhere else)."""
+    app = "nvidia-device-plugin"
+    selector = {"app.kubernetes.io/name": app}
+    return k8s.apps.v1.DaemonSet(
+        f"{name}-nvidia-device-plugin",
+        metadata=_meta(app),
+        spec=k8s.apps.v1.DaemonSetSpecArgs(
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(labels={**selector, **_MANAGED_BY}),
+                spec=k8s.core.v1.PodSpecArgs(
+                    priority_class_name="system-node-critical",
+                    tolerations=[
+                        k8s.core.v1.TolerationArgs(key=args.gpu_taint_key, operator="Exists", effect="NoSchedule")
+                    ],
+                    affinity=k8s.core.v1.AffinityArgs(
+                        node_affinity=k8s.core.v1.NodeAffinityArgs(
+                            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
+                                node_selector_terms=[
+                                    k8s.core.v1.NodeSelectorTermArgs(
+                                        match_expressions=[
+                                            k8s.core.v1.NodeSelectorRequirementArgs(
+                                                key=args.gpu_node_label, operator="Exists"
+                                            )
+                                        ]
+                                    )
+                                ]
+                            )
+                        )
+                    ),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name=app,
+                            image=DEVICE_PLUGIN_IMAGE,
+                            # Keep running (and report 0 GPUs) rather than crash-loop on a node
+                            # whose driver is still initialising.
+                            env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                            ),
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}
+                            ),
+                            volume_mounts=[
+                                k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")
+                            ],
+                        )
+                    ],
+                    # The kubelet's device-plugin socket directory: the one host path the plugin needs.
+                    volumes=[
+                        k8s.core.v1.VolumeArgs(
+                            name="device-plugin",
+                            host_path=k8s.core.v1.HostPathVolumeSourceArgs(path="/var/lib/kubelet/device-plugins"),
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=opts,
+    )
+
+
+def _autoscaler_cluster_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
+    read = ["watch", "list", "get"]
+    rule = k8s.rbac.v1.PolicyRuleArgs
+    return [
+        rule(api_groups=[""], resources=["events", "endpoints"], verbs=["create", "patch"]),
+        rule(api_groups=[""], resources=["pods/eviction"], verbs=["create"]),
+        rule(api_groups=[""], resources=["pods/status"], verbs=["update"]),
+        rule(api_groups=[""], resources=["endpoints"], resource_names=["cluster-autoscaler"], verbs=["get", "update"]),
+        rule(api_groups=[""], resources=["nodes"], verbs=[*read, "update"]),
+        rule(
+            api_groups=[""],
+            resources=[
+                "namespaces", "pods", "services", "replicationcontrollers", "persistentvolumeclaims",
+                "persistentvolumes",
+            ],
+            verbs=read,
+        ),
+        rule(api_groups=["policy"], resources=["poddisruptionbudgets"], verbs=["watch", "list"]),
+        rule(api_groups=["apps"], resources=["statefulsets", "replicasets", "daemonsets"], verbs=read),
+        rule(
+            api_groups=["storage.k8s.io"],
+            resources=["storageclasses", "csinodes", "csidrivers", "csistoragecapacities", "volumeattachments"],
+            verbs=read,
+        ),
+        rule(api_groups=["batch"], resources=["jobs", "cronjobs"], verbs=[*read, "patch"]),
+        rule(api_groups=["coordination.k8s.io"], resources=["leases"], verbs=["create"]),
+        rule(
+            api_groups=["coordination.k8s.io"],
+            resources=["leases"],
+            resource_names=["cluster-autoscaler"],
+            verbs=["get", "update"],
+        ),
+    ]
+
+
+def cluster_autoscaler(name: str, args: AddonArgs, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
+    """The Cluster Autoscaler, discovering this cluster's node groups by their tags."""
+    namespace, app = AUTOSCALER_SERVICE_ACCOUNT
+    logical = f"{name}-cluster-autoscaler"
+    subject = k8s.rbac.v1.SubjectArgs(kind="ServiceAccount", name=app, namespace=namespace)
+    account = k8s.core.v1.ServiceAccount(
+        logical,
+        metadata=_meta(app, annotations={"eks.amazonaws.com/role-arn": args.autoscaler_role_arn}),
+        opts=opts,
+    )
+    cluster_role = k8s.rbac.v1.ClusterRole(logical, metadata=_meta(app, None), rules=_autoscaler_cluster_rules(), opts=opts)
+    k8s.rbac.v1.ClusterRoleBinding(
+        logical,
+        metadata=_meta(app, None),
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="ClusterRole", name=app),
+        subjects=[subject],
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[cluster_role])),
+    )
+    role = k8s.rbac.v1.Role(
+        logical,
+        metadata=_meta(app),
+        rules=[
+            k8s.rbac.v1.PolicyRuleArgs(api_groups=[""], resources=["configmaps"], verbs=["create", "list", "watch"]),
+            k8s.rbac.v1.PolicyRuleArgs(
+                api_groups=[""],
+                resources=["configmaps"],
+                resource_names=["cluster-autoscaler-status", "cluster-autoscaler-priority-expander"],
+                verbs=["delete", "get", "update", "watch"],
+            ),
+        ],
+        opts=opts,
+    )
+    k8s.rbac.v1.RoleBinding(
+        logical,
+        metadata=_meta(app),
+        role_ref=k8s.rbac.v1.RoleRefArgs(api_group="rbac.authorization.k8s.io", kind="Role", name=app),
+        subjects=[subject],
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
+    )
+    selector = {"app.kubernetes.io/name": app}
+    return k8s.apps.v1.Deployment(
+        logical,
+        metadata=_meta(app),
+        spec=k8s.apps.v1.DeploymentSpecArgs(
+            replicas=1,
+            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            template=k8s.core.v1.PodTemplateSpecArgs(
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    labels={**selector, **_MANAGED_BY},
+                    # Never evict the autoscaler while it scales down the node it runs on.
+                    annotations={"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
+                ),
+                spec=k8s.core.v1.PodSpecArgs(
+                    service_account_name=app,
+                    priority_class_name="system-cluster-critical",
+                    node_selector=args.system_node_selector or None,
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        run_as_non_root=True,
+                        run_as_user=65534,
+                        fs_group=65534,
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
+                    containers=[
+                        k8s.core.v1.ContainerArgs(
+                            name=app,
+                            image=AUTOSCALER_IMAGE.format(kubernetes_version=args.kubernetes_version),
+                            command=[
+                                "./cluster-autoscaler",
+                                "--cloud-provider=aws",
+                                f"--namespace={namespace}",
+                                "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,"
+                                f"k8s.io/cluster-autoscaler/{args.cluster_name}",
+                                "--balance-similar-node-groups",
+                                "--expander=least-waste",
+                                "--skip-nodes-with-local-storage=false",
+                                "--stderrthreshold=info",
+                                "--v=2",
+                            ],
+                            # IMDS is out of the pods' reach (hop limit 1): the region comes from here.
+                            env=[k8s.core.v1.EnvVarArgs(name="AWS_REGION", value=args.region)],
+                            resources=k8s.core.v1.ResourceRequirementsArgs(
+                                requests={"cpu": "100m", "memory": "600Mi"}, limits={"memory": "600Mi"}
+                            ),
+                            security_context=k8s.core.v1.SecurityContextArgs(
+                                allow_privilege_escalation=False,
+                                read_only_root_filesystem=True,
+                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+                            ),
+                        )
+                    ],
+                ),
+            ),
+        ),
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[account])),
+    )

@@ -1,0 +1,289 @@
+"""AwsRbac under the mock runtime.
+
+What a mock test cannot prove: that IAM evaluates these policies as intended (the IAM policy
+simulator or a real account would), that the EKS cluster accepts access entries (its authentication
+mode must include the EKS API), that the OIDC provider exists for the workload role's trust, or that
+a pod's projected token really assumes the role. Those need a real account (README: limits).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.context import PlatformContext
+from components.rbac import RbacOutputs
+from components.rbac.aws import EKS_ACCESS_POLICIES, PERSONA_CAPABILITIES, AwsRbac
+from components.spec import parse_spec
+from components.storage.aws import AwsStorage
+from mlfabric.mocks import World
+from mlfabric.plan import ResourceRecord, run_program
+from tests.helpers import of_type, only, spec_data
+
+COMPONENT = "mlfabric:rbac:AwsRbac"
+ROLE = "aws:iam/role:Role"
+ENTRY = "aws:eks/accessEntry:AccessEntry"
+ASSOCIATION = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+ACCOUNT = "123456789012"
+KEY_ARN = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
+ISSUER = "oidc.eks.us-east-1.amazonaws.com/id/ABCDEF0123456789"
+CLUSTER = "fraud-prod-eks"
+BUCKETS = {b: f"arn:aws:s3:::fraud-prod-{b}-abc1234" for b in ("datasets", "artifacts", "models")}
+GROUP_ARN = f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:model-package-group/fraud-prod-fraud-detector"
+PERSONAS = {
+    "data-scientist": [f"arn:aws:iam::{ACCOUNT}:role/DataScientists", f"arn:aws:iam::{ACCOUNT}:user/ana"],
+    "ml-engineer": [f"arn:aws:iam::{ACCOUNT}:role/MLEngineers"],
+    "platform-admin": [f"arn:aws:iam::{ACCOUNT}:role/PlatformAdmins"],
+    "ci-deployer": ["arn:aws:iam::210987654321:role/GitHubActions"],
+}
+
+
+@dataclass(frozen=True)
+class FakeStorage:
+    bucket_names: pulumi.Output[dict[str, str]]
+    bucket_urls: pulumi.Output[dict[str, str]]
+    bucket_ids: pulumi.Output[dict[str, str]]
+    encryption_key_id: pulumi.Output[str]
+    access_log_bucket: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class FakeRegistry:
+    registry_urls: pulumi.Output[dict[str, str]]
+    model_registry_ids: pulumi.Output[dict[str, str]]
+
+
+@dataclass(frozen=True)
+class FakeCluster:
+    cluster_name: pulumi.Output[str]
+    cluster_endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    gpu_pool_names: pulumi.Output[dict[str, str]]
+
+
+def handles(cluster: bool) -> dict[str, object]:
+    o = pulumi.Output.from_input
+    found: dict[str, object] = {
+        "storage": FakeStorage(
+            o({k: v.removeprefix("arn:aws:s3:::") for k, v in BUCKETS.items()}), o({}), o(BUCKETS), o(KEY_ARN), o(""),
+        ),
+        "registry": FakeRegistry(
+            o({r: f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/fraud-prod/{r}" for r in ("trainer", "scorer")}),
+            o({"fraud-detector": GROUP_ARN}),
+        ),
+    }
+    if cluster:
+        found["cluster"] = FakeCluster(
+            o(CLUSTER), o("https://ABCDEF.gr7.us-east-1.eks.amazonaws.com"), pulumi.Output.secret("kubeconfig"),
+            o(f"https://{ISSUER}"), o({}),
+        )
+    return found
+
+
+def build(personas: dict[str, list[str]] | None = None, *, cluster: bool = True) -> tuple[list[ResourceRecord], dict[str, Any]]:
+    spec = parse_spec(spec_data("aws", "prod", rbac={"personas": PERSONAS if personas is None else personas}))
+
+    def program() -> None:
+        ctx = PlatformContext.from_spec(spec).with_handles(**handles(cluster))
+        component = AwsRbac(spec.base_name, spec.rbac, ctx)
+        assert isinstance(component, RbacOutputs)
+        pulumi.export("persona_roles", component.persona_roles)
+        pulumi.export("workload_identity", component.workload_identity)
+
+    records, outputs, _ = run_program(
+        program, project="mlfabric", stack="test", config={}, secret_keys=[],
+        world=World(project="mlfabric", stack="test", region="us-east-1"),
+    )
+    return records, outputs
+
+
+@pytest.fixture(scope="module")
+def prod() -> tuple[list[ResourceRecord], dict[str, Any]]:
+    return build()
+
+
+def roles(records: list[ResourceRecord]) -> dict[str, dict[str, Any]]:
+    return {r.inputs["name"]: r.inputs for r in of_type(records, ROLE)}
+
+
+def policy(role: dict[str, Any]) -> list[dict[str, Any]]:
+    (inline,) = role["inlinePolicies"]
+    statements: list[dict[str, Any]] = json.loads(inline["policy"])["Statement"]
+    return statements
+
+
+def as_list(value: Any) -> list[str]:
+    return value if isinstance(value, list) else [value]
+
+
+def grants(role: dict[str, Any], action: str) -> set[str]:
+    """Resources the role's policy allows ``action`` on (exact action or a matching service wildcard)."""
+    service = action.split(":", maxsplit=1)[0]
+    found: set[str] = set()
+    for statement in policy(role):
+        actions = as_list(statement["Action"])
+        if action in actions or f"{service}:*" in actions:
+            found |= set(as_list(statement["Resource"]))
+    return found
+
+
+def test_creates_a_role_access_entry_and_access_policy_per_persona_and_a_workload_role(prod: Any) -> None:
+    records, _ = prod
+    assert Counter(r.type for r in records if r.custom) == {ROLE: 5, ENTRY: 4, ASSOCIATION: 4}
+    component = only(records, COMPONENT)
+    assert all(r.parent == component.urn for r in records if r.custom)
+
+
+def test_without_a_cluster_there_are_only_persona_roles_and_no_workload_identity() -> None:
+    records, outputs = build(cluster=False)
+    assert Counter(r.type for r in records if r.custom) == {ROLE: 4}
+    assert outputs["workload_identity"] == ""
+
+
+def test_only_personas_listed_in_the_spec_get_a_role() -> None:
+    records, outputs = build({"data-scientist": PERSONAS["data-scientist"]})
+    assert set(roles(records)) == {"fraud-prod-data-scientist", "fraud-prod-training"}
+    assert outputs["persona_roles"] == {"data-scientist": f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-data-scientist"}
+
+
+def test_each_persona_role_is_assumable_only_by_that_personas_principals(prod: Any) -> None:
+    found = roles(prod[0])
+    for persona, principals in PERSONAS.items():
+        (statement,) = json.loads(found[f"fraud-prod-{persona}"]["assumeRolePolicy"])["Statement"]
+        assert statement == {"Effect": "Allow", "Principal": {"AWS": sorted(principals)}, "Action": "sts:AssumeRole"}
+
+
+def test_no_policy_allows_any_action_on_every_resource_or_a_whole_service_everywhere(prod: Any) -> None:
+    for role in roles(prod[0]).values():
+        for statement in policy(role) + json.loads(role["assumeRolePolicy"])["Statement"]:
+            actions = as_list(statement["Action"])
+            assert "*" not in actions
+            assert statement.get("Principal") != "*"
+            if "Resource" in statement and "*" in as_list(statement["Resource"]):
+                assert not [a for a in actions if a.endswith(":*")], statement
+
+
+def test_every_scoped_resource_belongs_to_this_platform(prod: Any) -> None:
+    platform = (
+        *BUCKETS.values(), KEY_ARN, ":repository/fraud-prod/", "model-package-group/fraud-prod-",
+        "model-package/fraud-prod-", ":endpoint/fraud-prod-", f":cluster/{CLUSTER}", f"/{CLUSTER}/",
+        "log-group:/mlfabric/fraud-prod:", "log-group:/aws/sagemaker/Endpoints/fraud-prod-",
+    )
+    for role in roles(prod[0]).values():
+        for statement in policy(role):
+            for resource in as_list(statement["Resource"]):
+                assert resource == "*" or any(part in resource for part in platform), resource
+
+
+def test_data_scientists_read_everything_but_write_only_artifacts(prod: Any) -> None:
+    role = roles(prod[0])["fraud-prod-data-scientist"]
+    assert grants(role, "s3:GetObject") == {f"{arn}/*" for arn in BUCKETS.values()}
+    assert grants(role, "s3:PutObject") == {f"{BUCKETS['artifacts']}/*"}
+    assert not grants(role, "s3:DeleteObject")
+    assert not grants(role, "ecr:PutImage")
+    assert grants(role, "sagemaker:InvokeEndpoint") == {f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/fraud-prod-*"}
+    assert not grants(role, "sagemaker:CreateModelPackage")
+
+
+def test_ml_engineers_and_ci_push_images_and_register_model_versions(prod: Any) -> None:
+    found = roles(prod[0])
+    repositories = {f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/fraud-prod/{r}" for r in ("trainer", "scorer")}
+    for persona in ("ml-engineer", "ci-deployer"):
+        role = found[f"fraud-prod-{persona}"]
+        assert grants(role, "ecr:PutImage") == repositories
+        assert grants(role, "sagemaker:CreateModelPackage") == {
+            GROUP_ARN, GROUP_ARN.replace("model-package-group/", "model-package/") + "/*"
+        }
+    assert grants(found["fraud-prod-ci-deployer"], "s3:PutObject") == {
+        f"{BUCKETS['models']}/*", f"{BUCKETS['artifacts']}/*"
+    }
+    assert not grants(found["fraud-prod-ci-deployer"], "s3:DeleteObject")
+
+
+def test_platform_admins_administer_only_the_platforms_resources(prod: Any) -> None:
+    role = roles(prod[0])["fraud-prod-platform-admin"]
+    assert grants(role, "s3:DeleteBucket") == {*BUCKETS.values(), *(f"{arn}/*" for arn in BUCKETS.values())}
+    assert grants(role, "eks:DeleteNodegroup") >= {f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/{CLUSTER}"}
+    assert grants(role, "sagemaker:DeleteEndpoint") == {
+        f"arn:aws:sagemaker:us-east-1:{ACCOUNT}:endpoint/fraud-prod-*",
+        GROUP_ARN, GROUP_ARN.replace("model-package-group/", "model-package/") + "/*",
+    }
+    assert not grants(role, "iam:CreateRole")
+
+
+@pytest.mark.parametrize("persona", sorted(PERSONA_CAPABILITIES))
+def test_each_persona_gets_its_eks_access_policy_on_the_whole_cluster(prod: Any, persona: str) -> None:
+    records, _ = prod
+    role_arn = f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{persona}"
+    entry = only(records, ENTRY, f"fraud-prod-{persona}")
+    assert (entry.inputs["clusterName"], entry.inputs["principalArn"], entry.inputs["type"]) == (CLUSTER, role_arn, "STANDARD")
+    association = only(records, ASSOCIATION, f"fraud-prod-{persona}")
+    assert association.inputs["policyArn"] == (
+        f"arn:aws:eks::aws:cluster-access-policy/{EKS_ACCESS_POLICIES[persona]}"  # type: ignore[index]
+    )
+    assert association.inputs["principalArn"] == role_arn
+    assert association.inputs["accessScope"] == {"type": "cluster"}
+
+
+def test_access_policies_match_each_personas_duty() -> None:
+    assert EKS_ACCESS_POLICIES == {
+        "platform-admin": "AmazonEKSClusterAdminPolicy",
+        "ml-engineer": "AmazonEKSEditPolicy",
+        "ci-deployer": "AmazonEKSEditPolicy",
+        "data-scientist": "AmazonEKSViewPolicy",
+    }
+
+
+def test_training_pods_assume_the_workload_role_through_the_clusters_oidc_provider(prod: Any) -> None:
+    records, outputs = prod
+    role = roles(records)["fraud-prod-training"]
+    (trust,) = json.loads(role["assumeRolePolicy"])["Statement"]
+    assert trust["Principal"] == {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"}
+    assert trust["Action"] == "sts:AssumeRoleWithWebIdentity"
+    assert trust["Condition"] == {
+        "StringEquals": {
+            f"{ISSUER}:sub": "system:serviceaccount:ml-training:training",
+            f"{ISSUER}:aud": "sts.amazonaws.com",
+        }
+    }
+    assert outputs["workload_identity"] == f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-training"
+
+
+def test_the_workload_role_reads_datasets_and_writes_artifacts_only(prod: Any) -> None:
+    role = roles(prod[0])["fraud-prod-training"]
+    assert grants(role, "s3:GetObject") == {f"{BUCKETS['datasets']}/*", f"{BUCKETS['artifacts']}/*"}
+    assert grants(role, "s3:PutObject") == {f"{BUCKETS['artifacts']}/*"}
+    assert grants(role, "kms:GenerateDataKey") == {KEY_ARN}
+    assert not grants(role, "s3:DeleteObject")
+    assert not grants(role, "ecr:PutImage")
+
+
+def test_persona_roles_output_maps_each_persona_to_its_role_arn(prod: Any) -> None:
+    assert prod[1]["persona_roles"] == {p: f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{p}" for p in PERSONAS}
+
+
+def test_policies_scope_to_the_real_storage_components_buckets_and_key() -> None:
+    spec = parse_spec(spec_data("aws", "dev", rbac={"personas": {"data-scientist": PERSONAS["data-scientist"]}}))
+
+    def program() -> None:
+        ctx = PlatformContext.from_spec(spec)
+        ctx = ctx.with_handles(storage=AwsStorage(spec.base_name, spec.storage, ctx))
+        AwsRbac(spec.base_name, spec.rbac, ctx)
+
+    records, _, _ = run_program(
+        program, project="mlfabric", stack="test", config={}, secret_keys=[],
+        world=World(project="mlfabric", stack="test", region="us-east-1"),
+    )
+    buckets = {f"arn:aws:s3:::{b.id}" for b in of_type(records, "aws:s3/bucket:Bucket")}
+    key = only(records, "aws:kms/key:Key")
+    role = roles(records)["fraud-dev-data-scientist"]
+    assert grants(role, "s3:ListBucket") == buckets
+    assert grants(role, "kms:Decrypt") == {f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key.id}"}
+    # No registry and no cluster: nothing about images or the cluster is granted.
+    assert not grants(role, "ecr:BatchGetImage") and not grants(role, "eks:DescribeCluster")
