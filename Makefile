@@ -6,7 +6,7 @@ STACK  ?= dev
 # The cloud of the stack being planned decides which provider SDK is installed (lean installs).
 CLOUD  ?= $(shell sed -n 's/^[[:space:]]*cloud:[[:space:]]*\([a-z]*\).*/\1/p' stacks/Pulumi.$(STACK).yaml 2>/dev/null | head -n1)
 
-.PHONY: plan test lint docs docs-check bench clean
+.PHONY: plan test lint docs docs-check bench check check-all snapshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,17 @@ docs-check: $(VENV)/.installed-all,dev
 
 bench: $(VENV)/.installed-all,dev
 	$(BIN)/python bench/plan_time.py
+
+# Policy verdicts offline for one stack, or for every example stack.
+check: $(VENV)/.installed-$(CLOUD)
+	$(BIN)/mlfabric check -s $(STACK)
+
+check-all: $(VENV)/.installed-all,dev
+	for f in stacks/Pulumi.*.yaml; do s=$${f#stacks/Pulumi.}; $(BIN)/mlfabric check -s $${s%.yaml} || exit 1; done
+
+# Upgrade-safety snapshots of every example stack's URNs (commit the result after a reviewed change).
+snapshots: $(VENV)/.installed-all,dev
+	$(BIN)/python -m mlfabric.diff --update-snapshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

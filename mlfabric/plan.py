@@ -31,6 +31,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, parse_spec
 from mlfabric import stackfile
+from mlfabric.diff import alias_entries
 from mlfabric.errors import UsageError
 from mlfabric.mocks import PlanMocks, World
 
@@ -54,6 +55,8 @@ class ResourceRecord:
     inputs: dict[str, Any]
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    # aliases declared with the resource (a rename keeps its identity through these)
+    aliases: list[dict[str, Any]] = field(default_factory=list)
 
 
 class RecordingMonitor(MockMonitor):
@@ -83,6 +86,7 @@ class RecordingMonitor(MockMonitor):
                 property_dependencies={
                     key: sorted(deps.urns) for key, deps in sorted(request.propertyDependencies.items())
                 },
+                aliases=alias_entries(request),
             )
         )
         return response

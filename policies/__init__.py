@@ -1,0 +1,1 @@
+"""mlfabric CrossGuard policy pack (rules live in policies.rules)."""

@@ -1,0 +1,238 @@
+"""Serving rules: endpoints encrypted with a customer key, data capture on in prod, at least two
+replicas in prod, and no anonymous invocation.
+
+SageMaker endpoints always require SigV4-signed requests and Azure ML online endpoints always
+require a key or token, so "no anonymous auth" checks the front doors that can be opened to
+anyone: Lambda function URLs and API Gateway methods/routes with authorization NONE, and an Azure
+ML endpoint without an auth mode. On GCP, anonymous invocation is an IAM grant to allUsers, caught
+by ``mlf-gcp-no-public-members``. Vertex AI has no declarable deployed-model resource, so Vertex
+replica counts are not visible to a policy (see the README limits).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .base import (
+    HIGH,
+    MANDATORY,
+    MEDIUM,
+    MlfPolicy,
+    RuleInfo,
+    fmt,
+    get,
+    is_set,
+    items,
+    mapping,
+    number,
+    resource_policy,
+    truthy,
+)
+
+SM_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
+SM_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
+SCALING_TARGET = "aws:appautoscaling/target:Target"
+VERTEX_ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
+AML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
+AML_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
+AML_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
+K8S_HPA = "re:^kubernetes:autoscaling/v2(beta2)?:HorizontalPodAutoscaler$"
+LAMBDA_URL = "aws:lambda/functionUrl:FunctionUrl"
+APIGW_METHOD = "aws:apigateway/method:Method"
+APIGW_ROUTE = "aws:apigatewayv2/route:Route"
+
+
+# SageMaker refuses a volume KMS key for instance types with local NVMe instance storage (their
+# storage is encrypted by the Nitro hardware): g5/g6/p5/trn families and every "d" family
+# (g4dn, p4d, m5d...). Kept in step with components/serving/aws.py by a test.
+_LOCAL_STORAGE_FAMILIES = frozenset({"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
+_D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
+
+
+def has_local_storage(instance: str) -> bool:
+    """Does this SageMaker instance type carry NVMe instance storage (so no volume key is allowed)?"""
+    family = instance.removeprefix("ml.").split(".")[0]
+    return family in _LOCAL_STORAGE_FAMILIES or _D_FAMILY.match(family) is not None
+
+
+def _aml(resource_type: str, kind: str) -> bool:
+    return resource_type.startswith("azure-native:machinelearningservices") and resource_type.endswith(f":{kind}")
+
+
+SERVING_CMK = RuleInfo(
+    id="mlf-serving-cmk-encryption",
+    title="Serving encrypted with a customer key",
+    description="SageMaker endpoint configurations set kmsKeyArn (except when every variant runs on an "
+    "instance type with local NVMe storage, which SageMaker encrypts in hardware and refuses a key for) "
+    "and a kmsKeyId for captured data; "
+    "Vertex AI endpoints set encryptionSpec.kmsKeyName; Azure ML workspaces enable encryption with a "
+    "Key Vault key (keyVaultProperties.keyIdentifier).",
+    remediation="Use mlfabric's serving components, which pass the platform key to every endpoint.",
+    severity=HIGH,
+    enforcement=MANDATORY,
+    clouds=("aws", "gcp", "azure"),
+    resource_types=(SM_ENDPOINT_CONFIG, VERTEX_ENDPOINT, AML_WORKSPACE),
+    section="serving",
+)
+
+
+@resource_policy(SERVING_CMK)
+def serving_cmk(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    del config
+    if resource_type == SM_ENDPOINT_CONFIG:
+        variants = [mapping(v) for v in items(props.get("productionVariants")) + items(props.get("shadowProductionVariants"))]
+        instances = [str(v.get("instanceType") or "") for v in variants]
+        local_storage = bool(instances) and all(has_local_storage(i) for i in instances if i) and all(instances)
+        if not is_set(props, "kmsKeyArn") and not local_storage:
+            yield "kmsKeyArn is not set: the endpoint's storage volumes use AWS-managed keys"
+        capture = mapping(props.get("dataCaptureConfig"))
+        if truthy(capture.get("enableCapture")) and not is_set(capture, "kmsKeyId"):
+            yield "dataCaptureConfig.kmsKeyId is not set: captured requests are not encrypted with the platform key"
+    elif resource_type == VERTEX_ENDPOINT:
+        if not is_set(props, "encryptionSpec.kmsKeyName"):
+            yield "encryptionSpec.kmsKeyName is not set: Google-managed keys"
+    elif _aml(resource_type, "Workspace"):
+        if str(get(props, "encryption.status", "")).lower() != "enabled":
+            yield "encryption.status is not Enabled: Microsoft-managed keys"
+        elif not is_set(props, "encryption.keyVaultProperties.keyIdentifier"):
+            yield "encryption.keyVaultProperties.keyIdentifier is not set"
+
+
+DATA_CAPTURE = RuleInfo(
+    id="mlf-serving-data-capture",
+    title="Endpoint data capture on (prod)",
+    description="Production endpoints capture requests and responses for monitoring and retraining: "
+    "SageMaker dataCaptureConfig.enableCapture with at least minSamplingPercent, Vertex "
+    "predictRequestResponseLoggingConfig enabled, Azure ML deployments collecting model_inputs and "
+    "model_outputs. Disabled in dev, advisory in staging.",
+    remediation="Set serving.endpoints[].data_capture_percent above 0 (the prod default is 20).",
+    severity=MEDIUM,
+    enforcement=MANDATORY,
+    clouds=("aws", "gcp", "azure"),
+    resource_types=(SM_ENDPOINT_CONFIG, VERTEX_ENDPOINT, AML_DEPLOYMENT),
+    section="serving",
+    config={"minSamplingPercent": {"type": "number", "default": 1, "minimum": 0, "maximum": 100,
+                                   "description": "Smallest share of requests to capture, in percent."}},
+)
+
+
+@resource_policy(DATA_CAPTURE)
+def serving_data_capture(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    minimum = number(config.get("minSamplingPercent")) or 0.0
+    if resource_type == SM_ENDPOINT_CONFIG:
+        capture = mapping(props.get("dataCaptureConfig"))
+        if not truthy(capture.get("enableCapture")):
+            yield "dataCaptureConfig.enableCapture is not true"
+            return
+        percent = number(capture.get("initialSamplingPercentage"))
+        if percent is None or percent < minimum:
+            yield f"dataCaptureConfig.initialSamplingPercentage is {fmt(percent)}, below {minimum:g}"
+        modes = {str(get(o, "captureMode")) for o in items(capture.get("captureOptions")) if isinstance(o, Mapping)}
+        if modes and not {"Input", "Output"} <= modes:
+            yield f"dataCaptureConfig.captureOptions captures only {', '.join(sorted(modes))}"
+    elif resource_type == VERTEX_ENDPOINT:
+        logging = mapping(props.get("predictRequestResponseLoggingConfig"))
+        if not truthy(logging.get("enabled")):
+            yield "predictRequestResponseLoggingConfig.enabled is not true"
+        else:
+            rate = number(logging.get("samplingRate"))
+            if rate is not None and rate * 100 < minimum:
+                yield f"predictRequestResponseLoggingConfig.samplingRate is {rate:g}, below {minimum / 100:g}"
+    elif _aml(resource_type, "OnlineDeployment"):
+        collections = mapping(get(props, "properties.dataCollector.collections"))
+        for name in ("model_inputs", "model_outputs"):
+            mode = get(collections, f"{name}.dataCollectionMode", "Enabled" if name in collections else None)
+            if str(mode).lower() != "enabled":
+                yield f"properties.dataCollector.collections.{name} is not enabled"
+
+
+MIN_REPLICAS = RuleInfo(
+    id="mlf-serving-min-replicas",
+    title="At least two serving replicas (prod)",
+    description="Production endpoints never scale below minReplicas (2): SageMaker production variants' "
+    "initialInstanceCount and Application Auto Scaling minCapacity, Azure ML deployments' "
+    "sku.capacity/scaleSettings.minInstances, Kubernetes HPAs' minReplicas. Serverless SageMaker "
+    "variants have no warm replicas and fail. Disabled in dev, advisory in staging.",
+    remediation="Set serving.endpoints[].min_replicas to 2 or more (the prod default).",
+    severity=HIGH,
+    enforcement=MANDATORY,
+    clouds=("aws", "gcp", "azure"),
+    resource_types=(SM_ENDPOINT_CONFIG, SCALING_TARGET, AML_DEPLOYMENT, K8S_HPA),
+    section="serving",
+    config={"minReplicas": {"type": "integer", "default": 2, "minimum": 1,
+                            "description": "Fewest replicas a serving endpoint may run."}},
+)
+
+
+@resource_policy(MIN_REPLICAS)
+def serving_min_replicas(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    minimum = number(config.get("minReplicas")) or 1
+    if resource_type == SM_ENDPOINT_CONFIG:
+        for variant in items(props.get("productionVariants")):
+            if not isinstance(variant, Mapping):
+                continue
+            name = variant.get("variantName") or "variant"
+            if variant.get("serverlessConfig"):
+                yield f"production variant {name} is serverless: no warm replicas"
+                continue
+            count = number(variant.get("initialInstanceCount"))
+            if count is None:
+                yield f"production variant {name} does not set initialInstanceCount"
+            elif count < minimum:
+                yield f"production variant {name} starts {fmt(count)} instance(s), fewer than {minimum:g}"
+    elif resource_type == SCALING_TARGET:
+        if str(props.get("serviceNamespace")) != "sagemaker":
+            return
+        count = number(props.get("minCapacity"))
+        if count is None or count < minimum:
+            yield f"minCapacity is {fmt(count)}: {props.get('resourceId', 'the endpoint')} may scale below {minimum:g}"
+    elif _aml(resource_type, "OnlineDeployment"):
+        scale = mapping(get(props, "properties.scaleSettings"))
+        count = number(scale.get("minInstances")) if scale.get("scaleType") == "TargetUtilization" else None
+        count = count if count is not None else number(get(props, "sku.capacity"))
+        if count is None or count < minimum:
+            yield f"the deployment runs {fmt(count)} instance(s) at minimum, fewer than {minimum:g}"
+    else:
+        count = number(get(props, "spec.minReplicas"))
+        if count is None or count < minimum:
+            yield f"spec.minReplicas is {fmt(count) if count is not None else 'not set (1)'}, fewer than {minimum:g}"
+
+
+NO_ANONYMOUS = RuleInfo(
+    id="mlf-serving-no-anonymous-access",
+    title="No anonymous invocation",
+    description="No inference front door accepts anonymous calls: Lambda function URLs and API Gateway "
+    "methods/routes do not use authorization NONE, and Azure ML online endpoints set an auth mode "
+    "(AADToken, AMLToken or Key). GCP anonymous access (allUsers) is mlf-gcp-no-public-members.",
+    remediation="Require IAM/SigV4, a JWT authorizer or an endpoint key/token.",
+    severity=HIGH,
+    enforcement=MANDATORY,
+    clouds=("aws", "azure"),
+    resource_types=(LAMBDA_URL, APIGW_METHOD, APIGW_ROUTE, AML_ENDPOINT),
+    section="serving",
+    config={"allowedAuthModes": {"type": "array", "items": {"type": "string"},
+                                 "default": ["AADToken", "AMLToken", "Key"],
+                                 "description": "Azure ML endpoint auth modes allowed."}},
+)
+
+
+@resource_policy(NO_ANONYMOUS)
+def serving_no_anonymous(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    if resource_type == LAMBDA_URL and str(props.get("authorizationType")) == "NONE":
+        yield "authorizationType is NONE: anyone can invoke the function URL"
+    elif resource_type == APIGW_METHOD and str(props.get("authorization")) == "NONE" and not truthy(props.get("apiKeyRequired")):
+        yield "authorization is NONE and no API key is required"
+    elif resource_type == APIGW_ROUTE and str(props.get("authorizationType") or "NONE") == "NONE" and not truthy(
+        props.get("apiKeyRequired")
+    ):
+        yield "authorizationType is NONE: the route is open to anyone"
+    elif _aml(resource_type, "OnlineEndpoint"):
+        mode = get(props, "properties.authMode")
+        allowed = [str(m) for m in items(config.get("allowedAuthModes"))]
+        if mode is None or str(mode) not in allowed:
+            yield f"properties.authMode is {fmt(mode) if mode else 'not set'}, not one of {', '.join(allowed)}"
+
+
+POLICIES: list[MlfPolicy] = [serving_cmk, serving_data_capture, serving_min_replicas, serving_no_anonymous]
