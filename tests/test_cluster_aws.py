@@ -138,12 +138,12 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
     assert dev.counts() == {
         KMS_KEY: 1,
         LOG_GROUP: 1,
-        ROLE: 4,  # control plane, nodes, EBS CSI (IRSA), Cluster Autoscaler (IRSA)
-        ATTACHMENT: 5,  # 1 control plane + 3 nodes + 1 EBS CSI
+        ROLE: 5,  # control plane, nodes, EBS CSI, CloudWatch agent, Cluster Autoscaler (IRSA)
+        ATTACHMENT: 6,  # 1 control plane + 3 nodes + EBS CSI + CloudWatch agent
         ROLE_POLICY: 2,  # control plane's key access, Cluster Autoscaler
         CLUSTER: 1,
         "aws:iam/openIdConnectProvider:OpenIdConnectProvider": 1,
-        ADDON: 4,
+        ADDON: 5,
         LAUNCH_TEMPLATE: 2,
         NODE_GROUP: 2,
         ASG_TAG: 4,
@@ -161,7 +161,7 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
 def test_each_more_gpu_pool_adds_one_launch_template_one_node_group_and_four_asg_tags(dev: Built, prod: Built) -> None:
     difference = prod.counts() - dev.counts()
     assert difference == {LAUNCH_TEMPLATE: 1, NODE_GROUP: 1, ASG_TAG: 4}
-    assert sum(prod.counts().values()) == 41
+    assert sum(prod.counts().values()) == 44
 
 
 def test_child_logical_names_derive_from_the_component_name_with_fixed_suffixes(prod: Built) -> None:
@@ -189,9 +189,10 @@ def test_public_endpoint_is_reachable_only_from_the_listed_cidrs(prod: Built) ->
 
 def test_cluster_runs_in_the_private_subnets_of_the_network(prod: Built) -> None:
     private = [r.id for r in of_type(prod.records, "aws:ec2/subnet:Subnet") if r.inputs["tags"]["mlfabric-tier"] == "private"]
-    assert only(prod.records, CLUSTER).inputs["vpcConfig"]["subnetIds"] == private
+    # Registration order of the subnets is async; the set of subnets is what matters.
+    assert sorted(only(prod.records, CLUSTER).inputs["vpcConfig"]["subnetIds"]) == sorted(private)
     for group in of_type(prod.records, NODE_GROUP):
-        assert group.inputs["subnetIds"] == private
+        assert sorted(group.inputs["subnetIds"]) == sorted(private)
 
 
 def test_secrets_are_envelope_encrypted_with_a_rotating_kms_key(prod: Built) -> None:
@@ -256,7 +257,7 @@ def test_oidc_provider_trusts_the_cluster_issuer_for_sts(prod: Built) -> None:
 
 def test_core_addons_are_installed_at_the_default_version_with_ebs_csi_on_irsa(prod: Built) -> None:
     addons = {r.inputs["addonName"]: r for r in of_type(prod.records, ADDON)}
-    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver"}
+    assert set(addons) == {"vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver", "amazon-cloudwatch-observability"}
     assert all(a.inputs["addonVersion"].endswith(tuple(f"eksbuild.{i}" for i in range(1, 10))) for a in addons.values())
     ebs_role = only(prod.records, ROLE, "fraud-prod-ebs-csi")
     assert addons["aws-ebs-csi-driver"].inputs["serviceAccountRoleArn"].endswith(f":role/{ebs_role.id}")
@@ -504,8 +505,8 @@ def _policy_documents(records: list[ResourceRecord]) -> list[dict[str, Any]]:
 def test_no_iam_or_key_policy_allows_every_action_on_every_resource(environment: str, dev: Built, prod: Built) -> None:
     built = prod if environment == "prod" else dev
     documents = _policy_documents(built.records)
-    # dev: 4 role trusts, 2 role policies, 1 key policy; prod adds the flow-log role, policy and key.
-    assert len(documents) == (10 if environment == "prod" else 7)
+    # dev: 5 role trusts, 2 role policies, 1 key policy; prod adds the flow-log role, policy and key.
+    assert len(documents) == (11 if environment == "prod" else 8)
     for document in documents:
         for statement in document["Statement"]:
             actions, resources = _listify(statement.get("Action")), _listify(statement.get("Resource"))
@@ -585,3 +586,16 @@ def test_cluster_refuses_to_build_without_a_network() -> None:
             program, project="mlfabric", stack="no-network", config={}, secret_keys=[],
             world=World(project="mlfabric", stack="no-network", region="us-east-1"),
         )
+
+
+def test_container_insights_addon_runs_with_its_own_scoped_role(prod: Built) -> None:
+    """The monitoring alarms read Container Insights metrics; the agent must not borrow the node role."""
+    addon = next(r for r in prod.records if r.type == "aws:eks/addon:Addon" and r.inputs["addonName"] == "amazon-cloudwatch-observability")
+    role_name = addon.inputs["serviceAccountRoleArn"].rsplit("/", 1)[-1]
+    role = next(r for r in prod.records if r.type == "aws:iam/role:Role" and r.id == role_name)
+    trust = json.loads(role.inputs["assumeRolePolicy"])
+    subjects = json.dumps(trust)
+    assert "system:serviceaccount:amazon-cloudwatch:cloudwatch-agent" in subjects
+    attachment = next(r for r in prod.records if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
+                      and r.inputs["role"] == role_name)
+    assert attachment.inputs["policyArn"].endswith(":policy/CloudWatchAgentServerPolicy")

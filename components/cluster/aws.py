@@ -74,6 +74,10 @@ NODE_MANAGED_POLICIES: Final = (
 )
 EBS_CSI_MANAGED_POLICY: Final = "service-role/AmazonEBSCSIDriverPolicy"
 EBS_CSI_SERVICE_ACCOUNT: Final = ("kube-system", "ebs-csi-controller-sa")
+# Container Insights (node health, GPU utilisation metrics the monitoring alarms read).
+OBSERVABILITY_ADDON: Final = "amazon-cloudwatch-observability"
+OBSERVABILITY_MANAGED_POLICY: Final = "CloudWatchAgentServerPolicy"
+OBSERVABILITY_SERVICE_ACCOUNT: Final = ("amazon-cloudwatch", "cloudwatch-agent")
 
 # Add-ons that must exist before any node joins (pod networking) and those that need running nodes.
 ADDONS_BEFORE_NODES: Final = ("vpc-cni", "kube-proxy")
@@ -221,6 +225,21 @@ class AwsTrainingCluster(pulumi.ComponentResource):
                 role_arn=ebs_role.arn if ebs else None,
                 depends_on=[system, ebs_attachment] if ebs else [system],
             )
+        # Without this add-on the Container Insights metrics (node failures, GPU utilisation) that
+        # the monitoring alarms read never appear; its agent gets its own IRSA role, not the node's.
+        observability_role = self._irsa_role(f"{name}-observability", *OBSERVABILITY_SERVICE_ACCOUNT)
+        observability_attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-observability",
+            role=observability_role.name,
+            policy_arn=self._managed_policy(OBSERVABILITY_MANAGED_POLICY),
+            opts=self._child,
+        )
+        self._addon(
+            cluster,
+            OBSERVABILITY_ADDON,
+            role_arn=observability_role.arn,
+            depends_on=[system, observability_attachment],
+        )
 
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
