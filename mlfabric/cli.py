@@ -111,15 +111,22 @@ def schema(
         out.write_text(text)
 
 
+# Modules that add their own commands through `register(app)`: policy check and diff, day-2 tools.
+COMMAND_MODULES = ("mlfabric.check", "mlfabric.day2")
+
+
 def _register_optional_commands() -> None:
-    """Commands that live in their own modules (policy check, diff, day-2 tools)."""
-    try:
-        check = importlib.import_module("mlfabric.check")
-    except ImportError:  # the policy pack is optional until its module lands
-        return
-    register = getattr(check, "register", None)
-    if register is not None:
-        register(app)
+    """Commands that live in their own modules; a module that is not there yet adds nothing."""
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as error:
+            if error.name != name:
+                raise
+            continue
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
 
 
 _register_optional_commands()
