@@ -8,6 +8,8 @@ import pulumi
 from components.platform import MLPlatform
 from components.spec import SPEC_CONFIG_KEY, SpecError, parse_spec
 
+MISSING_GCP_PROJECT = "gcp.project: required on gcp when the stack has no gcp:project config (got nothing)"
+
 
 def run() -> None:
     namespace, key = SPEC_CONFIG_KEY.split(":")
@@ -23,6 +25,8 @@ def run() -> None:
     account = spec.gcp.project if spec.gcp and spec.gcp.project else None
     if spec.cloud == "gcp" and account is None:
         account = pulumi.Config("gcp").get("project")
+        if account is None:
+            raise pulumi.RunError(f"invalid spec:\n{MISSING_GCP_PROJECT}")
     platform = MLPlatform(spec.base_name, spec, account=account)
     for name, value in platform.stack_outputs().items():
         pulumi.export(name, value)

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Annotated, NoReturn
 
+import pulumi
 import typer
 from rich.console import Console
 
@@ -88,6 +89,9 @@ def plan(
         result = plan_stack(loaded)
     except UsageError as error:
         fail(error.problems)
+    except pulumi.RunError as error:
+        # A component refusing its inputs: the program's own one-line-per-problem message.
+        fail([line for line in str(error).splitlines() if line and line != "invalid spec:"])
     document = result.to_json()
     if json_out is not None and str(json_out) == "-":
         print(json.dumps(document, indent=2, sort_keys=False, default=str))

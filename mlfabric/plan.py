@@ -212,10 +212,16 @@ def _project_name(project_dir: Path) -> str:
 
 def validate_stack(stack: stackfile.StackFile) -> PlatformSpec:
     """The stack's spec, or UsageError with one line per problem."""
+    from components.program import MISSING_GCP_PROJECT
+
     try:
-        return parse_spec(stack.spec_data)
+        spec = parse_spec(stack.spec_data)
     except SpecError as error:
         raise UsageError(error.problems) from None
+    # The project may come from the spec or from the provider's own stack config, as under the engine.
+    if spec.cloud == "gcp" and not (spec.gcp and spec.gcp.project) and not stack.config.get("gcp:project"):
+        raise UsageError([MISSING_GCP_PROJECT])
+    return spec
 
 
 def plan_stack(stack: stackfile.StackFile, project: str | None = None) -> Plan:

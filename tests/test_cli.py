@@ -93,6 +93,23 @@ def test_impossible_gpu_request_fails_with_the_sizes_on_offer(tmp_path: Path) ->
                          "training.gpu_pools[0].gpus_per_node: a100-80gb on aws comes in nodes of 8 GPUs (got 3)")
 
 
+def test_gcp_without_a_project_anywhere_is_one_line(tmp_path: Path) -> None:
+    spec = {"name": "vision", "environment": "dev", "cloud": "gcp", "region": "us-central1"}
+    assert_clean_failure(mlfabric("plan", "--file", str(write_stack(tmp_path, spec))),
+                         "gcp.project: required on gcp when the stack has no gcp:project config (got nothing)")
+
+
+def test_gcp_project_may_come_from_the_provider_config(tmp_path: Path) -> None:
+    path = tmp_path / "Pulumi.vision.yaml"
+    path.write_text(yaml.safe_dump({"config": {
+        "gcp:project": "vision-ml-dev",
+        "mlfabric:platform": {"name": "vision", "environment": "dev", "cloud": "gcp", "region": "us-central1"}}}))
+    result = mlfabric("plan", "--file", str(path), "--json", "-")
+    assert result.returncode == 0, result.stderr
+    buckets = [r for r in json.loads(result.stdout)["resources"] if r["type"] == "gcp:storage/bucket:Bucket"]
+    assert buckets and {b["inputs"]["project"] for b in buckets} == {"vision-ml-dev"}
+
+
 def test_stack_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
     assert_clean_failure(mlfabric("plan", "-s", "dev", "--file", str(tmp_path / "x.yaml")),
                          "give exactly one of -s/--stack STACK or --file FILE")
