@@ -35,6 +35,9 @@ docs-check: $(VENV)/.installed-all,dev
 
 bench: $(VENV)/.installed-all,dev
 	$(BIN)/python bench/plan_time.py
+	$(BIN)/python bench/overhead.py
+	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/policy_time.py
 
 # Policy verdicts offline for one stack, or for every example stack.
 check: $(VENV)/.installed-$(CLOUD)

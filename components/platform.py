@@ -40,21 +40,27 @@ class Concern:
     needed_by: tuple[str, ...] = ()
     # Stack-output names that differ from the component's attribute names.
     export_as: tuple[tuple[str, str], ...] = ()
-    # Other spec sections the component reads, passed as keyword arguments (section name = keyword).
+    # Other spec sections the component reads, passed as keyword arguments (section name = keyword),
+    # on every cloud and on one cloud only (e.g. the `gcp:` block's release channel for GKE).
     reads: tuple[str, ...] = ()
+    cloud_reads: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 # In dependency order: each concern may read the handles of those above it from the context.
 CONCERNS: Final[tuple[Concern, ...]] = (
-    Concern("network", "network", NetworkOutputs, {"aws": "AwsNetwork"}, needed_by=("training", "serving")),
+    Concern("network", "network", NetworkOutputs, {"aws": "AwsNetwork", "gcp": "GcpNetwork", "azure": "AzureNetwork"},
+            needed_by=("training", "serving")),
     Concern("storage", "storage", StorageOutputs, {"aws": "AwsStorage", "gcp": "GcpStorage", "azure": "AzureStorage"},
             export_as=(("encryption_key_id", "storage_key_id"),)),
-    Concern("registry", "registry", RegistryOutputs, {"aws": "AwsRegistry"}),
-    Concern("cluster", "training", ClusterOutputs, {"aws": "AwsTrainingCluster"}),
-    Concern("monitoring", "monitoring", MonitoringOutputs, {"aws": "AwsMonitoring"}),
+    Concern("registry", "registry", RegistryOutputs, {"aws": "AwsRegistry", "gcp": "GcpRegistry", "azure": "AzureRegistry"}),
+    Concern("cluster", "training", ClusterOutputs, {"aws": "AwsTrainingCluster", "gcp": "GcpTrainingCluster",
+                                                     "azure": "AzureTrainingCluster"},
+            cloud_reads=(("gcp", ("gcp",)),)),
+    Concern("monitoring", "monitoring", MonitoringOutputs, {"aws": "AwsMonitoring", "gcp": "GcpMonitoring",
+                                                           "azure": "AzureMonitoring"}),
     # Alarm thresholds live in the monitoring section; serving builds the alarms its rollouts watch.
-    Concern("serving", "serving", ServingOutputs, {"aws": "AwsServing"}, reads=("monitoring",)),
-    Concern("rbac", "rbac", RbacOutputs, {"aws": "AwsRbac"}),
+    Concern("serving", "serving", ServingOutputs, {"aws": "AwsServing", "gcp": "GcpServing", "azure": "AzureServing"}, reads=("monitoring",)),
+    Concern("rbac", "rbac", RbacOutputs, {"aws": "AwsRbac", "gcp": "GcpRbac", "azure": "AzureRbac"}),
 )
 
 def component_class(concern: Concern, cloud: str) -> ComponentFactory:
@@ -110,7 +116,8 @@ class MLPlatform(pulumi.ComponentResource):
                     self,
                 )
                 continue
-            extra = {section: getattr(spec, section) for section in concern.reads}
+            sections = concern.reads + dict(concern.cloud_reads).get(spec.cloud, ())
+            extra = {section: getattr(spec, section) for section in sections}
             component = component_class(concern, spec.cloud)(name, getattr(spec, concern.section), ctx, child, **extra)
             ctx = ctx.with_handles(**{concern.name: component})
             self._export(concern, component)

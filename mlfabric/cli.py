@@ -6,6 +6,7 @@ line per problem on stderr, never a traceback.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import sys
@@ -138,4 +139,7 @@ _register_optional_commands()
 
 def main() -> None:
     """Console-script entry point."""
+    # A one-shot process: objects alive at start-up (the SDK modules) never need scanning again.
+    gc.collect()
+    gc.freeze()
     app()

@@ -58,7 +58,10 @@ def summary_line(plan: Plan) -> str:
 
 
 def print_plan(console: Console, plan: Plan) -> None:
+    from mlfabric.cost import cost_summary_line
+
     console.print(plan_tree(plan))
     for note in plan.notes:
         console.print(f"[yellow]note:[/] {note}")
+    console.print(cost_summary_line(plan), markup=False)
     console.print(summary_line(plan))

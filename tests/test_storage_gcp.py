@@ -24,7 +24,8 @@ from components.spec import parse_spec
 from components.storage import StorageOutputs
 from mlfabric.mocks import World
 from mlfabric.plan import Plan, plan_spec, run_program
-from tests.helpers import of_type, only, plan, spec_data
+from tests.helpers import of_type, only, spec_data
+from tests.helpers import plan as plan_platform
 
 BUCKET = "gcp:storage/bucket:Bucket"
 KEY = "gcp:kms/cryptoKey:CryptoKey"
@@ -35,6 +36,14 @@ SERVICE = "gcp:projects/service:Service"
 PROVIDER = "pulumi:providers:gcp"
 PROJECT = "ml-platform-test"
 REPO = Path(__file__).resolve().parents[1]
+
+
+def plan(cloud: str, environment: str, **sections: Any) -> Plan:
+    """The platform plan, narrowed to the storage component's own children (and the provider)."""
+    full = plan_platform(cloud, environment, **sections)
+    [storage] = [r.urn for r in full.resources if r.type == "mlfabric:storage:GcpStorage"]
+    keep = [r for r in full.resources if r.parent == storage or r.type == "pulumi:providers:gcp"]
+    return Plan(full.project, full.stack, full.spec, keep, full.outputs, full.notes)
 
 
 def _children(p: Plan) -> Counter[str]:

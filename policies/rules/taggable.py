@@ -321,7 +321,7 @@ TAG_PROPERTY: Final[dict[str, str]] = {
     "gcp:monitoring/alertPolicy:AlertPolicy": "userLabels",
     "gcp:monitoring/customService:CustomService": "userLabels",
     "gcp:monitoring/genericService:GenericService": "userLabels",
-    "gcp:monitoring/notificationChannel:NotificationChannel": "labels",
+    "gcp:monitoring/notificationChannel:NotificationChannel": "userLabels",
     "gcp:monitoring/slo:Slo": "userLabels",
     "gcp:monitoring/uptimeCheckConfig:UptimeCheckConfig": "userLabels",
     "gcp:pubsub/subscription:Subscription": "labels",

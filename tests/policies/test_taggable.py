@@ -32,7 +32,7 @@ def generate() -> dict[str, str]:
     """type token -> the prop that holds its tags/labels, for every resource whose Args take a map."""
     table: dict[str, str] = {}
     for package, modules in MODULES.items():
-        keys = ["labels", "resourceLabels", "userLabels"] if package == "pulumi_gcp" else ["tags"]
+        keys = ["userLabels", "resourceLabels", "labels"] if package == "pulumi_gcp" else ["tags"]
         for module in modules:
             for source in sorted((SITE / package / module).glob("*.py")):
                 if source.name.startswith(("_", "get_", "list_")):

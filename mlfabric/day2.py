@@ -1,0 +1,138 @@
+"""Day-2 commands: ``cost`` (monthly estimate), ``preflight`` (can the AWS account hold the stack at
+full scale?) and ``verify`` (is what is deployed still what the stack declares?).
+
+The CLI (``mlfabric.cli``) imports this module and calls :func:`register`. Heavy imports (the plan,
+boto3) happen inside the commands so ``mlfabric --help`` stays fast.
+
+Exit codes: 0 fine; 1 short (preflight) or drifted (verify); 2 bad spec, bad input or AWS not
+reachable, reported as one line per problem on stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Final
+
+import typer
+
+from mlfabric.errors import UsageError
+
+EXIT_OK: Final = 0
+EXIT_FINDINGS: Final = 1
+EXIT_USAGE: Final = 2
+
+StackOption = Annotated[
+    str | None, typer.Option("--stack", "-s", help="Stack name: stacks/Pulumi.<STACK>.yaml.", show_default=False)
+]
+FileOption = Annotated[
+    Path | None, typer.Option("--file", "-f", help="A stack file anywhere on disk.", show_default=False)
+]
+EndpointOption = Annotated[
+    str | None,
+    typer.Option("--endpoint-url", help="Send every AWS API call to this URL (an emulator such as moto_server).",
+                 show_default=False),
+]
+
+
+def _fail(problems: list[str]) -> typer.Exit:
+    for line in problems:
+        print(line, file=sys.stderr)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _plan(stack: str | None, file: Path | None):  # type: ignore[no-untyped-def]
+    """The stack's offline plan (UsageError for a bad stack file or spec)."""
+    from mlfabric import stackfile
+    from mlfabric.plan import plan_stack
+
+    return plan_stack(stackfile.load(stackfile.resolve(stack, file)))
+
+
+def cost_command(
+    stack: StackOption = None,
+    file: FileOption = None,
+    json_out: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the estimate as JSON to this file ('-' for stdout only).",
+                     show_default=False),
+    ] = None,
+) -> None:
+    """Monthly cost of the stack idle and at full scale, itemised, with price sources (offline)."""
+    from rich.console import Console
+
+    from mlfabric import cost
+
+    try:
+        result = cost.estimate(_plan(stack, file))
+    except UsageError as error:
+        raise _fail(error.problems) from None
+    if json_out is not None and str(json_out) == "-":
+        sys.stdout.write(cost.to_json_text(result))
+        return
+    console = Console()
+    cost.render(console, result)
+    if json_out is not None:
+        json_out.write_text(cost.to_json_text(result))
+        console.print(f"estimate written to {json_out}")
+
+
+def preflight_command(
+    stack: StackOption = None,
+    file: FileOption = None,
+    endpoint_url: EndpointOption = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Also fail (exit 1) when a quota cannot be read.")
+    ] = False,
+) -> None:
+    """Before `pulumi up`: can the AWS account hold the stack at full scale? Exit 0 fine, 1 short, 2 bad input.
+
+    Checks GPU and system vCPU quotas (on-demand and spot), SageMaker endpoint instance quotas
+    (blue/green updates need twice max_replicas) and that the region offers every instance type.
+    """
+    from rich.console import Console
+
+    from mlfabric import preflight
+
+    try:
+        plan = _plan(stack, file)
+        report = preflight.run(plan, preflight.boto3_clients(plan.spec.region, endpoint_url))
+    except UsageError as error:
+        raise _fail(error.problems) from None
+    preflight.render(Console(), report)
+    raise typer.Exit(report.exit_code(strict=strict))
+
+
+def verify_command(
+    outputs: Annotated[
+        Path, typer.Option("--outputs", help="What `pulumi stack output --json` printed for this stack.",
+                           show_default=False)
+    ],
+    stack: StackOption = None,
+    file: FileOption = None,
+    endpoint_url: EndpointOption = None,
+) -> None:
+    """After `pulumi up`: is what runs on AWS what the stack declares? Exit 0 matching, 1 drift, 2 bad input.
+
+    Checks buckets, ECR repositories, the EKS cluster and node groups, SageMaker endpoints and model
+    registries, the alert topic and alarms; each drift is printed on a `drift:` line.
+    """
+    from rich.console import Console
+
+    from mlfabric import verify
+
+    try:
+        plan = _plan(stack, file)
+        report = verify.run(plan, verify.load_outputs(outputs, plan),
+                            verify.boto3_clients(plan.spec.region, endpoint_url))
+    except UsageError as error:
+        raise _fail(error.problems) from None
+    verify.render(Console(), report)
+    raise typer.Exit(EXIT_FINDINGS if report.drifted else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    """Add `cost`, `preflight` and `verify` to the mlfabric CLI."""
+    app.command("cost")(cost_command)
+    app.command("preflight")(preflight_command)
+    app.command("verify")(verify_command)
