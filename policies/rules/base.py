@@ -392,3 +392,97 @@ def mentions(resource: PolicyResource, target: PolicyResource, props: Iterable[s
     raw = plain(resource.props)
     text = json.dumps({k: raw.get(k) for k in (props or raw)}, default=str)
     return any(len(value) > 3 and value in text for value in identities(target) if value != target.urn)
+
+
+# --- joining without scanning every pair ---------------------------------------------------------------
+
+# Where a name may sit inside a longer string: a quoted value in a Cloud Monitoring filter or a KQL query
+# ('service_name="scorer"'), a segment of an ARN, resource id or path ("endpoint/scorer/variant/main").
+_PIECES = re.compile(r"""[\s"'=,;()\[\]{}<>|&!]+""")
+_SEGMENTS = re.compile(r"[/:]+")
+
+
+def name_tokens(value: Any) -> set[str]:
+    """Every string a prop value holds, whole and cut into the pieces a name or id may be (lowercased)."""
+    found: set[str] = set()
+    stack = [plain(value)]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Mapping):
+            stack.extend(current.values())
+        elif isinstance(current, list):
+            stack.extend(current)
+        elif isinstance(current, str) and not is_unknown(current):
+            text = current.lower()
+            found.add(text)
+            for piece in _PIECES.split(text):
+                found.add(piece)
+                found.update(_SEGMENTS.split(piece))
+    found.discard("")
+    return found
+
+
+class MentionIndex:
+    """Which ``sources`` depend on or name each target, built once: linear in the stack, not sources x targets.
+
+    The indexed counterpart of ``mentions``: a source mentions a target when one of ``keys(source)``
+    (every prop when it returns None) has a property dependency on it, when the source depends on it
+    at all, or when those props hold one of the target's identities (name, id, ARN) as a whole value or
+    as a whole piece of a longer one (a quoted filter value, an ARN/path segment) — never as a mere
+    substring, so endpoint ``ep1`` is not watched by an alarm on ``ep10``.
+    """
+
+    def __init__(self, sources: Sequence[PolicyResource],
+                 keys: Callable[[PolicyResource], Sequence[str] | None] = lambda _: None) -> None:
+        self._by_urn: dict[str, list[int]] = {}
+        self._by_value: dict[str, list[int]] = {}
+        self._sources = list(sources)
+        for index, source in enumerate(self._sources):
+            wanted = keys(source)
+            props = list(wanted) if wanted else list(source.property_dependencies)
+            urns = {dep.urn for key in props for dep in source.property_dependencies.get(key, []) or []}
+            urns.update(dep.urn for dep in source.dependencies)
+            for urn in urns:
+                self._by_urn.setdefault(urn, []).append(index)
+            raw = plain(source.props)
+            raw = raw if isinstance(raw, Mapping) else {}
+            for token in name_tokens({k: raw.get(k) for k in (wanted or raw)}):
+                if len(token) > 3:
+                    self._by_value.setdefault(token, []).append(index)
+
+    def of(self, target: PolicyResource) -> list[PolicyResource]:
+        """The sources that mention ``target``, in the order they were given."""
+        hits = set(self._by_urn.get(target.urn, []))
+        for value in identities(target):
+            if value != target.urn:
+                hits.update(self._by_value.get(value.lower(), []))
+        return [self._sources[i] for i in sorted(hits)]
+
+
+class ReferenceIndex:
+    """``refers_to`` for many resources at once: which ``targets`` a prop of a resource points at."""
+
+    def __init__(self, targets: Sequence[PolicyResource]) -> None:
+        self._by_urn = {t.urn: t for t in targets}
+        self._by_value: dict[str, list[PolicyResource]] = {}
+        for target in targets:
+            for value in identities(target):
+                self._by_value.setdefault(value, []).append(target)
+
+    def of(self, resource: PolicyResource, prop: str) -> list[PolicyResource]:
+        found = {dep.urn: self._by_urn[dep.urn] for dep in resource.property_dependencies.get(prop, []) or []
+                 if dep.urn in self._by_urn}
+        props = plain(resource.props)
+        value = props.get(prop) if isinstance(props, Mapping) else None
+        if value is not None and not is_unknown(value):
+            for item in items(value):
+                text = str(item)
+                # An exact identity, or a child path of an id ("/subscriptions/.../x" under ".../x/y").
+                candidates = [text]
+                if text.startswith("/"):
+                    parts = text.split("/")
+                    candidates += ["/".join(parts[:n]) for n in range(2, len(parts))]
+                for candidate in candidates:
+                    for target in self._by_value.get(candidate, []):
+                        found.setdefault(target.urn, target)
+        return list(found.values())

@@ -4,9 +4,10 @@ replicas in prod, and no anonymous invocation.
 SageMaker endpoints always require SigV4-signed requests and Azure ML online endpoints always
 require a key or token, so "no anonymous auth" checks the front doors that can be opened to
 anyone: Lambda function URLs and API Gateway methods/routes with authorization NONE, and an Azure
-ML endpoint without an auth mode. On GCP, anonymous invocation is an IAM grant to allUsers, caught
-by ``mlf-gcp-no-public-members``. Vertex AI has no declarable deployed-model resource, so Vertex
-replica counts are not visible to a policy (see the README limits).
+ML endpoint without an auth mode. On GCP, anonymous invocation is an IAM grant to allUsers or
+allAuthenticatedUsers, caught by ``mlf-gcp-no-public-members`` (Cloud Run services included). Vertex AI
+has no declarable deployed-model resource, so Vertex replica counts are not visible to a policy (see
+the README limits).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ SM_ENDPOINT_CONFIG = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SM_ENDPOINT = "aws:sagemaker/endpoint:Endpoint"
 SCALING_TARGET = "aws:appautoscaling/target:Target"
 VERTEX_ENDPOINT = "gcp:vertex/aiEndpoint:AiEndpoint"
+CLOUD_RUN = "gcp:cloudrunv2/service:Service"
 AML_WORKSPACE = "azure-native:machinelearningservices:Workspace"
 AML_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 AML_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
@@ -57,6 +59,33 @@ def has_local_storage(instance: str) -> bool:
     return family in _LOCAL_STORAGE_FAMILIES or _D_FAMILY.match(family) is not None
 
 
+# Cloud Run's maximum instances per revision when a service sets none.
+CLOUD_RUN_DEFAULT_MAX_INSTANCES = 100
+
+
+def cloud_run_gpus(props: Mapping[str, Any]) -> tuple[str, int] | None:
+    """(accelerator, GPUs per instance) of a Cloud Run v2 service; None when it runs without GPUs.
+
+    The accelerator is the template's nodeSelector; the count is the containers' nvidia.com/gpu limits
+    (Cloud Run requires exactly one, so a GPU service with no limit counts one)."""
+    accelerator = get(props, "template.nodeSelector.accelerator")
+    limits = [number(get(c, "resources.limits").get("nvidia.com/gpu"))
+              for c in items(get(props, "template.containers")) if isinstance(get(c, "resources.limits"), Mapping)]
+    count = int(sum(n for n in limits if n is not None))
+    if not accelerator and not count:
+        return None
+    return str(accelerator or "nvidia.com/gpu"), count or 1
+
+
+def cloud_run_max_instances(props: Mapping[str, Any]) -> int:
+    """Most instances a Cloud Run v2 service runs: the service-wide cap, else the template's, else 100."""
+    for path in ("scaling.maxInstanceCount", "template.scaling.maxInstanceCount"):
+        value = number(get(props, path))
+        if value is not None and value > 0:
+            return int(value)
+    return CLOUD_RUN_DEFAULT_MAX_INSTANCES
+
+
 def _aml(resource_type: str, kind: str) -> bool:
     return resource_type.startswith("azure-native:machinelearningservices") and resource_type.endswith(f":{kind}")
 
@@ -67,13 +96,14 @@ SERVING_CMK = RuleInfo(
     description="SageMaker endpoint configurations set kmsKeyArn (except when every variant runs on an "
     "instance type with local NVMe storage, which SageMaker encrypts in hardware and refuses a key for) "
     "and a kmsKeyId for captured data; "
-    "Vertex AI endpoints set encryptionSpec.kmsKeyName; Azure ML workspaces enable encryption with a "
+    "Vertex AI endpoints set encryptionSpec.kmsKeyName; Cloud Run v2 services set template.encryptionKey "
+    "(the revision's image is encrypted with it); Azure ML workspaces enable encryption with a "
     "Key Vault key (keyVaultProperties.keyIdentifier).",
     remediation="Use mlfabric's serving components, which pass the platform key to every endpoint.",
     severity=HIGH,
     enforcement=MANDATORY,
     clouds=("aws", "gcp", "azure"),
-    resource_types=(SM_ENDPOINT_CONFIG, VERTEX_ENDPOINT, AML_WORKSPACE),
+    resource_types=(SM_ENDPOINT_CONFIG, VERTEX_ENDPOINT, CLOUD_RUN, AML_WORKSPACE),
     section="serving",
 )
 
@@ -93,6 +123,9 @@ def serving_cmk(resource_type: str, props: Mapping[str, Any], config: Mapping[st
     elif resource_type == VERTEX_ENDPOINT:
         if not is_set(props, "encryptionSpec.kmsKeyName"):
             yield "encryptionSpec.kmsKeyName is not set: Google-managed keys"
+    elif resource_type == CLOUD_RUN:
+        if not is_set(props, "template.encryptionKey"):
+            yield "template.encryptionKey is not set: the revision's image is encrypted with Google-managed keys"
     elif _aml(resource_type, "Workspace"):
         if str(get(props, "encryption.status", "")).lower() != "enabled":
             yield "encryption.status is not Enabled: Microsoft-managed keys"
@@ -153,13 +186,15 @@ MIN_REPLICAS = RuleInfo(
     title="At least two serving replicas (prod)",
     description="Production endpoints never scale below minReplicas (2): SageMaker production variants' "
     "initialInstanceCount and Application Auto Scaling minCapacity, Azure ML deployments' "
-    "sku.capacity/scaleSettings.minInstances, Kubernetes HPAs' minReplicas. Serverless SageMaker "
+    "sku.capacity/scaleSettings.minInstances, Cloud Run v2 services' scaling.minInstanceCount (or the "
+    "template's scaling.minInstanceCount; Cloud Run scales to zero when neither is set), Kubernetes HPAs' "
+    "minReplicas. Serverless SageMaker "
     "variants have no warm replicas and fail. Disabled in dev, advisory in staging.",
     remediation="Set serving.endpoints[].min_replicas to 2 or more (the prod default).",
     severity=HIGH,
     enforcement=MANDATORY,
     clouds=("aws", "gcp", "azure"),
-    resource_types=(SM_ENDPOINT_CONFIG, SCALING_TARGET, AML_DEPLOYMENT, K8S_HPA),
+    resource_types=(SM_ENDPOINT_CONFIG, SCALING_TARGET, AML_DEPLOYMENT, CLOUD_RUN, K8S_HPA),
     section="serving",
     config={"minReplicas": {"type": "integer", "default": 2, "minimum": 1,
                             "description": "Fewest replicas a serving endpoint may run."}},
@@ -194,6 +229,14 @@ def serving_min_replicas(resource_type: str, props: Mapping[str, Any], config: M
         count = count if count is not None else number(get(props, "sku.capacity"))
         if count is None or count < minimum:
             yield f"the deployment runs {fmt(count)} instance(s) at minimum, fewer than {minimum:g}"
+    elif resource_type == CLOUD_RUN:
+        # The service-wide floor and the serving revision's floor: either keeps instances warm.
+        floors = [number(get(props, p)) for p in ("scaling.minInstanceCount", "template.scaling.minInstanceCount")]
+        count = max((f for f in floors if f is not None), default=None)
+        if count is None:
+            yield f"scaling.minInstanceCount is not set: the service scales to zero, fewer than {minimum:g}"
+        elif count < minimum:
+            yield f"scaling.minInstanceCount is {fmt(count)}: the service may scale below {minimum:g}"
     else:
         count = number(get(props, "spec.minReplicas"))
         if count is None or count < minimum:
@@ -205,12 +248,14 @@ NO_ANONYMOUS = RuleInfo(
     title="No anonymous invocation",
     description="No inference front door accepts anonymous calls: Lambda function URLs and API Gateway "
     "methods/routes do not use authorization NONE, and Azure ML online endpoints set an auth mode "
-    "(AADToken, AMLToken or Key). GCP anonymous access (allUsers) is mlf-gcp-no-public-members.",
+    "(AADToken, AMLToken or Key), and Cloud Run v2 services do not set invokerIamDisabled (which lets "
+    "anyone invoke them without an IAM check). GCP grants to allUsers/allAuthenticatedUsers (Cloud Run's "
+    "roles/run.invoker included) are mlf-gcp-no-public-members.",
     remediation="Require IAM/SigV4, a JWT authorizer or an endpoint key/token.",
     severity=HIGH,
     enforcement=MANDATORY,
-    clouds=("aws", "azure"),
-    resource_types=(LAMBDA_URL, APIGW_METHOD, APIGW_ROUTE, AML_ENDPOINT),
+    clouds=("aws", "gcp", "azure"),
+    resource_types=(LAMBDA_URL, APIGW_METHOD, APIGW_ROUTE, AML_ENDPOINT, CLOUD_RUN),
     section="serving",
     config={"allowedAuthModes": {"type": "array", "items": {"type": "string"},
                                  "default": ["AADToken", "AMLToken", "Key"],
@@ -228,6 +273,9 @@ def serving_no_anonymous(resource_type: str, props: Mapping[str, Any], config: M
         props.get("apiKeyRequired")
     ):
         yield "authorizationType is NONE: the route is open to anyone"
+    elif resource_type == CLOUD_RUN:
+        if truthy(props.get("invokerIamDisabled")):
+            yield "invokerIamDisabled is true: anyone who reaches the service can invoke it, without an IAM check"
     elif _aml(resource_type, "OnlineEndpoint"):
         mode = get(props, "properties.authMode")
         allowed = [str(m) for m in items(config.get("allowedAuthModes"))]

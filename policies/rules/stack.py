@@ -2,7 +2,9 @@
 scale, allowed regions, and encrypted alert topics.
 
 These need the whole stack at once (an alarm is about an endpoint; a budget sums every pool), or
-resource options (``protect``) that only stack validation sees.
+resource options (``protect``) that only stack validation sees. Joins are indexed once per validation
+(``MentionIndex`` / ``ReferenceIndex``), never endpoint x alarm scans: a stack of hundreds of endpoints
+and alarms validates in tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from .base import (
     HIGH,
     MANDATORY,
     MEDIUM,
+    MentionIndex,
     MlfPolicy,
+    ReferenceIndex,
     RuleInfo,
     TypeMatcher,
     falsy,
@@ -28,74 +32,110 @@ from .base import (
     is_set,
     items,
     mapping,
-    mentions,
     number,
     of_types,
     plain,
-    refers_to,
     resource_policy,
     stack_policy,
 )
-from .serving import AML_DEPLOYMENT, AML_ENDPOINT, SCALING_TARGET, SM_ENDPOINT, SM_ENDPOINT_CONFIG, VERTEX_ENDPOINT
+from .serving import (
+    AML_DEPLOYMENT,
+    AML_ENDPOINT,
+    CLOUD_RUN,
+    SCALING_TARGET,
+    SM_ENDPOINT,
+    SM_ENDPOINT_CONFIG,
+    VERTEX_ENDPOINT,
+    cloud_run_gpus,
+    cloud_run_max_instances,
+)
 
 CW_ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
 GCP_ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
 AZ_METRIC_ALERT = "azure-native:monitor:MetricAlert"
+# Log (KQL) alerts; azure-native v1 and older API versions put both alert kinds in the insights module.
+AZ_LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
+AZ_METRIC_ALERTS = (AZ_METRIC_ALERT, "azure-native:insights:MetricAlert")
+AZ_LOG_ALERTS = (AZ_LOG_ALERT, "azure-native:insights:ScheduledQueryRule")
 SNS_TOPIC = "aws:sns/topic:Topic"
+AZ_AUTOSCALE = ("azure-native:monitor:AutoscaleSetting", "azure-native:insights:AutoscaleSetting")
 
 _LATENCY = re.compile(r"latenc", re.IGNORECASE)
 _ERRORS = re.compile(r"error|5xx|fault|fail", re.IGNORECASE)
+# In a log alert's query, latency is a duration column (AmlOnlineEndpointTrafficLog's TotalDurationMs,
+# App Insights' duration) and errors a status code filter (ResponseCode >= 500).
+_LOG_LATENCY = re.compile(r"latenc|duration|response.?time", re.IGNORECASE)
+_LOG_ERRORS = re.compile(r"error|5xx|fault|fail|(response|result|status).?code\w*\s*(>=?|==|in|startswith)\s*\(?\s*['\"]?[45]",
+                         re.IGNORECASE)
+_IS_CW, _IS_GCP = TypeMatcher([CW_ALARM]), TypeMatcher([GCP_ALERT])
+_IS_AZ_METRIC, _IS_AZ_LOG = TypeMatcher(AZ_METRIC_ALERTS), TypeMatcher(AZ_LOG_ALERTS)
 
 
-def _alarm_shape(alarm: PolicyResource) -> tuple[str, bool]:
-    """(text of what the alarm measures, whether it notifies someone)."""
+def _alarm_shape(alarm: PolicyResource) -> tuple[bool, bool, bool]:
+    """(measures latency, measures errors, notifies someone) of one alarm."""
     props = alarm.props
-    if alarm.resource_type == CW_ALARM:
-        measured = {k: plain(props).get(k) for k in ("metricName", "metricQueries", "namespace")}
+    raw = mapping(plain(props))
+    if _IS_CW(alarm.resource_type):
+        measured = json.dumps({k: raw.get(k) for k in ("metricName", "metricQueries", "namespace")}, default=str)
         routed = is_set(props, "alarmActions") and not falsy(props.get("actionsEnabled"))
-    elif alarm.resource_type == GCP_ALERT:
-        measured = {k: plain(props).get(k) for k in ("conditions", "displayName")}
+    elif _IS_GCP(alarm.resource_type):
+        measured = json.dumps({k: raw.get(k) for k in ("conditions", "displayName")}, default=str)
         routed = is_set(props, "notificationChannels") and not falsy(props.get("enabled"))
+    elif _IS_AZ_LOG(alarm.resource_type):
+        # Only the query text and the rule's own words: JSON keys ("windowSize", ...) would match too.
+        queries = [get(c, "query") for c in items(get(raw, "criteria.allOf"))] + [get(raw, "source.query")]
+        text = "\n".join(str(v) for v in (*queries, raw.get("displayName"), raw.get("description")) if v)
+        routed = (is_set(props, "actions.actionGroups") or is_set(props, "action.aznsAction.actionGroup")) and not falsy(
+            props.get("enabled"))
+        return bool(_LOG_LATENCY.search(text)), bool(_LOG_ERRORS.search(text)), routed
     else:
-        measured = {k: plain(props).get(k) for k in ("criteria", "description")}
-        actions = plain(props).get("actions")
-        routed = any(is_set(a, "actionGroupId") for a in items(actions)) and not falsy(props.get("enabled"))
-    return json.dumps(plain(measured), default=str), routed
+        measured = json.dumps({k: raw.get(k) for k in ("criteria", "description")}, default=str)
+        routed = any(is_set(a, "actionGroupId") for a in items(raw.get("actions"))) and not falsy(props.get("enabled"))
+    return bool(_LATENCY.search(measured)), bool(_ERRORS.search(measured)), routed
 
 
 ENDPOINT_ALARMS = RuleInfo(
     id="mlf-endpoint-alarms",
     title="Every endpoint has latency and error alarms that notify",
-    description="Every serving endpoint (SageMaker endpoint, Vertex AI endpoint, Azure ML online "
-    "endpoint) has a latency alarm and an error alarm (CloudWatch alarms, Cloud Monitoring alert "
-    "policies, Azure metric alerts) that route to a notification target (SNS topic, notification "
-    "channel, action group).",
+    description="Every serving endpoint (SageMaker endpoint, Vertex AI endpoint, Cloud Run v2 service, Azure ML "
+    "online endpoint) has a latency alarm and an error alarm (CloudWatch alarms, Cloud Monitoring alert "
+    "policies whose filters name the service, Azure metric alerts or scheduled-query log alerts) that "
+    "route to a notification target (SNS topic, notification channel, action group).",
     remediation="Use mlfabric's monitoring component: it alarms on p99 latency and error rate per endpoint "
     "and routes to the platform's alert topic (monitoring.notify).",
     severity=HIGH,
     enforcement=MANDATORY,
     clouds=("aws", "gcp", "azure"),
-    resource_types=(SM_ENDPOINT, VERTEX_ENDPOINT, AML_ENDPOINT, CW_ALARM, GCP_ALERT, AZ_METRIC_ALERT),
+    resource_types=(SM_ENDPOINT, VERTEX_ENDPOINT, CLOUD_RUN, AML_ENDPOINT, CW_ALARM, GCP_ALERT, *AZ_METRIC_ALERTS,
+                    *AZ_LOG_ALERTS),
     section="monitoring",
     kind="stack",
 )
 
-_ALARM_PROPS = {CW_ALARM: ["dimensions", "metricQueries"], GCP_ALERT: ["conditions"], AZ_METRIC_ALERT: ["scopes", "criteria"]}
+
+def _alarm_props(alarm: PolicyResource) -> list[str]:
+    """The props through which an alarm names what it watches."""
+    if _IS_CW(alarm.resource_type):
+        return ["dimensions", "metricQueries"]
+    if _IS_GCP(alarm.resource_type):
+        return ["conditions"]
+    if _IS_AZ_LOG(alarm.resource_type):
+        return ["scopes", "criteria", "source"]
+    return ["scopes", "criteria"]
 
 
 @stack_policy(ENDPOINT_ALARMS)
 def endpoint_alarms(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
     del config
-    alarms = of_types(resources, CW_ALARM, GCP_ALERT, AZ_METRIC_ALERT)
-    for endpoint in of_types(resources, SM_ENDPOINT, VERTEX_ENDPOINT, AML_ENDPOINT):
+    alarms = of_types(resources, CW_ALARM, GCP_ALERT, *AZ_METRIC_ALERTS, *AZ_LOG_ALERTS)
+    # Indexed once: which endpoint each alarm watches, and what it measures (not endpoints x alarms).
+    watching = MentionIndex(alarms, _alarm_props)
+    shapes = {alarm.urn: _alarm_shape(alarm) for alarm in alarms}
+    for endpoint in of_types(resources, SM_ENDPOINT, VERTEX_ENDPOINT, CLOUD_RUN, AML_ENDPOINT):
         latency = errors = False
         unrouted: list[str] = []
-        for alarm in alarms:
-            keys = next((v for k, v in _ALARM_PROPS.items() if TypeMatcher([k])(alarm.resource_type)), [])
-            if not mentions(alarm, endpoint, keys):
-                continue
-            measured, routed = _alarm_shape(alarm)
-            is_latency, is_errors = bool(_LATENCY.search(measured)), bool(_ERRORS.search(measured))
+        for alarm in watching.of(endpoint):
+            is_latency, is_errors, routed = shapes[alarm.urn]
             if (is_latency or is_errors) and not routed:
                 unrouted.append(alarm.name)
                 continue
@@ -115,13 +155,17 @@ STATEFUL_DEFAULT = [
     "azure-native:resources:ResourceGroup", "azure-native:storage:StorageAccount", "azure-native:keyvault:Vault",
     "azure-native:keyvault:Key", "azure-native:containerregistry:Registry",
     "azure-native:containerservice:ManagedCluster", "azure-native:machinelearningservices:Workspace",
+    # Model versions, and the audit/platform logs a deletion would lose.
+    "azure-native:machinelearningservices:Registry", "azure-native:operationalinsights:Workspace",
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig",
 ]
 
 STATEFUL = RuleInfo(
     id="mlf-prod-stateful-protected",
     title="Prod stateful resources protected",
     description="In prod, every stateful resource (buckets, keys, registries, clusters, storage "
-    "accounts, vaults, ML workspaces: statefulTypes in config) is declared with protect=true, so no "
+    "accounts, vaults, ML workspaces and registries, log buckets and Log Analytics workspaces: "
+    "statefulTypes in config) is declared with protect=true, so no "
     "`pulumi destroy` or replacing change can delete it. Disabled in the dev and staging configs.",
     remediation="Keep deletion_protection on in prod (the default); mlfabric components then set "
     "protect and retain_on_delete on stateful resources.",
@@ -149,15 +193,19 @@ GPU_BUDGET = RuleInfo(
     id="mlf-gpu-budget",
     title="Total GPUs at max scale within budget",
     description="The GPUs the stack can run at maximum scale (every GPU pool at max nodes times GPUs per "
-    "node, plus GPU serving instances at max replicas when includeServing) stay within the "
-    "environment's maxTotalGpus. GPU machines the pack does not know are reported, not counted as zero.",
+    "node, plus GPU serving instances at max replicas when includeServing: SageMaker variants at their "
+    "scaling target's maxCapacity, Azure ML deployments at the largest of their autoscale settings' "
+    "profiles[].capacity.maximum, scaleSettings.maxInstances and sku.capacity, Cloud Run services at "
+    "scaling.maxInstanceCount (else the template's; Cloud Run's default of 100 when neither is set) "
+    "times the template's nvidia.com/gpu limit) stay within the environment's maxTotalGpus. GPU "
+    "machines the pack does not know are reported, not counted as zero.",
     remediation="Lower max_nodes/max_replicas, or raise maxTotalGpus in policies/config/<env>.json after a "
     "budget review (add unknown machines to gpusPerInstanceType).",
     severity=HIGH,
     enforcement=MANDATORY,
     clouds=("aws", "gcp", "azure"),
     resource_types=(*(gpu.EKS_NODE_GROUP, gpu.GKE_NODE_POOL, gpu.AKS_AGENT_POOL, gpu.AKS_CLUSTER),
-                    SM_ENDPOINT_CONFIG, SCALING_TARGET, AML_DEPLOYMENT),
+                    SM_ENDPOINT_CONFIG, SCALING_TARGET, AML_DEPLOYMENT, *AZ_AUTOSCALE, CLOUD_RUN),
     section="training",
     config={
         "maxTotalGpus": {"type": "integer", "default": 64, "minimum": 0,
@@ -171,32 +219,84 @@ GPU_BUDGET = RuleInfo(
 )
 
 
+_AML_DEPLOYMENT_URI = re.compile(r"/onlineEndpoints/([^/]+)/deployments/([^/]+)/?$", re.IGNORECASE)
+
+
+def _autoscale_maximum(setting: PolicyResource) -> float | None:
+    """The most instances an enabled autoscale setting allows (over its profiles); None when disabled."""
+    if falsy(setting.props.get("enabled")):
+        return None
+    maxima = [number(get(p, "capacity.maximum")) for p in items(setting.props.get("profiles"))]
+    return max((m for m in maxima if m is not None), default=None)
+
+
+def _aml_autoscale(resources: Sequence[PolicyResource], deployments: Sequence[PolicyResource]) -> dict[str, float]:
+    """Deployment URN -> the largest maximum of the autoscale settings targeting it.
+
+    Joined by the property dependency of ``targetResourceUri`` (or its value naming the deployment's
+    id), else by the endpoint and deployment names at the end of the URI."""
+    by_reference = ReferenceIndex(deployments)
+    by_name = {(str(d.props.get("endpointName") or "").lower(), str(d.props.get("deploymentName") or "").lower()): d
+               for d in deployments}
+    found: dict[str, float] = {}
+    for setting in of_types(resources, *AZ_AUTOSCALE):
+        most = _autoscale_maximum(setting)
+        if most is None:
+            continue
+        targets = by_reference.of(setting, "targetResourceUri")
+        uri = _AML_DEPLOYMENT_URI.search(str(setting.props.get("targetResourceUri") or ""))
+        if not targets and uri and (uri.group(1).lower(), uri.group(2).lower()) in by_name:
+            targets = [by_name[(uri.group(1).lower(), uri.group(2).lower())]]
+        for target in targets:
+            found[target.urn] = max(found.get(target.urn, 0.0), most)
+    return found
+
+
 def _serving_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any]) -> list[tuple[str, str, int | None, int]]:
-    """(what, machine, gpus per machine or None, max machines) for GPU serving capacity."""
+    """(what, machine, gpus per machine or None, max machines) for GPU serving capacity.
+
+    Each join is indexed once (endpoints by config, scaling targets by endpoint, autoscale settings by
+    deployment), so the rule stays linear in the size of the stack."""
     found: list[tuple[str, str, int | None, int]] = []
     endpoints = of_types(resources, SM_ENDPOINT)
     targets = [t for t in of_types(resources, SCALING_TARGET) if t.props.get("serviceNamespace") == "sagemaker"]
-    for config in of_types(resources, SM_ENDPOINT_CONFIG):
-        users = [e for e in endpoints if refers_to(e, "endpointConfigName", config)]
+    configs = of_types(resources, SM_ENDPOINT_CONFIG)
+    by_config = ReferenceIndex(configs)
+    users_of: dict[str, list[PolicyResource]] = {}
+    for endpoint in endpoints:
+        for config in by_config.of(endpoint, "endpointConfigName"):
+            users_of.setdefault(config.urn, []).append(endpoint)
+    scaling_of = MentionIndex(targets, lambda _: ["resourceId"])
+    for config in configs:
+        users = users_of.get(config.urn, [])
         if endpoints and not users:
             continue  # a config no endpoint runs costs nothing
+        candidates = {t.urn: t for e in users for t in scaling_of.of(e)} if users else {t.urn: t for t in targets}
         for variant in items(config.props.get("productionVariants")) + items(config.props.get("shadowProductionVariants")):
             machine = str(mapping(variant).get("instanceType") or "")
             if not gpu.is_gpu_machine(machine):
                 continue
             name = str(mapping(variant).get("variantName") or "")
-            scaling = [t for t in targets if str(t.props.get("resourceId") or "").endswith(f"/variant/{name}")
-                       and (not users or any(mentions(t, e, ["resourceId"]) for e in users))]
+            scaling = [t for t in candidates.values() if str(t.props.get("resourceId") or "").endswith(f"/variant/{name}")]
             most = max((number(t.props.get("maxCapacity")) or 0 for t in scaling), default=None)
             count = most if most is not None else number(mapping(variant).get("initialInstanceCount")) or 1
             found.append((f"endpoint {config.name}/{name}", machine, gpu.gpus_per_machine(machine, extra), int(count)))
-    for deployment in of_types(resources, AML_DEPLOYMENT):
+    deployments = of_types(resources, AML_DEPLOYMENT)
+    autoscaled = _aml_autoscale(resources, deployments)
+    for deployment in deployments:
         machine = str(get(deployment.props, "properties.instanceType") or "")
         if not gpu.is_gpu_machine(machine):
             continue
         scale = mapping(get(deployment.props, "properties.scaleSettings"))
-        most = number(scale.get("maxInstances")) or number(get(deployment.props, "sku.capacity")) or 1
+        sizes = [autoscaled.get(deployment.urn), number(scale.get("maxInstances")), number(get(deployment.props, "sku.capacity"))]
+        most = max((n for n in sizes if n is not None), default=None) or 1
         found.append((f"deployment {deployment.name}", machine, gpu.gpus_per_machine(machine, extra), int(most)))
+    for service in of_types(resources, CLOUD_RUN):
+        shape = cloud_run_gpus(service.props)
+        if shape is None:
+            continue
+        accelerator, per_instance = shape
+        found.append((f"service {service.name}", accelerator, per_instance, cloud_run_max_instances(service.props)))
     return found
 
 

@@ -260,7 +260,11 @@ KEY_ROTATION = RuleInfo(
     id="mlf-kms-key-rotation",
     title="Customer-managed keys rotate",
     description="AWS KMS keys have rotation enabled, Cloud KMS crypto keys a rotationPeriod, and Key "
-    "Vault keys a rotation policy with a Rotate action, each at most maxRotationDays apart.",
+    "Vault keys a rotation policy with a Rotate action, each at most maxRotationDays apart. Key Vault "
+    "keys named in exemptKeyNames (by default aks-etcd-kms, the AKS KMS etcd-encryption key mlfabric's "
+    "cluster declares) are exempt: AKS KMS pins a versioned key identifier, so a version a rotation "
+    "policy creates is not used until the cluster is updated with the new key id, while the old version "
+    "must stay enabled; rotating that key is a cluster operation, not a key policy.",
     remediation="Set storage.key_rotation_days in the spec (default 365); mlfabric's storage components "
     "configure rotation from it.",
     severity=MEDIUM,
@@ -269,7 +273,10 @@ KEY_ROTATION = RuleInfo(
     resource_types=(AWS_KMS_KEY, GCP_CRYPTO_KEY, AZ_VAULT_KEY),
     section="storage",
     config={"maxRotationDays": {"type": "number", "default": 365, "minimum": 90,
-                                "description": "Longest allowed interval between key rotations, in days."}},
+                                "description": "Longest allowed interval between key rotations, in days."},
+            "exemptKeyNames": {"type": "array", "items": {"type": "string"}, "default": ["aks-etcd-kms"],
+                               "description": "Key Vault key names (keyName) not checked: keys whose rotation "
+                               "another service drives (the AKS KMS key)."}},
 )
 
 
@@ -311,6 +318,8 @@ def kms_key_rotation(resource_type: str, props: Mapping[str, Any], config: Mappi
         elif seconds / 86400 > max_days:
             yield f"rotationPeriod is {seconds / 86400:g} days, more than {max_days:g}"
     else:
+        if str(props.get("keyName") or "") in {str(k) for k in items(config.get("exemptKeyNames"))}:
+            return
         actions = items(get(props, "properties.rotationPolicy.lifetimeActions"))
         rotate = [a for a in actions if isinstance(a, Mapping) and str(get(a, "action.type", "")).lower() == "rotate"]
         if not rotate:

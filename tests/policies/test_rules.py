@@ -47,6 +47,11 @@ AML_WS = "azure-native:machinelearningservices:Workspace"
 AML_ENDPOINT = "azure-native:machinelearningservices:OnlineEndpoint"
 AML_DEPLOYMENT = "azure-native:machinelearningservices:OnlineDeployment"
 ALARM = "aws:cloudwatch/metricAlarm:MetricAlarm"
+CLOUD_RUN = "gcp:cloudrunv2/service:Service"
+GCP_ALERT = "gcp:monitoring/alertPolicy:AlertPolicy"
+LOG_ALERT = "azure-native:monitor:ScheduledQueryRule"
+AUTOSCALE = "azure-native:monitor:AutoscaleSetting"
+AKS_KEY = "azure-native:keyvault:Key"
 
 KEY_ARN = "arn:aws:kms:us-east-1:123456789012:key/0000"
 IDENTITY = {"mlfabric-platform": "fraud", "mlfabric-environment": "prod", "managed-by": "mlfabric"}
@@ -85,6 +90,54 @@ def endpoint_with_alarms(*alarms: dict[str, Any]) -> list[R]:
 LATENCY_ALARM = {"namespace": "AWS/SageMaker", "metricName": "ModelLatency", "dimensions": {"EndpointName": "x"},
                  "alarmActions": ["arn:aws:sns:us-east-1:123456789012:alerts"]}
 ERROR_ALARM = {**LATENCY_ALARM, "metricName": "Invocation5XXErrors"}
+CHANNELS = ["projects/p/notificationChannels/1"]
+RUN_LATENCY = 'metric.type="run.googleapis.com/request_latencies" AND resource.labels.service_name="{}"'
+RUN_ERRORS = ('metric.type="run.googleapis.com/request_count" AND metric.labels.response_code_class="5xx" '
+              'AND resource.labels.service_name="{}"')
+
+
+def cloud_run(name: str = "detector", **props: Any) -> R:
+    """A Cloud Run v2 service as mlfabric declares it: an L4 GPU, 2 to 6 instances, a CMEK key."""
+    template = {"encryptionKey": "projects/p/locations/l/keyRings/r/cryptoKeys/k", "nodeSelector": {"accelerator": "nvidia-l4"},
+                "containers": [{"image": "img", "resources": {"limits": {"cpu": "4", "memory": "16Gi", "nvidia.com/gpu": "1"}}}]}
+    return R(CLOUD_RUN, name, {"name": name, "scaling": {"minInstanceCount": 2.0, "maxInstanceCount": 6.0},
+                               "template": template, **props})
+
+
+def run_alert(kind: str, service: str = "detector", channels: list[str] | None = None, link: bool = True) -> R:
+    """A Cloud Monitoring alert policy on a Cloud Run service (``link``: with the property dependency)."""
+    filter_ = (RUN_LATENCY if kind == "latency" else RUN_ERRORS).format(service)
+    return R(GCP_ALERT, f"{service}-{kind}", {
+        "displayName": f"{service}: {'p99 latency' if kind == 'latency' else 'error rate'} too high",
+        "conditions": [{"conditionThreshold": {"filter": filter_}}],
+        "notificationChannels": CHANNELS if channels is None else channels}, links={"conditions": service} if link else {})
+
+
+def log_alert(name: str, query: str, **props: Any) -> R:
+    """An Azure scheduled-query (log) alert on the online endpoint ``aml``, sent to an action group."""
+    return R(LOG_ALERT, name, {"scopes": ["/subscriptions/s/x/onlineEndpoints/aml"], "criteria": {"allOf": [{"query": query}]},
+                               "actions": {"actionGroups": ["/ag"]}, "enabled": True, **props}, links={"scopes": "aml"})
+
+
+AML_TRAFFIC_LATENCY = "AmlOnlineEndpointTrafficLog | summarize p99 = percentile(TotalDurationMs, 99) by bin(TimeGenerated, 5m)"
+AML_TRAFFIC_ERRORS = "AmlOnlineEndpointTrafficLog | where ResponseCode >= 500 | summarize count() by bin(TimeGenerated, 5m)"
+
+
+def aml_deployment(instance: str = "Standard_NC24ads_A100_v4", **props: Any) -> R:
+    return R(AML_DEPLOYMENT, "asr-main", {"endpointName": "asr", "deploymentName": "main", "sku": {"capacity": 2.0},
+                                          "properties": {"instanceType": instance, "scaleSettings": {"scaleType": "Default"}},
+                                          **props})
+
+
+def autoscale(maximum: str = "6", link: bool = True, **props: Any) -> R:
+    """The autoscale setting mlfabric puts on a deployment (capacities are strings in the Azure API)."""
+    uri = "/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/workspaces/w/onlineEndpoints/asr/deployments/main"
+    return R(AUTOSCALE, "asr-main-scale", {"targetResourceUri": uri, "enabled": True, "profiles": [
+        {"name": "requests", "capacity": {"minimum": "2", "maximum": maximum, "default": "2"}}], **props},
+        links={"targetResourceUri": "asr-main"} if link else {})
+
+
+AKS_KMS_KEY = R(AKS_KEY, "prod-kms", {"keyName": "aks-etcd-kms", "vaultName": "kvaks", "properties": {"kty": "RSA"}})
 
 
 @dataclass(frozen=True)
@@ -145,6 +198,10 @@ CASES = [
                                          {"action": {"type": "rotate"}, "trigger": {"timeAfterCreate": "P90D"}}]}}})], False),
     Case("mlf-kms-key-rotation", V, R("aws:kms/key:Key", "k", {"enableKeyRotation": False}), True),
     Case("mlf-kms-key-rotation", M, R("gcp:kms/cryptoKey:CryptoKey", "g", {}), True),
+    Case("mlf-kms-key-rotation", C, AKS_KMS_KEY, False, note="aks-kms-key-exempt"),
+    Case("mlf-kms-key-rotation", V, R(AKS_KEY, "storage", {"keyName": "storage-cmk", "properties": {"kty": "RSA"}}), True,
+         note="key-vault-key-without-rotation"),
+    Case("mlf-kms-key-rotation", O, AKS_KMS_KEY, True, {"exemptKeyNames": []}, note="aks-kms-key-no-longer-exempt"),
     Case("mlf-kms-key-rotation", O, R("aws:kms/key:Key", "k", {"enableKeyRotation": True, "rotationPeriodInDays": 365.0}),
          True, {"maxRotationDays": 180}),
     # --- storage: GCS ---
@@ -311,6 +368,9 @@ CASES = [
     Case("mlf-serving-cmk-encryption", V, R(SM_CONFIG, "cfg", {"kmsKeyArn": KEY_ARN, "dataCaptureConfig": {
         **CAPTURE, "kmsKeyId": None}}), True, note="capture-unencrypted"),
     Case("mlf-serving-cmk-encryption", M, R(SM_CONFIG, "cfg", {}), True),
+    Case("mlf-serving-cmk-encryption", C, cloud_run(), False, note="cloud-run"),
+    Case("mlf-serving-cmk-encryption", V, cloud_run(template={"encryptionKey": ""}), True, note="cloud-run-empty-key"),
+    Case("mlf-serving-cmk-encryption", M, R(CLOUD_RUN, "run", {"template": {}}), True, note="cloud-run-no-key"),
     Case("mlf-serving-data-capture", C, [
         R(SM_CONFIG, "cfg", {"dataCaptureConfig": CAPTURE}),
         R(VERTEX, "v", {"predictRequestResponseLoggingConfig": {"enabled": True, "samplingRate": 0.2}}),
@@ -332,6 +392,13 @@ CASES = [
          True, note="serverless"),
     Case("mlf-serving-min-replicas", M, R(SM_CONFIG, "cfg", {"productionVariants": [{"variantName": "AllTraffic"}]}), True),
     Case("mlf-serving-min-replicas", O, R(AML_DEPLOYMENT, "d", {"sku": {"capacity": 2.0}}), True, {"minReplicas": 3}),
+    Case("mlf-serving-min-replicas", C, cloud_run(), False, note="cloud-run"),
+    Case("mlf-serving-min-replicas", C, R(CLOUD_RUN, "run", {"template": {"scaling": {"minInstanceCount": 2.0}}}), False,
+         note="cloud-run-template-scaling"),
+    Case("mlf-serving-min-replicas", V, cloud_run(scaling={"minInstanceCount": 1.0, "maxInstanceCount": 4.0}), True,
+         note="cloud-run-one-instance"),
+    Case("mlf-serving-min-replicas", M, R(CLOUD_RUN, "run", {"template": {}}), True, note="cloud-run-scales-to-zero"),
+    Case("mlf-serving-min-replicas", O, cloud_run(), True, {"minReplicas": 3}, note="cloud-run"),
     Case("mlf-serving-no-anonymous-access", C, [
         R("aws:lambda/functionUrl:FunctionUrl", "u", {"authorizationType": "AWS_IAM"}),
         R("aws:apigateway/method:Method", "m", {"authorization": "AWS_IAM"}),
@@ -339,6 +406,9 @@ CASES = [
         R(AML_ENDPOINT, "e", {"properties": {"authMode": "AADToken"}})], False),
     Case("mlf-serving-no-anonymous-access", V, R("aws:lambda/functionUrl:FunctionUrl", "u", {"authorizationType": "NONE"}), True),
     Case("mlf-serving-no-anonymous-access", M, R(AML_ENDPOINT, "e", {}), True),
+    Case("mlf-serving-no-anonymous-access", C, cloud_run(invokerIamDisabled=False), False, note="cloud-run-iam-checked"),
+    Case("mlf-serving-no-anonymous-access", V, cloud_run(invokerIamDisabled=True), True, note="cloud-run-iam-disabled"),
+    Case("mlf-serving-no-anonymous-access", M, cloud_run(), False, note="cloud-run-iam-check-is-the-default"),
     Case("mlf-serving-no-anonymous-access", O, R(AML_ENDPOINT, "e", {"properties": {"authMode": "Key"}}), True,
          {"allowedAuthModes": ["AADToken"]}),
     # --- IAM / RBAC ---
@@ -390,6 +460,17 @@ CASES = [
     Case("mlf-gcp-no-public-members", V, R("gcp:cloudrunv2/serviceIamBinding:ServiceIamBinding", "b", {
         "role": "roles/run.invoker", "members": ["allAuthenticatedUsers"]}), True, note="anonymous-invoke"),
     Case("mlf-gcp-no-public-members", M, R("gcp:storage/bucketIAMMember:BucketIAMMember", "m", {}), False),
+    # Anonymous invocation of a Cloud Run service is an invoker grant to allUsers/allAuthenticatedUsers.
+    Case("mlf-gcp-no-public-members", C, R("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "m", {
+        "name": "detector", "role": "roles/run.invoker", "member": "group:ml@example.com"}), False, note="cloud-run-group"),
+    Case("mlf-gcp-no-public-members", V, R("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "m", {
+        "name": "detector", "role": "roles/run.invoker", "member": "allUsers"}), True, note="cloud-run-all-users"),
+    Case("mlf-gcp-no-public-members", V, R("gcp:cloudrunv2/serviceIamMember:ServiceIamMember", "m", {
+        "name": "detector", "role": "roles/run.invoker", "member": "allAuthenticatedUsers"}), True,
+         note="cloud-run-all-authenticated-users"),
+    Case("mlf-gcp-no-public-members", V, R("gcp:cloudrunv2/serviceIamPolicy:ServiceIamPolicy", "p", {
+        "name": "detector", "policyData": json.dumps({"bindings": [{"role": "roles/run.invoker", "members": ["allUsers"]}]})}),
+         True, note="cloud-run-policy"),
     Case("mlf-azure-no-owner-contributor", C, R("azure-native:authorization:RoleAssignment", "a", {
         "roleDefinitionId": READER, "scope": "/subscriptions/s"}), False),
     Case("mlf-azure-no-owner-contributor", V, R("azure-native:authorization:RoleAssignment", "a", {
@@ -426,10 +507,42 @@ CASES = [
     Case("mlf-endpoint-alarms", V, endpoint_with_alarms(LATENCY_ALARM, {**ERROR_ALARM, "alarmActions": []}), True,
          note="error-alarm-notifies-nobody"),
     Case("mlf-endpoint-alarms", M, [R(SM_ENDPOINT, "scorer", {})], True),
+    Case("mlf-endpoint-alarms", C, [cloud_run(), run_alert("latency"), run_alert("errors")], False, note="cloud-run"),
+    Case("mlf-endpoint-alarms", C, [cloud_run(), run_alert("latency", link=False), run_alert("errors", link=False)], False,
+         note="cloud-run-joined-by-filter"),
+    Case("mlf-endpoint-alarms", V, [cloud_run(), run_alert("latency"), run_alert("errors", channels=[])], True,
+         note="cloud-run-error-policy-notifies-nobody"),
+    Case("mlf-endpoint-alarms", V, [cloud_run(), run_alert("latency", "detector-canary", link=False),
+                                    run_alert("errors", "detector-canary", link=False)], True,
+         note="cloud-run-policies-watch-another-service"),
+    Case("mlf-endpoint-alarms", M, cloud_run(), True, note="cloud-run-no-policies"),
+    Case("mlf-endpoint-alarms", C, [R(AML_ENDPOINT, "aml", {"name": "aml"}), log_alert("lat", AML_TRAFFIC_LATENCY),
+                                    log_alert("err", AML_TRAFFIC_ERRORS)], False, note="azure-log-alerts"),
+    Case("mlf-endpoint-alarms", C, [R(AML_ENDPOINT, "aml", {"name": "aml"}),
+                                    R("azure-native:monitor:MetricAlert", "lat", {"criteria": {"allOf": [
+                                        {"metricName": "RequestLatency_P99"}]}, "actions": [{"actionGroupId": "/ag"}]},
+                                      links={"scopes": "aml"}),
+                                    R("azure-native:insights/v20180416:ScheduledQueryRule", "err", {
+                                        "source": {"query": AML_TRAFFIC_ERRORS, "dataSourceId": "/ws"},
+                                        "action": {"aznsAction": {"actionGroup": ["/ag"]}}, "enabled": "true"},
+                                      links={"source": "aml"})], False, note="azure-metric-and-insights-log-alert"),
+    Case("mlf-endpoint-alarms", V, [R(AML_ENDPOINT, "aml", {"name": "aml"}), log_alert("lat", AML_TRAFFIC_LATENCY),
+                                    log_alert("err", AML_TRAFFIC_ERRORS, actions={"actionGroups": []})], True,
+         note="azure-log-alert-notifies-nobody"),
     Case("mlf-prod-stateful-protected", C, R(BUCKET, "b", {}, protect=True), False),
     Case("mlf-prod-stateful-protected", V, R("azure-native:keyvault/v20230701:Vault", "kv", {}, protect=False), True),
     Case("mlf-prod-stateful-protected", M, R(EKS, "eks", {}), True, note="protect-not-set"),
     Case("mlf-prod-stateful-protected", O, R(BUCKET, "b", {}), False, {"statefulTypes": ["aws:kms/key:Key"]}),
+    Case("mlf-prod-stateful-protected", C, [R("azure-native:machinelearningservices/v20240401:Registry", "models", {}, protect=True),
+                                            R("azure-native:operationalinsights:Workspace", "logs", {}, protect=True),
+                                            R("gcp:logging/projectBucketConfig:ProjectBucketConfig", "b", {}, protect=True)],
+         False, note="registries-and-logs-protected"),
+    Case("mlf-prod-stateful-protected", V, R("azure-native:machinelearningservices:Registry", "models", {}), True,
+         note="azure-ml-registry"),
+    Case("mlf-prod-stateful-protected", V, R("azure-native:operationalinsights:Workspace", "logs", {}), True,
+         note="log-analytics-workspace"),
+    Case("mlf-prod-stateful-protected", V, R("gcp:logging/projectBucketConfig:ProjectBucketConfig", "logs", {}), True,
+         note="gcp-log-bucket"),
     Case("mlf-gpu-budget", C, R(NODE_GROUP, "gpu", GPU_GROUP), False),
     Case("mlf-gpu-budget", V, [R(NODE_GROUP, "a100", {"instanceTypes": ["p4de.24xlarge"], "scalingConfig": {"maxSize": 8.0}}),
                                R(SM_CONFIG, "cfg", {"productionVariants": [{"variantName": "AllTraffic",
@@ -440,6 +553,15 @@ CASES = [
     Case("mlf-gpu-budget", O, R(NODE_GROUP, "gpu", GPU_GROUP), True, {"maxTotalGpus": 2}),
     Case("mlf-gpu-budget", O, R(NODE_GROUP, "gpu", {"instanceTypes": ["g9.xlarge"], "scalingConfig": {"maxSize": 1.0}}), False,
          {"gpusPerInstanceType": {"g9.xlarge": 1}}, note="extra-machine"),
+    Case("mlf-gpu-budget", C, cloud_run(), False, {"maxTotalGpus": 6}, note="cloud-run-at-max-instances"),
+    Case("mlf-gpu-budget", V, cloud_run(), True, {"maxTotalGpus": 5}, note="cloud-run-over-budget"),
+    Case("mlf-gpu-budget", M, cloud_run(scaling={}), True, {"maxTotalGpus": 99}, note="cloud-run-no-max-counts-100"),
+    Case("mlf-gpu-budget", C, [aml_deployment(), autoscale()], False, {"maxTotalGpus": 6}, note="azure-autoscaled"),
+    Case("mlf-gpu-budget", V, [aml_deployment(), autoscale()], True, {"maxTotalGpus": 5}, note="azure-autoscaled"),
+    Case("mlf-gpu-budget", V, [aml_deployment(), autoscale(link=False)], True, {"maxTotalGpus": 5},
+         note="azure-autoscale-joined-by-uri"),
+    Case("mlf-gpu-budget", C, [aml_deployment(), autoscale(enabled=False)], False, {"maxTotalGpus": 2},
+         note="azure-autoscale-disabled"),
     Case("mlf-allowed-regions", C, [R("pulumi:providers:aws", "aws", {"region": "us-east-1"}),
                                     R(ACCOUNT, "st", {"location": "East US"}),
                                     R("azure-native:monitor:ActionGroup", "ag", {"location": "Global"}),

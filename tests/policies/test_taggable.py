@@ -19,7 +19,7 @@ MODULES = {
     "pulumi_aws": ["s3", "kms", "eks", "ec2", "ecr", "sagemaker", "sns", "cloudwatch", "iam", "appautoscaling",
                    "efs", "secretsmanager", "vpc"],
     "pulumi_gcp": ["storage", "kms", "container", "artifactregistry", "vertex", "monitoring", "compute", "pubsub",
-                   "secretmanager"],
+                   "secretmanager", "cloudrunv2", "logging"],
     "pulumi_azure_native": ["storage", "keyvault", "containerservice", "containerregistry", "machinelearningservices",
                             "network", "operationalinsights", "monitor", "managedidentity", "resources",
                             "applicationinsights"],
@@ -81,12 +81,15 @@ def test_table_covers_what_mlfabric_tags() -> None:
         "aws:eks/cluster:Cluster": "tags",
         "gcp:storage/bucket:Bucket": "labels",
         "gcp:container/cluster:Cluster": "resourceLabels",
+        "gcp:cloudrunv2/service:Service": "labels",
         "azure-native:storage:StorageAccount": "tags",
         "azure-native:keyvault:Vault": "tags",
     }.items():
         assert TAG_PROPERTY[token] == prop
     assert "aws:s3/bucketPolicy:BucketPolicy" not in TAG_PROPERTY
     assert "azure-native:storage:BlobContainer" not in TAG_PROPERTY
+    # pulumi-gcp's logging resources (log buckets, sinks, metrics) take no labels: nothing to require.
+    assert not [token for token in TAG_PROPERTY if token.startswith("gcp:logging/")]
 
 
 if __name__ == "__main__":
