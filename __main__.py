@@ -1,5 +1,5 @@
 """Pulumi entry point: `pulumi up -s <stack>` runs this file."""
 
-from components.program import run
+from mlfabric.components.program import run
 
 run()

@@ -10,18 +10,20 @@ from typing import TYPE_CHECKING
 
 import pulumi
 
-from components import naming
-from components.catalog import Cloud
+from mlfabric.components import naming
+from mlfabric.components.catalog import Cloud
 
 if TYPE_CHECKING:
-    from components.cluster import ClusterOutputs
-    from components.monitoring import MonitoringOutputs
-    from components.network import NetworkOutputs
-    from components.rbac import RbacOutputs
-    from components.registry import RegistryOutputs
-    from components.serving import ServingOutputs
-    from components.spec import PlatformSpec
-    from components.storage import StorageOutputs
+    from mlfabric.components.concerns import (
+        ClusterOutputs,
+        MonitoringOutputs,
+        NetworkOutputs,
+        RbacOutputs,
+        RegistryOutputs,
+        ServingOutputs,
+        StorageOutputs,
+    )
+    from mlfabric.components.spec import PlatformSpec
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from components.catalog import Cloud
+from mlfabric.components.catalog import Cloud
 
 MANAGED_BY: Final = "mlfabric"
 _GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")

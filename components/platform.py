@@ -14,15 +14,17 @@ from typing import Any, Final
 
 import pulumi
 
-from components.cluster import ClusterOutputs
-from components.context import PlatformContext
-from components.monitoring import MonitoringOutputs
-from components.network import NetworkOutputs
-from components.rbac import RbacOutputs
-from components.registry import RegistryOutputs
-from components.serving import ServingOutputs
-from components.spec import PlatformSpec
-from components.storage import StorageOutputs
+from mlfabric.components.concerns import (
+    ClusterOutputs,
+    MonitoringOutputs,
+    NetworkOutputs,
+    RbacOutputs,
+    RegistryOutputs,
+    ServingOutputs,
+    StorageOutputs,
+)
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import PlatformSpec
 
 # Every concern's component takes (name, spec section, context, options, **sections it also reads).
 ComponentFactory = Callable[..., pulumi.ComponentResource]
@@ -65,7 +67,7 @@ CONCERNS: Final[tuple[Concern, ...]] = (
 
 def component_class(concern: Concern, cloud: str) -> ComponentFactory:
     """The ComponentResource class that implements ``concern`` on ``cloud``."""
-    module = importlib.import_module(f"components.{concern.name}.{cloud}")
+    module = importlib.import_module(f"mlfabric.components.{cloud}.{concern.name}")
     cls: ComponentFactory = getattr(module, concern.classes[cloud])
     return cls
 
@@ -96,7 +98,7 @@ class MLPlatform(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("mlfabric:platform:MLPlatform", name, None, opts)
-        provider_module = importlib.import_module(f"components.providers.{spec.cloud}")
+        provider_module = importlib.import_module(f"mlfabric.components.{spec.cloud}.provider")
         provider = provider_module.create_provider(name, spec, self)
         child = pulumi.ResourceOptions(parent=self, providers=[provider])
         ctx = PlatformContext.from_spec(spec, account=account)

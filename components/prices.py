@@ -16,8 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final, Literal
 
-from components import catalog
-from components.catalog import Cloud, PriceSource
+from mlfabric.components import catalog
+from mlfabric.components.catalog import Cloud, PriceSource
 
 # A month as the clouds' own calculators count it: 365 days x 24 h / 12.
 HOURS_PER_MONTH: Final = 730

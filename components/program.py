@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pulumi
 
-from components.platform import MLPlatform
-from components.spec import SPEC_CONFIG_KEY, SpecError, parse_spec
+from mlfabric.components.platform import MLPlatform
+from mlfabric.components.spec import SPEC_CONFIG_KEY, SpecError, parse_spec
 
 MISSING_GCP_PROJECT = "gcp.project: required on gcp when the stack has no gcp:project config (got nothing)"
 

@@ -1,7 +1,7 @@
 """The one typed config: pydantic v2 models of an mlfabric platform spec.
 
 A spec lives in a Pulumi stack file under the config key ``mlfabric:platform``. It is parsed once,
-at the edge (``components.program``), and every component receives the typed section it needs.
+at the edge (``mlfabric.components.program``), and every component receives the typed section it needs.
 
 Environment-dependent defaults (prod protects and versions, dev scales to zero and uses spot) are
 declared next to each field with :func:`env_default` and filled in before validation, so the
@@ -28,8 +28,8 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 
-from components import catalog
-from components.catalog import Cloud
+from mlfabric.components import catalog
+from mlfabric.components.catalog import Cloud
 
 SPEC_CONFIG_KEY: Final = "mlfabric:platform"
 SCHEMA_ID: Final = "https://mlfabric.dev/schema/platform-v1.json"

@@ -1,6 +1,6 @@
 """``mlfabric check``: the CrossGuard pack's own policy objects, evaluated offline.
 
-The pack (``policies.rules.POLICIES``) is what ``pulumi preview --policy-pack policies`` loads; here
+The pack (``mlfabric.policies.rules.POLICIES``) is what ``pulumi preview --policy-pack policies`` loads; here
 each policy's ``validate`` is called directly with real ``pulumi_policy.ResourceValidationArgs`` /
 ``StackValidationArgs`` built from recorded resources, so offline and engine verdicts come from the
 same code. Resources come from an offline plan (``-s STACK`` / ``--file``), from plan JSON
@@ -158,7 +158,7 @@ def parse_pack_config(data: Any, source: str, schemas: Mapping[str, Mapping[str,
 
 
 def load_pack_config(path: Path) -> PackConfig:
-    from policies.rules import config_schema
+    from mlfabric.policies.rules import config_schema
 
     try:
         text = path.read_text()
@@ -453,7 +453,7 @@ def run_pack(source: Source, config: PackConfig, policies: Sequence[Policy] | No
     )
     from pulumi_policy.policy import _NotApplicableError
 
-    from policies.rules import POLICIES
+    from mlfabric.policies.rules import POLICIES
 
     pack = list(policies if policies is not None else POLICIES)
     started = time.perf_counter()
@@ -611,7 +611,7 @@ def sarif_level(enforcement: str) -> str:
 
 def to_sarif(report: CheckReport) -> dict[str, Any]:
     """SARIF 2.1.0: every rule of the pack in tool.driver.rules, one result per violation."""
-    from policies.rules import PACK_VERSION, RULES
+    from mlfabric.policies.rules import PACK_VERSION, RULES
 
     rule_ids = list(RULES)
     extra = [rid for rid in report.levels if rid not in RULES]
@@ -727,7 +727,7 @@ def render(report: CheckReport, fmt: OutputFormat, output: Path | None) -> None:
 
 def _levels_by_environment() -> dict[str, dict[str, str]]:
     """Rule id -> environment -> effective enforcement, from policies/config/<env>.json."""
-    from policies.rules import POLICIES
+    from mlfabric.policies.rules import POLICIES
 
     directory = config_dir()
     table: dict[str, dict[str, str]] = {p.name: {} for p in POLICIES}
@@ -741,7 +741,7 @@ def _levels_by_environment() -> dict[str, dict[str, str]]:
 
 def rules_markdown() -> str:
     """The README's policy table: id, clouds, what it checks, enforcement per environment."""
-    from policies.rules import POLICIES, rules_per_cloud
+    from mlfabric.policies.rules import POLICIES, rules_per_cloud
 
     levels = _levels_by_environment()
     counts = rules_per_cloud()

@@ -17,8 +17,8 @@ import pulumi
 import typer
 from rich.console import Console
 
-from components.spec import json_schema
 from mlfabric import render, stackfile
+from mlfabric.components.spec import json_schema
 from mlfabric.errors import UsageError
 
 EXIT_OK = 0

@@ -12,7 +12,7 @@ Two views of one plan:
 - the **estimate** (:func:`estimate`): one line item per billable thing, per component — control
   planes, system nodes, each GPU pool, each endpoint variant (main, challenger, shadow), boot disks,
   NAT gateways and public addresses counted from the plan, private endpoints, load balancers, keys,
-  alarms, dashboards — priced from ``components.catalog`` (nodes) and ``components.prices``
+  alarms, dashboards — priced from ``mlfabric.components.catalog`` (nodes) and ``mlfabric.components.prices``
   (everything else), each with its source and date.
 
 Idle means GPU pools at ``min_nodes`` and endpoints at ``min_replicas``; full scale means every pool
@@ -30,9 +30,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Final, Literal
 
-from components import catalog, prices
-from components.catalog import Cloud
-from components.spec import EndpointSpec, PlatformSpec
+from mlfabric.components import catalog, prices
+from mlfabric.components.catalog import Cloud
+from mlfabric.components.spec import EndpointSpec, PlatformSpec
 from mlfabric.plan import Plan, ResourceRecord
 
 COST_FORMAT: Final = "mlfabric-cost/1"
@@ -513,7 +513,7 @@ def _notes(plan: Plan, inventory_: Inventory, items: list[LineItem]) -> list[str
     notes = [
         f"monthly = {prices.HOURS_PER_MONTH} h; idle: GPU pools at min_nodes, endpoints at min_replicas; "
         "full scale: every pool at max_nodes, every endpoint at max_replicas",
-        f"spot capacity priced at on-demand x {1 - prices.SPOT_DISCOUNT:.2f} (components.prices.SPOT_DISCOUNT)",
+        f"spot capacity priced at on-demand x {1 - prices.SPOT_DISCOUNT:.2f} (mlfabric.components.prices.SPOT_DISCOUNT)",
         "not included (usage-based): object storage, requests, data processed by NAT gateways and endpoints, "
         "data transfer, log ingestion and retention, image storage",
     ]

@@ -2,7 +2,7 @@
 
 ``plan_stack`` reads a stack file, validates the spec (a bad spec declares nothing), hands the
 stack's config to the runtime exactly as the engine would (``set_all_config`` after ``set_mocks``),
-runs ``components.program.run`` — the function ``__main__.py`` runs under ``pulumi up`` — and
+runs ``mlfabric.components.program.run`` — the function ``__main__.py`` runs under ``pulumi up`` — and
 records every registration the program makes: urn, type, name, parent, camelCase inputs, protect,
 retain-on-delete and dependencies. Recording happens in a ``MockMonitor`` subclass handed to
 ``set_mocks(monitor=...)``, so the requests recorded are the engine's own wire format.
@@ -30,8 +30,8 @@ from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, parse_spec
 from mlfabric import stackfile
+from mlfabric.components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, parse_spec
 from mlfabric.diff import alias_entries
 from mlfabric.errors import UsageError
 from mlfabric.mocks import PlanMocks, World
@@ -221,7 +221,7 @@ def _project_name(project_dir: Path) -> str:
 
 def validate_stack(stack: stackfile.StackFile) -> PlatformSpec:
     """The stack's spec, or UsageError with one line per problem."""
-    from components.program import MISSING_GCP_PROJECT
+    from mlfabric.components.program import MISSING_GCP_PROJECT
 
     try:
         spec = parse_spec(stack.spec_data)
@@ -235,7 +235,7 @@ def validate_stack(stack: stackfile.StackFile) -> PlatformSpec:
 
 def plan_stack(stack: stackfile.StackFile, project: str | None = None) -> Plan:
     """Validate the stack's spec, then run the program offline and record what it declares."""
-    from components.program import run
+    from mlfabric.components.program import run
 
     spec = validate_stack(stack)
     project = project or _project_name(stackfile.find_project_dir(stack.path.parent))

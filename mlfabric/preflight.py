@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from components import catalog, prices
+from mlfabric.components import catalog, prices
 from mlfabric.cost import Inventory, NodePool, inventory
 from mlfabric.errors import UsageError
 from mlfabric.plan import Plan

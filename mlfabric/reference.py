@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from components.spec import ENV_DEFAULTS_KEY, json_schema
+from mlfabric.components.spec import ENV_DEFAULTS_KEY, json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"

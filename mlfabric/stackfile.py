@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from components.spec import SPEC_CONFIG_KEY
+from mlfabric.components.spec import SPEC_CONFIG_KEY
 from mlfabric.errors import UsageError
 
 SECRET_PLACEHOLDER = "offline-placeholder-secret"

@@ -1,1 +1,1 @@
-"""mlfabric CrossGuard policy pack (rules live in policies.rules)."""
+"""mlfabric CrossGuard policy pack (rules live in mlfabric.policies.rules)."""

@@ -2,7 +2,7 @@
 
 This is the only place that constructs ``pulumi_policy.PolicyPack``: the constructor starts the
 analyzer's gRPC server and blocks serving the engine until it is killed. The offline checker and the
-tests import ``policies.rules`` instead and call each policy's ``validate`` themselves.
+tests import ``mlfabric.policies.rules`` instead and call each policy's ``validate`` themselves.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 from pulumi_policy import EnforcementLevel, PolicyPack
 
 # The engine runs this file with the pack directory on sys.path (package name "rules"); when the
-# repository root is on the path instead (python -m policies), the package is "policies.rules".
+# repository root is on the path instead (python -m policies), the package is "mlfabric.policies.rules".
 _HERE = Path(__file__).resolve().parent
 if str(_HERE) not in sys.path:
     sys.path.insert(0, str(_HERE))

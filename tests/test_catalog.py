@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from components import catalog, naming
+from mlfabric.components import catalog, naming
 
 REQUIRED = ("t4", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb")
 

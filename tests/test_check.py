@@ -35,8 +35,8 @@ from mlfabric.check import (
     to_sarif,
 )
 from mlfabric.plan import Plan, ResourceRecord
-from policies.rules import BY_ID, RULES
-from policies.rules.base import TypeMatcher
+from mlfabric.policies.rules import BY_ID, RULES
+from mlfabric.policies.rules.base import TypeMatcher
 from tests.helpers import plan
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -313,7 +313,7 @@ def test_rules_markdown_renders_every_rule_with_clouds_and_enforcement() -> None
 
 def test_a_policy_that_crashes_fails_the_check_instead_of_passing_silently() -> None:
     from mlfabric.check import PackConfig, run_pack, source_from_plan
-    from policies.rules.base import MlfResourcePolicy, RuleInfo
+    from mlfabric.policies.rules.base import MlfResourcePolicy, RuleInfo
 
     def broken(resource_type: str, props: Any, config: Any) -> Any:
         raise KeyError("boom")

@@ -20,12 +20,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import catalog
-from components.cluster import ClusterOutputs
-from components.cluster.aws import AwsTrainingCluster, kubeconfig_json
-from components.context import PlatformContext
-from components.network.aws import AwsNetwork
-from components.spec import parse_spec
+from mlfabric.components import catalog
+from mlfabric.components.aws.cluster import AwsTrainingCluster, kubeconfig_json
+from mlfabric.components.aws.network import AwsNetwork
+from mlfabric.components.concerns import ClusterOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import RecordingMonitor, ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -21,9 +21,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import catalog
-from components.cluster import ClusterOutputs
-from components.cluster.azure import (
+from mlfabric.check import Source, check_source
+from mlfabric.components import catalog
+from mlfabric.components.azure import fakes as azure_fakes
+from mlfabric.components.azure.cluster import (
     ACR_PULL,
     AKS_RBAC_CLUSTER_ADMIN,
     KEY_VAULT_CRYPTO_USER,
@@ -31,15 +32,14 @@ from components.cluster.azure import (
     AzureTrainingCluster,
     cluster_ranges,
 )
-from components.cluster.azure_addons import AKS_AAD_SERVER_ID, certificate_authority
-from components.context import PlatformContext
-from components.network.azure import AzureNetwork
-from components.spec import parse_spec
-from mlfabric.check import Source, check_source
+from mlfabric.components.azure.cluster_addons import AKS_AAD_SERVER_ID, certificate_authority
+from mlfabric.components.azure.network import AzureNetwork
+from mlfabric.components.concerns import ClusterOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
-from mlfabric.mocks import azure as azure_fakes
 from mlfabric.plan import ResourceRecord, run_program
-from policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
+from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:cluster:AzureTrainingCluster"

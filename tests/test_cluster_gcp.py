@@ -21,13 +21,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import catalog
-from components.cluster import ClusterOutputs
-from components.cluster.gcp import GcpTrainingCluster, kubeconfig_json
-from components.context import PlatformContext
-from components.network.gcp import GcpNetwork
-from components.registry.gcp import GcpRegistry
-from components.spec import GcpOptions, parse_spec
+from mlfabric.components import catalog
+from mlfabric.components.concerns import ClusterOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.cluster import GcpTrainingCluster, kubeconfig_json
+from mlfabric.components.gcp.network import GcpNetwork
+from mlfabric.components.gcp.registry import GcpRegistry
+from mlfabric.components.spec import GcpOptions, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import RecordingMonitor, ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -18,10 +18,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.monitoring import MonitoringOutputs
-from components.monitoring.aws import AwsMonitoring
-from components.spec import parse_spec
+from mlfabric.components.aws.monitoring import AwsMonitoring
+from mlfabric.components.concerns import MonitoringOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -20,19 +20,19 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import platform
-from components.context import PlatformContext
-from components.monitoring import MonitoringOutputs
-from components.monitoring.azure import (
+from mlfabric import stackfile
+from mlfabric.check import Source, check_plan, check_source
+from mlfabric.components import platform
+from mlfabric.components.azure.monitoring import (
     GPU_DUTY_CYCLE_QUERY,
     AzureMonitoring,
     Telemetry,
     action_group_short_name,
     storage_account_id,
 )
-from components.spec import parse_spec
-from mlfabric import stackfile
-from mlfabric.check import Source, check_plan, check_source
+from mlfabric.components.concerns import MonitoringOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import Plan, ResourceRecord, plan_stack, run_program
 from tests.helpers import ROOT, of_type, only, spec_data

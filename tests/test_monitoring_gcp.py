@@ -17,10 +17,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.monitoring import MonitoringOutputs
-from components.monitoring.gcp import GcpMonitoring, alert_channels
-from components.spec import parse_spec
+from mlfabric.components.concerns import MonitoringOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.monitoring import GcpMonitoring, alert_channels
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -19,10 +19,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.network import NetworkOutputs
-from components.network.aws import AwsNetwork
-from components.spec import parse_spec
+from mlfabric.components.aws.network import AwsNetwork
+from mlfabric.components.concerns import NetworkOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -17,9 +17,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.network import NetworkOutputs
-from components.network.azure import (
+from mlfabric.check import Source, check_source
+from mlfabric.components.azure.network import (
     GROUP_ZONES,
     PRIVATE_DNS_ZONES,
     AzureNetwork,
@@ -27,11 +26,12 @@ from components.network.azure import (
     private_endpoint,
     subnet_cidrs,
 )
-from components.spec import parse_spec
-from mlfabric.check import Source, check_source
+from mlfabric.components.concerns import NetworkOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
-from policies.rules.tags import tag_property
+from mlfabric.policies.rules.tags import tag_property
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:network:AzureNetwork"

@@ -17,10 +17,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.network import NetworkOutputs
-from components.network.gcp import GcpNetwork, account_id, subnet_ranges
-from components.spec import parse_spec
+from mlfabric.components.concerns import NetworkOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.network import GcpNetwork, account_id, subnet_ranges
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -16,11 +16,11 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.rbac import RbacOutputs
-from components.rbac.aws import EKS_ACCESS_POLICIES, PERSONA_CAPABILITIES, AwsRbac
-from components.spec import parse_spec
-from components.storage.aws import AwsStorage
+from mlfabric.components.aws.rbac import EKS_ACCESS_POLICIES, PERSONA_CAPABILITIES, AwsRbac
+from mlfabric.components.aws.storage import AwsStorage
+from mlfabric.components.concerns import RbacOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -16,9 +16,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.rbac import RbacOutputs
-from components.rbac.azure import (
+from mlfabric.check import Source, check_source
+from mlfabric.components.azure.rbac import (
     ACR_PULL,
     AKS_CLUSTER_USER,
     AKS_RBAC_ADMIN,
@@ -30,11 +29,12 @@ from components.rbac.azure import (
     PERSONA_ROLES,
     AzureRbac,
 )
-from components.spec import parse_spec
-from mlfabric.check import Source, check_source
+from mlfabric.components.concerns import RbacOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
-from policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
+from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:rbac:AzureRbac"

@@ -18,12 +18,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.rbac import RbacOutputs
-from components.rbac.gcp import FORBIDDEN_ROLES, PERSONA_GRANTS, GcpRbac, bucket_condition
-from components.spec import parse_spec
 from mlfabric import stackfile
 from mlfabric.check import Source, load_pack_config, run_pack
+from mlfabric.components.concerns import RbacOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.rbac import FORBIDDEN_ROLES, PERSONA_GRANTS, GcpRbac, bucket_condition
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import ROOT, of_type, only, spec_data
@@ -251,13 +251,13 @@ KNOWN_POLICY_GAPS = {("mlf-required-tags", "gcp:monitoring/notificationChannel:N
 
 def _compose(stack: str) -> list[ResourceRecord]:
     """Every GCP concern built in MLPlatform's order, as the platform table will wire them."""
-    from components.cluster.gcp import GcpTrainingCluster
-    from components.monitoring.gcp import GcpMonitoring
-    from components.network.gcp import GcpNetwork
-    from components.providers.gcp import create_provider
-    from components.registry.gcp import GcpRegistry
-    from components.serving.gcp import GcpServing
-    from components.storage.gcp import GcpStorage
+    from mlfabric.components.gcp.cluster import GcpTrainingCluster
+    from mlfabric.components.gcp.monitoring import GcpMonitoring
+    from mlfabric.components.gcp.network import GcpNetwork
+    from mlfabric.components.gcp.provider import create_provider
+    from mlfabric.components.gcp.registry import GcpRegistry
+    from mlfabric.components.gcp.serving import GcpServing
+    from mlfabric.components.gcp.storage import GcpStorage
 
     spec = parse_spec(stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml").spec_data)
     training, registry, serving = spec.training, spec.registry, spec.serving

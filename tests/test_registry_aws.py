@@ -15,10 +15,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.registry import RegistryOutputs
-from components.registry.aws import AwsRegistry, ecr_repository_arn
-from components.spec import parse_spec
+from mlfabric.components.aws.registry import AwsRegistry, ecr_repository_arn
+from mlfabric.components.concerns import RegistryOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

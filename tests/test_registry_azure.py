@@ -18,15 +18,15 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.network.azure import AzureNetwork
-from components.registry import RegistryOutputs
-from components.registry.azure import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, AzureRegistry, key_vault_ids
-from components.spec import parse_spec
 from mlfabric.check import Source, check_source
+from mlfabric.components.azure.network import AzureNetwork
+from mlfabric.components.azure.registry import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, AzureRegistry, key_vault_ids
+from mlfabric.components.concerns import RegistryOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
-from policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
+from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:registry:AzureRegistry"

@@ -20,13 +20,13 @@ import pulumi
 import pytest
 from pulumi.runtime.settings import SETTINGS
 
-from components.context import PlatformContext
-from components.monitoring.aws import AwsMonitoring
-from components.registry.aws import AwsRegistry
-from components.serving import ServingOutputs
-from components.serving.aws import AwsServing, has_local_storage, instance_type
-from components.spec import EndpointSpec, SpecError, parse_spec
-from components.storage.aws import AwsStorage
+from mlfabric.components.aws.monitoring import AwsMonitoring
+from mlfabric.components.aws.registry import AwsRegistry
+from mlfabric.components.aws.serving import AwsServing, has_local_storage, instance_type
+from mlfabric.components.aws.storage import AwsStorage
+from mlfabric.components.concerns import ServingOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import EndpointSpec, SpecError, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

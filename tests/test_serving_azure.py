@@ -18,13 +18,13 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.network.azure import AzureNetwork
-from components.registry.azure import AzureRegistry
-from components.serving import ServingOutputs
-from components.serving.azure import AzureServing, endpoint_name, error_threshold_per_minute, traffic_split
-from components.spec import EndpointSpec, MonitoringSpec, parse_spec
 from mlfabric.check import Source, check_source
+from mlfabric.components.azure.network import AzureNetwork
+from mlfabric.components.azure.registry import AzureRegistry
+from mlfabric.components.azure.serving import AzureServing, endpoint_name, error_threshold_per_minute, traffic_split
+from mlfabric.components.concerns import ServingOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import EndpointSpec, MonitoringSpec, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -16,10 +16,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from components.context import PlatformContext
-from components.serving import ServingOutputs
-from components.serving.gcp import GcpServing, concurrency, service_name, services_of
-from components.spec import EndpointSpec, MonitoringSpec, parse_spec
+from mlfabric.components.concerns import ServingOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.serving import GcpServing, concurrency, service_name, services_of
+from mlfabric.components.spec import EndpointSpec, MonitoringSpec, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from components import catalog
-from components.spec import ENV_DEFAULTS_KEY, PlatformSpec, SpecError, json_schema, parse_spec
+from mlfabric.components import catalog
+from mlfabric.components.spec import ENV_DEFAULTS_KEY, PlatformSpec, SpecError, json_schema, parse_spec
 from tests.helpers import ROOT, spec_data
 
 

@@ -21,13 +21,17 @@ from typing import Any
 import pulumi
 import pytest
 
-from components import naming
-from components.context import PlatformContext
-from components.providers import azure as azure_provider
-from components.spec import BucketSpec, parse_spec
-from components.storage.azure import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, AzureStorage, lifecycle_rule_names
+from mlfabric.components import naming
+from mlfabric.components.azure import fakes as azure_fakes
+from mlfabric.components.azure import provider as azure_provider
+from mlfabric.components.azure.storage import (
+    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
+    AzureStorage,
+    lifecycle_rule_names,
+)
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import BucketSpec, parse_spec
 from mlfabric.mocks import World
-from mlfabric.mocks import azure as azure_fakes
 from mlfabric.plan import Plan, ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data
 from tests.helpers import plan as plan_platform

@@ -19,9 +19,9 @@ from typing import Any
 
 import pulumi
 
-from components.context import PlatformContext
-from components.spec import parse_spec
-from components.storage import StorageOutputs
+from mlfabric.components.concerns import StorageOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import Plan, plan_spec, run_program
 from tests.helpers import of_type, only, spec_data
@@ -228,7 +228,7 @@ def test_project_comes_from_gcp_config_when_the_spec_names_none() -> None:
 
 
 def test_component_exposes_the_storage_outputs_of_every_cloud() -> None:
-    from components.storage.gcp import GcpStorage
+    from mlfabric.components.gcp.storage import GcpStorage
 
     spec = parse_spec(spec_data("gcp", "prod"))
 
@@ -251,7 +251,7 @@ def test_component_exposes_the_storage_outputs_of_every_cloud() -> None:
 
 
 def test_access_log_bucket_output_is_empty_when_logging_is_off() -> None:
-    from components.storage.gcp import GcpStorage
+    from mlfabric.components.gcp.storage import GcpStorage
 
     spec = parse_spec(spec_data("gcp", "dev"))
 

@@ -3,7 +3,7 @@
 ``policies/__main__.py`` hands ``POLICIES`` to ``pulumi_policy.PolicyPack`` under the engine; the
 offline checker (``mlfabric check``) imports the very same objects and calls their ``validate``.
 Modules import each other relatively so the package works both as ``rules`` (the pack directory on
-``sys.path``, as ``pulumi preview --policy-pack policies`` runs it) and as ``policies.rules``.
+``sys.path``, as ``pulumi preview --policy-pack policies`` runs it) and as ``mlfabric.policies.rules``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from typing import Any
 
 from mlfabric.check import PackConfig, RuleSetting, Source, Violation, run_pack
 from mlfabric.plan import ResourceRecord
-from policies.rules import BY_ID
+from mlfabric.policies.rules import BY_ID
 
 
 @dataclass(frozen=True)

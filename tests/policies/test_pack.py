@@ -24,7 +24,7 @@ import pytest
 from pulumi_policy import PolicyConfigSchema, ResourceValidationPolicy, StackValidationPolicy
 
 from mlfabric.check import PackConfig, load_pack_config, parse_pack_config, run_pack, source_from_plan
-from policies.rules import POLICIES, RULES, config_schema, rules_per_cloud
+from mlfabric.policies.rules import POLICIES, RULES, config_schema, rules_per_cloud
 from tests.helpers import plan
 
 ROOT = Path(__file__).resolve().parents[2]

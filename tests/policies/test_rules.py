@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from mlfabric.check import PackConfig, RuleSetting, Source, run_pack
-from policies.rules import BY_ID, RULES
+from mlfabric.policies.rules import BY_ID, RULES
 from tests.policies.helpers import R, messages, records, verdicts
 
 BUCKET = "aws:s3/bucket:Bucket"
@@ -619,7 +619,7 @@ def test_all_key_sets_every_rules_level_unless_the_rule_overrides_it() -> None:
 
 
 def test_rules_are_plain_functions_over_type_and_props() -> None:
-    from policies.rules import storage
+    from mlfabric.policies.rules import storage
 
     check = storage.gcs_versioning.check
     assert list(check(GCS, {"versioning": {"enabled": True}}, {})) == []
@@ -673,15 +673,15 @@ def test_values_unknown_during_preview_count_as_set() -> None:
 @pytest.mark.parametrize("instance", ["ml.g5.xlarge", "ml.g4dn.xlarge", "ml.p4d.24xlarge", "ml.m5.large", "ml.m5d.large",
                                       "ml.c6i.xlarge", "ml.g6e.2xlarge", "ml.inf2.xlarge", "ml.trn1.2xlarge"])
 def test_local_storage_instances_agree_with_the_serving_component(instance: str) -> None:
-    serving = pytest.importorskip("components.serving.aws", reason="the AWS serving component is not written yet")
-    from policies.rules.serving import has_local_storage
+    from mlfabric.components.aws import serving
+    from mlfabric.policies.rules.serving import has_local_storage
 
     assert has_local_storage(instance) == serving.has_local_storage(instance)
 
 
 def test_gpu_table_agrees_with_the_catalogue() -> None:
-    from components import catalog
-    from policies.rules import gpu
+    from mlfabric.components import catalog
+    from mlfabric.policies.rules import gpu
 
     for shape in catalog.GPU_SHAPES:
         if shape.machine.startswith("n1-"):

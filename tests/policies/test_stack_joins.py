@@ -20,7 +20,7 @@ import pytest
 
 from mlfabric.check import PackConfig, RuleSetting, Source, run_pack
 from mlfabric.plan import ResourceRecord
-from policies.rules import BY_ID
+from mlfabric.policies.rules import BY_ID
 from tests.policies.helpers import R, records
 
 ROOT = Path(__file__).resolve().parents[2]

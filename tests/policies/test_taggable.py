@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from policies.rules.taggable import TAG_PROPERTY
+from mlfabric.policies.rules.taggable import TAG_PROPERTY
 
 SITE = Path(__import__("pulumi").__file__).resolve().parent.parent
 TABLE = Path(__file__).resolve().parents[2] / "policies" / "rules" / "taggable.py"

@@ -1,0 +1,652 @@
+"""AWS GPU training cluster: EKS with a system node group and one managed GPU node group per pool.
+
+Creates:
+
+- ``aws:kms/key:Key`` (rotation on) that envelope-encrypts Kubernetes secrets and, with audit
+  logging, the control-plane ``aws:cloudwatch/logGroup:LogGroup`` ``/aws/eks/<cluster>/cluster``
+  (declared so it has a retention and a key; EKS would otherwise create it unencrypted, kept forever);
+- the cluster ``aws:iam/role:Role`` with the managed ``AmazonEKSClusterPolicy`` and an inline policy
+  to use that key only;
+- ``aws:eks/cluster:Cluster``: private endpoint on, public endpoint only when
+  ``cluster.endpoint_public_cidrs`` lists CIDRs (and then only from them), secrets encryption,
+  control-plane logs (api, audit, authenticator, controllerManager, scheduler) when
+  ``cluster.audit_logging``, authentication mode ``API`` (access entries; the deployer is admin so
+  the Kubernetes provider below can apply manifests), and deletion protection with the platform's;
+- an ``aws:iam/openIdConnectProvider:OpenIdConnectProvider`` for IRSA;
+- add-ons ``vpc-cni`` and ``kube-proxy`` (before any node), ``coredns`` and ``aws-ebs-csi-driver``
+  (after the system nodes; EBS CSI with its own IRSA role), each at the default version EKS
+  publishes for the cluster's Kubernetes version;
+- the node ``Role`` with exactly AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and
+  AmazonEC2ContainerRegistryReadOnly;
+- per node group an ``aws:ec2/launchTemplate:LaunchTemplate`` (IMDSv2 required with hop limit 1 so
+  pods cannot borrow the node role, encrypted gp3 root volume sized from the spec) and an
+  ``aws:eks/nodeGroup:NodeGroup``: the system group (``AL2023_x86_64_STANDARD``) and per GPU pool a
+  group with the catalogue's instance type, ``AL2023_x86_64_NVIDIA``, spot or on-demand, ``min_nodes``
+  possibly 0, taint ``nvidia.com/gpu=present:NoSchedule`` and accelerator/pool labels. Desired
+  size is left to the autoscaler (``ignore_changes``);
+- per GPU pool ``aws:autoscaling/tag:Tag`` resources that copy the Cluster Autoscaler node-template
+  tags onto the node group's Auto Scaling group: EKS does not propagate node-group tags to it, and
+  the autoscaler reads the ASG to learn what a node of an empty (scaled-to-zero) pool would offer;
+- through a ``kubernetes.Provider`` built from the cluster's kubeconfig (see ``aws_addons``): the
+  NVIDIA device plugin DaemonSet and the Cluster Autoscaler (IRSA role scoped by tag to this
+  cluster's node groups).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+
+from mlfabric.components import catalog
+from mlfabric.components.aws import cluster_addons as aws_addons
+from mlfabric.components.aws.network import logs_key_policy
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import GpuPoolSpec, TrainingSpec
+
+CONTROL_PLANE_LOG_TYPES: Final = ("api", "audit", "authenticator", "controllerManager", "scheduler")
+# CloudWatch retention of control-plane logs, by environment (values CloudWatch accepts).
+CONTROL_PLANE_LOG_RETENTION_DAYS: Final = {"dev": 30, "staging": 90, "prod": 365}
+
+GPU_AMI_TYPE: Final = "AL2023_x86_64_NVIDIA"
+SYSTEM_AMI_TYPE: Final = "AL2023_x86_64_STANDARD"
+SYSTEM_DISK_GIB: Final = 50
+
+GPU_TAINT_KEY: Final = "nvidia.com/gpu"
+GPU_TAINT_VALUE: Final = "present"
+# The label the Cluster Autoscaler (>= 1.15) recognises as "this node carries GPUs" on AWS.
+ACCELERATOR_LABEL: Final = "k8s.amazonaws.com/accelerator"
+GPU_POOL_LABEL: Final = "mlfabric.dev/gpu-pool"
+SYSTEM_POOL_LABEL: Final = "mlfabric.dev/system-pool"
+
+NODE_TEMPLATE_TAG: Final = "k8s.io/cluster-autoscaler/node-template"
+AUTOSCALER_ENABLED_TAG: Final = "k8s.io/cluster-autoscaler/enabled"
+
+CLUSTER_MANAGED_POLICIES: Final = ("AmazonEKSClusterPolicy",)
+NODE_MANAGED_POLICIES: Final = (
+    "AmazonEKSWorkerNodePolicy",
+    "AmazonEKS_CNI_Policy",
+    "AmazonEC2ContainerRegistryReadOnly",
+)
+EBS_CSI_MANAGED_POLICY: Final = "service-role/AmazonEBSCSIDriverPolicy"
+EBS_CSI_SERVICE_ACCOUNT: Final = ("kube-system", "ebs-csi-controller-sa")
+# Container Insights (node health, GPU utilisation metrics the monitoring alarms read).
+OBSERVABILITY_ADDON: Final = "amazon-cloudwatch-observability"
+OBSERVABILITY_MANAGED_POLICY: Final = "CloudWatchAgentServerPolicy"
+OBSERVABILITY_SERVICE_ACCOUNT: Final = ("amazon-cloudwatch", "cloudwatch-agent")
+
+# Add-ons that must exist before any node joins (pod networking) and those that need running nodes.
+ADDONS_BEFORE_NODES: Final = ("vpc-cni", "kube-proxy")
+ADDONS_AFTER_NODES: Final = ("coredns", "aws-ebs-csi-driver")
+
+
+@dataclass(frozen=True)
+class NodeGroupArgs:
+    """Everything that differs between the system node group and a GPU node group."""
+
+    suffix: str
+    instance_type: str
+    ami_type: str
+    capacity_type: str
+    min_size: int
+    max_size: int
+    disk_gib: int
+    labels: dict[str, str]
+    taints: list[aws.eks.NodeGroupTaintArgs]
+    # Cluster Autoscaler node-template tags (label/taint/resources), also copied onto the ASG:
+    # short name -> (tag key, value).
+    node_template_tags: dict[str, tuple[str, str]]
+    pool_tags: dict[str, str]
+
+
+def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
+    """The tags the Cluster Autoscaler's auto-discovery looks for (EKS sets them on the ASGs too)."""
+    return {AUTOSCALER_ENABLED_TAG: "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+
+
+def gpu_node_template_tags(pool: GpuPoolSpec, shape: catalog.GpuShape) -> dict[str, tuple[str, str]]:
+    """What a node of ``pool`` will carry, told to the autoscaler before any such node exists:
+    short name -> (tag key, value)."""
+    return {
+        "label-accelerator": (f"{NODE_TEMPLATE_TAG}/label/{ACCELERATOR_LABEL}", shape.device),
+        "label-pool": (f"{NODE_TEMPLATE_TAG}/label/{GPU_POOL_LABEL}", pool.name),
+        "taint-gpu": (f"{NODE_TEMPLATE_TAG}/taint/{GPU_TAINT_KEY}", f"{GPU_TAINT_VALUE}:NoSchedule"),
+        "resources-gpu": (f"{NODE_TEMPLATE_TAG}/resources/{GPU_TAINT_KEY}", str(shape.gpus)),
+    }
+
+
+def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
+    oidcs = identities[0].oidcs or []
+    return oidcs[0].issuer or ""
+
+
+def _autoscaling_group_name(resources: Sequence[aws.eks.outputs.NodeGroupResource]) -> str:
+    # EKS creates exactly one Auto Scaling group per managed node group.
+    groups = resources[0].autoscaling_groups or []
+    return groups[0].name or ""
+
+
+def _policy(*statements: dict[str, Any]) -> pulumi.Output[str]:
+    return pulumi.Output.json_dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _service_trust(service: str) -> pulumi.Output[str]:
+    return _policy({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
+
+
+class AwsTrainingCluster(pulumi.ComponentResource):
+    """EKS cluster with a system node group and one managed GPU node group per pool."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]  # secret
+    oidc_issuer_url: pulumi.Output[str]
+    gpu_pool_names: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self,
+        name: str,
+        spec: TrainingSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:cluster:AwsTrainingCluster", name, None, opts)
+        if ctx.network is None:
+            raise ValueError("AwsTrainingCluster needs ctx.network: build the network concern first")
+        self._name = name
+        self._spec = spec
+        self._ctx = ctx
+        self._child = pulumi.ResourceOptions(parent=self)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        self._account = aws.get_caller_identity_output(opts=invoke).account_id
+        self._partition = aws.get_partition_output(opts=invoke).partition
+        # The physical cluster name is fixed (not auto-named): autoscaler tags and IAM conditions
+        # must name it before the cluster exists.
+        self._cluster_name = ctx.base_name
+        subnets = ctx.network.private_subnet_ids
+
+        key = self._secrets_key()
+        cluster = self._cluster(key, subnets)
+        issuer = cluster.identities.apply(_oidc_issuer)
+        oidc = aws.iam.OpenIdConnectProvider(
+            f"{name}-oidc",
+            url=issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        self._oidc_arn = oidc.arn
+        self._issuer_host = issuer.apply(lambda url: url.removeprefix("https://"))
+
+        early_addons = [self._addon(cluster, addon) for addon in ADDONS_BEFORE_NODES]
+        node_role, node_attachments = self._node_role()
+        # Nodes bootstrap over the network's routes, NAT and endpoints: wait for all of it, not just
+        # for the subnet ids (depending on a component waits for its children).
+        network = [ctx.network] if isinstance(ctx.network, pulumi.Resource) else []
+        after = [*early_addons, *node_attachments, *network]
+        system_pool = spec.cluster.system_pool
+        system = self._node_group(
+            cluster,
+            node_role,
+            subnets,
+            NodeGroupArgs(
+                suffix="system",
+                instance_type=system_pool.machine or catalog.DEFAULT_SYSTEM_MACHINE["aws"],
+                ami_type=SYSTEM_AMI_TYPE,
+                capacity_type="ON_DEMAND",
+                min_size=system_pool.min_nodes,
+                max_size=system_pool.max_nodes,
+                disk_gib=SYSTEM_DISK_GIB,
+                labels={SYSTEM_POOL_LABEL: "true"},
+                taints=[],
+                node_template_tags={},
+                pool_tags={"mlfabric-node-pool": "system"},
+            ),
+            after,
+        )
+        gpu_groups = {pool.name: self._gpu_node_group(cluster, node_role, subnets, pool, after) for pool in spec.gpu_pools}
+
+        ebs_role = self._irsa_role(f"{name}-ebs-csi", *EBS_CSI_SERVICE_ACCOUNT)
+        ebs_attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-ebs-csi",
+            role=ebs_role.name,
+            policy_arn=self._managed_policy(EBS_CSI_MANAGED_POLICY),
+            opts=self._child,
+        )
+        for addon in ADDONS_AFTER_NODES:
+            ebs = addon == "aws-ebs-csi-driver"
+            self._addon(
+                cluster,
+                addon,
+                role_arn=ebs_role.arn if ebs else None,
+                depends_on=[system, ebs_attachment] if ebs else [system],
+            )
+        # Without this add-on the Container Insights metrics (node failures, GPU utilisation) that
+        # the monitoring alarms read never appear; its agent gets its own IRSA role, not the node's.
+        observability_role = self._irsa_role(f"{name}-observability", *OBSERVABILITY_SERVICE_ACCOUNT)
+        observability_attachment = aws.iam.RolePolicyAttachment(
+            f"{name}-observability",
+            role=observability_role.name,
+            policy_arn=self._managed_policy(OBSERVABILITY_MANAGED_POLICY),
+            opts=self._child,
+        )
+        self._addon(
+            cluster,
+            OBSERVABILITY_ADDON,
+            role_arn=observability_role.arn,
+            depends_on=[system, observability_attachment],
+        )
+
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
+                lambda args: kubeconfig_json(args[0], args[1], args[2], ctx.region)
+            )
+        )
+        autoscaler_role = self._autoscaler_role()
+        aws_addons.install(
+            name,
+            aws_addons.AddonArgs(
+                kubeconfig=self.kubeconfig,
+                cluster_identifier=cluster.arn,
+                cluster_name=self._cluster_name,
+                region=ctx.region,
+                kubernetes_version=spec.cluster.kubernetes_version,
+                autoscaler_role_arn=autoscaler_role.arn,
+                gpu_taint_key=GPU_TAINT_KEY,
+                gpu_node_label=ACCELERATOR_LABEL,
+                system_node_selector={SYSTEM_POOL_LABEL: "true"},
+            ),
+            parent=self,
+            depends_on=[system],
+        )
+
+        self.cluster_name = cluster.name
+        self.cluster_endpoint = cluster.endpoint
+        self.oidc_issuer_url = issuer
+        self.gpu_pool_names = (
+            pulumi.Output.all(**{pool: group.node_group_name for pool, group in gpu_groups.items()})
+            if gpu_groups
+            else pulumi.Output.from_input({})
+        )
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_endpoint": self.cluster_endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "gpu_pool_names": self.gpu_pool_names,
+            }
+        )
+
+    # --- control plane ------------------------------------------------------------------------
+
+    def _managed_policy(self, policy: str) -> pulumi.Output[str]:
+        return pulumi.Output.format("arn:{0}:iam::aws:policy/{1}", self._partition, policy)
+
+    def _log_group_name(self) -> str:
+        return f"/aws/eks/{self._cluster_name}/cluster"
+
+    def _secrets_key(self) -> aws.kms.Key:
+        ctx = self._ctx
+        log_group_arn = (
+            pulumi.Output.format(
+                "arn:{0}:logs:{1}:{2}:log-group:{3}", self._partition, ctx.region, self._account, self._log_group_name()
+            )
+            if self._spec.cluster.audit_logging
+            else None
+        )
+        policy = logs_key_policy(self._partition, self._account, ctx.region, log_group_arn)
+        return aws.kms.Key(
+            f"{self._name}-cluster",
+            description=f"mlfabric {ctx.base_name}: EKS secrets envelope encryption and control-plane logs",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.json_dumps(policy),
+            tags=ctx.tags(),
+            opts=ctx.stateful(self),
+        )
+
+    def _cluster(self, key: aws.kms.Key, subnets: pulumi.Output[list[str]]) -> aws.eks.Cluster:
+        name, spec, ctx, child = self._name, self._spec.cluster, self._ctx, self._child
+        role = aws.iam.Role(
+            f"{name}-cluster",
+            description=f"mlfabric {ctx.base_name}: EKS control plane",
+            assume_role_policy=_service_trust("eks.amazonaws.com"),
+            tags=ctx.tags(),
+            opts=child,
+        )
+        prerequisites: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-cluster-{policy}",
+                role=role.name,
+                policy_arn=self._managed_policy(policy),
+                opts=child,
+            )
+            for policy in CLUSTER_MANAGED_POLICIES
+        ]
+        prerequisites.append(
+            aws.iam.RolePolicy(
+                f"{name}-cluster-kms",
+                role=role.id,
+                policy=_policy(
+                    {
+                        "Sid": "UseTheSecretsKeyOnly",
+                        "Effect": "Allow",
+                        "Action": ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"],
+                        "Resource": key.arn,
+                    }
+                ),
+                opts=child,
+            )
+        )
+        if spec.audit_logging:
+            prerequisites.append(
+                aws.cloudwatch.LogGroup(
+                    f"{name}-control-plane",
+                    name=self._log_group_name(),
+                    retention_in_days=CONTROL_PLANE_LOG_RETENTION_DAYS.get(ctx.environment, 365),
+                    kms_key_id=key.arn,
+                    tags=ctx.tags(),
+                    opts=ctx.stateful(self),
+                )
+            )
+        public = bool(spec.endpoint_public_cidrs)
+        return aws.eks.Cluster(
+            name,
+            name=self._cluster_name,
+            version=spec.kubernetes_version,
+            role_arn=role.arn,
+            vpc_config=aws.eks.ClusterVpcConfigArgs(
+                subnet_ids=subnets,
+                endpoint_private_access=True,
+                endpoint_public_access=public,
+                public_access_cidrs=list(spec.endpoint_public_cidrs) if public else None,
+            ),
+            access_config=aws.eks.ClusterAccessConfigArgs(
+                authentication_mode="API",
+                # The identity running `pulumi up` becomes cluster admin through an access entry, so
+                # the Kubernetes provider can install the device plugin and the autoscaler.
+                bootstrap_cluster_creator_admin_permissions=True,
+            ),
+            encryption_config=aws.eks.ClusterEncryptionConfigArgs(
+                provider=aws.eks.ClusterEncryptionConfigProviderArgs(key_arn=key.arn),
+                resources=["secrets"],
+            ),
+            enabled_cluster_log_types=list(CONTROL_PLANE_LOG_TYPES) if spec.audit_logging else [],
+            # vpc-cni, kube-proxy and coredns are managed add-ons below; no unmanaged copies.
+            bootstrap_self_managed_addons=False,
+            deletion_protection=ctx.deletion_protection,
+            tags=ctx.tags(),
+            opts=ctx.stateful(self, depends_on=prerequisites),
+        )
+
+    def _addon(
+        self,
+        cluster: aws.eks.Cluster,
+        addon: str,
+        role_arn: pulumi.Input[str] | None = None,
+        depends_on: list[pulumi.Resource] | None = None,
+    ) -> aws.eks.Addon:
+        version = aws.eks.get_addon_version_output(
+            addon_name=addon,
+            kubernetes_version=self._spec.cluster.kubernetes_version,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        return aws.eks.Addon(
+            f"{self._name}-{addon}",
+            cluster_name=cluster.name,
+            addon_name=addon,
+            addon_version=version.version,
+            service_account_role_arn=role_arn,
+            resolve_conflicts_on_create="OVERWRITE",
+            resolve_conflicts_on_update="OVERWRITE",
+            tags=self._ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+        )
+
+    # --- IAM ----------------------------------------------------------------------------------
+
+    def _node_role(self) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        name, ctx, child = self._name, self._ctx, self._child
+        role = aws.iam.Role(
+            f"{name}-node",
+            description=f"mlfabric {ctx.base_name}: EKS worker nodes",
+            assume_role_policy=_service_trust("ec2.amazonaws.com"),
+            tags=ctx.tags(),
+            opts=child,
+        )
+        attachments: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-node-{policy}",
+                role=role.name,
+                policy_arn=self._managed_policy(policy),
+                opts=child,
+            )
+            for policy in NODE_MANAGED_POLICIES
+        ]
+        return role, attachments
+
+    def _irsa_role(self, logical: str, namespace: str, service_account: str) -> aws.iam.Role:
+        """A role only ``namespace/service_account`` of this cluster can assume (IRSA)."""
+        trust = pulumi.Output.all(self._oidc_arn, self._issuer_host).apply(
+            lambda args: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Federated": args[0]},
+                            "Action": "sts:AssumeRoleWithWebIdentity",
+                            "Condition": {
+                                "StringEquals": {
+                                    f"{args[1]}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                                    f"{args[1]}:aud": "sts.amazonaws.com",
+                                }
+                            },
+                        }
+                    ],
+                }
+            )
+        )
+        return aws.iam.Role(
+            logical,
+            description=f"mlfabric {self._ctx.base_name}: IRSA for {namespace}/{service_account}",
+            assume_role_policy=trust,
+            tags=self._ctx.tags(),
+            opts=self._child,
+        )
+
+    def _autoscaler_role(self) -> aws.iam.Role:
+        namespace, service_account = aws_addons.AUTOSCALER_SERVICE_ACCOUNT
+        role = self._irsa_role(f"{self._name}-cluster-autoscaler", namespace, service_account)
+        cluster, region = self._cluster_name, self._ctx.region
+        policy = pulumi.Output.all(self._partition, self._account).apply(
+            lambda args: json.dumps(autoscaler_policy(args[0], region, args[1], cluster))
+        )
+        aws.iam.RolePolicy(f"{self._name}-cluster-autoscaler", role=role.id, policy=policy, opts=self._child)
+        return role
+
+    # --- node groups ----------------------------------------------------------------------------
+
+    def _gpu_node_group(
+        self,
+        cluster: aws.eks.Cluster,
+        role: aws.iam.Role,
+        subnets: pulumi.Output[list[str]],
+        pool: GpuPoolSpec,
+        after: list[pulumi.Resource],
+    ) -> aws.eks.NodeGroup:
+        shape = catalog.gpu_shape("aws", pool.accelerator, pool.gpus_per_node)
+        args = NodeGroupArgs(
+            suffix=f"gpu-{pool.name}",
+            instance_type=shape.machine,
+            ami_type=GPU_AMI_TYPE,
+            capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+            min_size=pool.min_nodes,
+            max_size=pool.max_nodes,
+            disk_gib=pool.disk_gib,
+            labels={ACCELERATOR_LABEL: shape.device, GPU_POOL_LABEL: pool.name},
+            taints=[aws.eks.NodeGroupTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE")],
+            node_template_tags=gpu_node_template_tags(pool, shape),
+            pool_tags={"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator},
+        )
+        group = self._node_group(cluster, role, subnets, args, after)
+        asg_name = group.resources.apply(_autoscaling_group_name)
+        for slug, (key, value) in args.node_template_tags.items():
+            aws.autoscaling.Tag(
+                f"{self._name}-{args.suffix}-{slug}",
+                autoscaling_group_name=asg_name,
+                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                opts=self._child,
+            )
+        return group
+
+    def _node_group(
+        self,
+        cluster: aws.eks.Cluster,
+        role: aws.iam.Role,
+        subnets: pulumi.Output[list[str]],
+        args: NodeGroupArgs,
+        after: list[pulumi.Resource],
+    ) -> aws.eks.NodeGroup:
+        ctx = self._ctx
+        logical = f"{self._name}-{args.suffix}"
+        instance_tags = ctx.tags({"Name": f"{ctx.base_name}-{args.suffix}", **args.pool_tags})
+        template = aws.ec2.LaunchTemplate(
+            logical,
+            description=f"mlfabric {ctx.base_name}: {args.suffix} nodes",
+            update_default_version=True,
+            metadata_options=aws.ec2.LaunchTemplateMetadataOptionsArgs(
+                http_endpoint="enabled",
+                http_tokens="required",
+                # 1 hop: the node reaches IMDS, its pods do not (they use IRSA).
+                http_put_response_hop_limit=1,
+            ),
+            block_device_mappings=[
+                aws.ec2.LaunchTemplateBlockDeviceMappingArgs(
+                    device_name="/dev/xvda",
+                    ebs=aws.ec2.LaunchTemplateBlockDeviceMappingEbsArgs(
+                        volume_size=args.disk_gib,
+                        volume_type="gp3",
+                        encrypted="true",
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            tag_specifications=[
+                aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
+                for kind in ("instance", "volume")
+            ],
+            tags=ctx.tags(args.pool_tags),
+            opts=self._child,
+        )
+        return aws.eks.NodeGroup(
+            logical,
+            cluster_name=cluster.name,
+            version=self._spec.cluster.kubernetes_version,
+            node_role_arn=role.arn,
+            subnet_ids=subnets,
+            instance_types=[args.instance_type],
+            ami_type=args.ami_type,
+            capacity_type=args.capacity_type,
+            scaling_config=aws.eks.NodeGroupScalingConfigArgs(
+                min_size=args.min_size,
+                max_size=args.max_size,
+                desired_size=args.min_size,
+            ),
+            update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
+            launch_template=aws.eks.NodeGroupLaunchTemplateArgs(
+                id=template.id,
+                version=template.latest_version.apply(lambda v: str(int(v))),
+            ),
+            labels=args.labels,
+            taints=args.taints or None,
+            tags=ctx.tags(
+                {
+                    **args.pool_tags,
+                    **autoscaler_discovery_tags(self._cluster_name),
+                    **dict(args.node_template_tags.values()),
+                }
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=after,
+                # The Cluster Autoscaler owns the desired size once the group exists.
+                ignore_changes=["scalingConfig.desiredSize"],
+            ),
+        )
+
+
+def autoscaler_policy(partition: str, region: str, account: str, cluster_name: str) -> dict[str, Any]:
+    """Least privilege for the Cluster Autoscaler: change only Auto Scaling groups tagged as owned
+    by this cluster; read-only describe calls (which support no resource scoping) stay read-only."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ScaleThisClustersNodeGroupsOnly",
+                "Effect": "Allow",
+                "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
+                "Resource": f"arn:{partition}:autoscaling:{region}:{account}:autoScalingGroup:*:autoScalingGroupName/*",
+                "Condition": {
+                    "StringEquals": {
+                        f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned",
+                        f"aws:ResourceTag/{AUTOSCALER_ENABLED_TAG}": "true",
+                    }
+                },
+            },
+            {
+                "Sid": "DescribeCapacity",
+                "Effect": "Allow",
+                "Action": [
+                    "autoscaling:DescribeAutoScalingGroups",
+                    "autoscaling:DescribeAutoScalingInstances",
+                    "autoscaling:DescribeLaunchConfigurations",
+                    "autoscaling:DescribeScalingActivities",
+                    "autoscaling:DescribeTags",
+                    "ec2:DescribeImages",
+                    "ec2:DescribeInstanceTypes",
+                    "ec2:DescribeLaunchTemplateVersions",
+                    "ec2:GetInstanceTypesFromInstanceRequirements",
+                ],
+                "Resource": "*",
+            },
+            {
+                "Sid": "ReadThisClustersNodeGroups",
+                "Effect": "Allow",
+                "Action": "eks:DescribeNodegroup",
+                "Resource": f"arn:{partition}:eks:{region}:{account}:nodegroup/{cluster_name}/*",
+            },
+        ],
+    }
+
+
+def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
+    """A kubeconfig that authenticates with `aws eks get-token` as whoever runs Pulumi."""
+    user = f"mlfabric-{cluster_name}"
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "aws",
+                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )

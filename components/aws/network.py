@@ -1,0 +1,390 @@
+"""AWS network: a VPC with private and public subnets per zone, NAT, VPC endpoints and flow logs.
+
+Creates, for a new network (``network.existing_network_id`` omitted):
+
+- ``aws:ec2/vpc:Vpc`` (DNS support and hostnames on) and ``aws:ec2/defaultSecurityGroup:DefaultSecurityGroup``
+  with no rules (the VPC's default group allows nothing; CIS AWS 5.4);
+- per zone a private and a public ``aws:ec2/subnet:Subnet`` carved from ``network.cidr``, tagged
+  ``kubernetes.io/role/internal-elb`` / ``kubernetes.io/role/elb`` so EKS load balancers find them
+  (public subnets never assign public IPs on launch: only NAT gateways and load balancers live there);
+- an ``InternetGateway``; one ``Eip`` + ``NatGateway`` (``nat_gateways: single``) or one per zone
+  (``per-zone``); a public ``RouteTable`` (default route to the internet gateway) and one private
+  ``RouteTable`` per NAT gateway (default route to it), with a ``RouteTableAssociation`` per subnet;
+- an S3 gateway ``VpcEndpoint`` on the private route tables (free: always created), and, when
+  ``network.private_endpoints``, ECR api, ECR dkr and STS interface endpoints with private DNS in
+  the private subnets behind a ``SecurityGroup`` that admits only HTTPS from the VPC CIDR;
+- when ``network.flow_logs``: a ``FlowLog`` of all traffic into a CloudWatch ``LogGroup`` encrypted
+  with its own KMS key (rotation on), delivered by an IAM role that may write to that log group only.
+
+Reusing a VPC (``network.existing_network_id``) creates nothing: the VPC and its subnets are read with
+the ``getVpc`` / ``getSubnets`` invokes, subnets being recognised by the same EKS role tags.
+
+Routes are declared inline on the route tables (one resource instead of two per table); the S3
+endpoint's prefix-list routes are managed by the endpoint and ignored by the route table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, Final
+
+import pulumi
+import pulumi_aws as aws
+
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import NetworkSpec
+
+# Tags the AWS Load Balancer Controller and the in-tree service controller use to pick subnets.
+PRIVATE_SUBNET_ROLE_TAG: Final = "kubernetes.io/role/internal-elb"
+PUBLIC_SUBNET_ROLE_TAG: Final = "kubernetes.io/role/elb"
+
+# Interface endpoints nodes need to pull images from ECR and exchange IRSA tokens without NAT.
+INTERFACE_ENDPOINT_SERVICES: Final = ("ecr.api", "ecr.dkr", "sts")
+
+# CloudWatch retention of VPC flow logs; the network spec has no retention knob, so it follows
+# the environment (values CloudWatch accepts).
+FLOW_LOG_RETENTION_DAYS: Final = {"dev": 30, "staging": 90, "prod": 365}
+
+# A private subnet per zone takes 1/8 of the VPC (room for the VPC CNI's pod IPs); the last eighth
+# is split again into eight public subnets (NAT gateways and load balancers only).
+_PRIVATE_PREFIX_DELTA: Final = 3
+_PUBLIC_PREFIX_DELTA: Final = 6
+
+
+def subnet_cidrs(cidr: str, zones: int) -> tuple[list[str], list[str]]:
+    """(private, public) subnet CIDRs for ``zones`` zones, carved from ``cidr`` without overlap."""
+    network = ipaddress.IPv4Network(cidr)
+    eighths = list(network.subnets(prefixlen_diff=_PRIVATE_PREFIX_DELTA))
+    public_pool = eighths[-1].subnets(new_prefix=network.prefixlen + _PUBLIC_PREFIX_DELTA)
+    private = [str(block) for block in eighths[:zones]]
+    public = [str(block) for _, block in zip(range(zones), public_pool, strict=False)]
+    return private, public
+
+
+class AwsNetwork(pulumi.ComponentResource):
+    """VPC with private/public subnets per zone, NAT, S3/ECR/STS endpoints and flow logs."""
+
+    network_id: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+
+    def __init__(
+        self,
+        name: str,
+        spec: NetworkSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:network:AwsNetwork", name, None, opts)
+        self._name = name
+        self._spec = spec
+        self._ctx = ctx
+        self._child = pulumi.ResourceOptions(parent=self)
+        self._invoke = pulumi.InvokeOutputOptions(parent=self)
+
+        if spec.existing_network_id is not None:
+            self._reuse(spec.existing_network_id)
+        else:
+            self._create()
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+            }
+        )
+
+    # --- an existing VPC ---------------------------------------------------------------------
+
+    def _reuse(self, vpc_id: str) -> None:
+        vpc = aws.ec2.get_vpc_output(id=vpc_id, opts=self._invoke)
+
+        def tagged(role_tag: str) -> pulumi.Output[list[str]]:
+            found = aws.ec2.get_subnets_output(
+                filters=[
+                    aws.ec2.GetSubnetsFilterArgs(name="vpc-id", values=[vpc_id]),
+                    aws.ec2.GetSubnetsFilterArgs(name=f"tag:{role_tag}", values=["1"]),
+                ],
+                opts=self._invoke,
+            )
+            return found.ids.apply(sorted)
+
+        self.network_id = vpc.id
+        self.private_subnet_ids = tagged(PRIVATE_SUBNET_ROLE_TAG)
+        self.public_subnet_ids = tagged(PUBLIC_SUBNET_ROLE_TAG)
+
+    # --- a new VPC -----------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        name, spec, ctx, child = self._name, self._spec, self._ctx, self._child
+        zones = aws.get_availability_zones_output(
+            state="available",
+            # Local Zones and Wavelength Zones are opt-in and lack most instance types.
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=self._invoke,
+        )
+        vpc = aws.ec2.Vpc(
+            name,
+            cidr_block=spec.cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # interface endpoints' private DNS needs both
+            tags=ctx.tags({"Name": ctx.base_name}),
+            opts=child,
+        )
+        aws.ec2.DefaultSecurityGroup(
+            f"{name}-default",
+            vpc_id=vpc.id,
+            ingress=[],
+            egress=[],
+            tags=ctx.tags({"Name": f"{ctx.base_name}-default-deny"}),
+            opts=child,
+        )
+
+        private_cidrs, public_cidrs = subnet_cidrs(spec.cidr, spec.availability_zones)
+        private = [
+            self._subnet(vpc, zones, index, cidr, "private", PRIVATE_SUBNET_ROLE_TAG)
+            for index, cidr in enumerate(private_cidrs)
+        ]
+        public = [
+            self._subnet(vpc, zones, index, cidr, "public", PUBLIC_SUBNET_ROLE_TAG)
+            for index, cidr in enumerate(public_cidrs)
+        ]
+
+        gateway = aws.ec2.InternetGateway(
+            name, vpc_id=vpc.id, tags=ctx.tags({"Name": ctx.base_name}), opts=child
+        )
+        public_table = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", gateway_id=gateway.id)],
+            tags=ctx.tags({"Name": f"{ctx.base_name}-public"}),
+            opts=child,
+        )
+        for index, subnet in enumerate(public):
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index + 1}", subnet_id=subnet.id, route_table_id=public_table.id, opts=child
+            )
+
+        nat_count = 1 if spec.nat_gateways == "single" else spec.availability_zones
+        nats = [self._nat_gateway(public[index], index, gateway) for index in range(nat_count)]
+        private_tables = [
+            aws.ec2.RouteTable(
+                f"{name}-private-{index + 1}",
+                vpc_id=vpc.id,
+                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)],
+                tags=ctx.tags({"Name": f"{ctx.base_name}-private-{index + 1}"}),
+                opts=child,
+            )
+            for index, nat in enumerate(nats)
+        ]
+        for index, subnet in enumerate(private):
+            # A single NAT gateway serves every zone; otherwise each zone egresses through its own.
+            table = private_tables[index % len(private_tables)]
+            aws.ec2.RouteTableAssociation(
+                f"{name}-private-{index + 1}", subnet_id=subnet.id, route_table_id=table.id, opts=child
+            )
+
+        self._endpoints(vpc, private, private_tables)
+        if spec.flow_logs:
+            self._flow_logs(vpc)
+
+        self.network_id = vpc.id
+        self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+        self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
+
+    def _subnet(
+        self,
+        vpc: aws.ec2.Vpc,
+        zones: pulumi.Output[aws.GetAvailabilityZonesResult],
+        index: int,
+        cidr: str,
+        tier: str,
+        role_tag: str,
+    ) -> aws.ec2.Subnet:
+        label = f"{tier}-{index + 1}"
+        return aws.ec2.Subnet(
+            f"{self._name}-{label}",
+            vpc_id=vpc.id,
+            cidr_block=cidr,
+            availability_zone=zones.names.apply(lambda names: names[index % len(names)]),
+            map_public_ip_on_launch=False,
+            tags=self._ctx.tags({"Name": f"{self._ctx.base_name}-{label}", role_tag: "1", "mlfabric-tier": tier}),
+            opts=self._child,
+        )
+
+    def _nat_gateway(
+        self, subnet: aws.ec2.Subnet, index: int, gateway: aws.ec2.InternetGateway
+    ) -> aws.ec2.NatGateway:
+        logical = f"{self._name}-nat-{index + 1}"
+        address = aws.ec2.Eip(
+            logical,
+            domain="vpc",
+            tags=self._ctx.tags({"Name": f"{self._ctx.base_name}-nat-{index + 1}"}),
+            opts=self._child,
+        )
+        return aws.ec2.NatGateway(
+            logical,
+            allocation_id=address.allocation_id,
+            subnet_id=subnet.id,
+            connectivity_type="public",
+            tags=self._ctx.tags({"Name": f"{self._ctx.base_name}-nat-{index + 1}"}),
+            # A public NAT gateway only works once the VPC has an internet gateway.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+        )
+
+    def _endpoints(
+        self, vpc: aws.ec2.Vpc, private: list[aws.ec2.Subnet], private_tables: list[aws.ec2.RouteTable]
+    ) -> None:
+        name, ctx, child, region = self._name, self._ctx, self._child, self._ctx.region
+        aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[t.id for t in private_tables],
+            tags=ctx.tags({"Name": f"{ctx.base_name}-s3"}),
+            opts=child,
+        )
+        if not self._spec.private_endpoints:
+            return
+        group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            description=f"mlfabric {ctx.base_name}: HTTPS from the VPC to its interface endpoints",
+            vpc_id=vpc.id,
+            tags=ctx.tags({"Name": f"{ctx.base_name}-endpoints"}),
+            opts=child,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-endpoints-https",
+            security_group_id=group.id,
+            description="HTTPS from inside the VPC",
+            ip_protocol="tcp",
+            from_port=443,
+            to_port=443,
+            cidr_ipv4=vpc.cidr_block,
+            tags=ctx.tags(),
+            opts=child,
+        )
+        for service in INTERFACE_ENDPOINT_SERVICES:
+            slug = service.replace(".", "-")
+            aws.ec2.VpcEndpoint(
+                f"{name}-{slug}",
+                vpc_id=vpc.id,
+                service_name=f"com.amazonaws.{region}.{service}",
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,
+                subnet_ids=[s.id for s in private],
+                security_group_ids=[group.id],
+                tags=ctx.tags({"Name": f"{ctx.base_name}-{slug}"}),
+                opts=child,
+            )
+
+    def _flow_logs(self, vpc: aws.ec2.Vpc) -> None:
+        name, ctx, child = self._name, self._ctx, self._child
+        log_group_name = f"/mlfabric/{ctx.base_name}/vpc-flow-logs"
+        account = aws.get_caller_identity_output(opts=self._invoke).account_id
+        partition = aws.get_partition_output(opts=self._invoke).partition
+        # Known before the log group exists, so the key policy can name it without a cycle.
+        log_group_arn = pulumi.Output.format(
+            "arn:{0}:logs:{1}:{2}:log-group:{3}", partition, ctx.region, account, log_group_name
+        )
+        key = aws.kms.Key(
+            f"{name}-flow-logs",
+            description=f"mlfabric {ctx.base_name}: VPC flow log encryption",
+            enable_key_rotation=True,
+            deletion_window_in_days=30,
+            policy=pulumi.Output.json_dumps(
+                logs_key_policy(partition, account, ctx.region, log_group_arn)
+            ),
+            tags=ctx.tags(),
+            opts=ctx.stateful(self),
+        )
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs",
+            name=log_group_name,
+            retention_in_days=FLOW_LOG_RETENTION_DAYS.get(ctx.environment, 365),
+            kms_key_id=key.arn,
+            tags=ctx.tags(),
+            opts=ctx.stateful(self),
+        )
+        role = aws.iam.Role(
+            f"{name}-flow-logs",
+            description=f"mlfabric {ctx.base_name}: delivers VPC flow logs to CloudWatch",
+            assume_role_policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                            # Confused-deputy guard: only flow logs of this account.
+                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                        }
+                    ],
+                }
+            ),
+            tags=ctx.tags(),
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-flow-logs",
+            role=role.id,
+            policy=pulumi.Output.json_dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Sid": "WriteThisLogGroupOnly",
+                            "Effect": "Allow",
+                            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                            "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
+                        }
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.ec2.FlowLog(
+            name,
+            vpc_id=vpc.id,
+            traffic_type="ALL",
+            log_destination_type="cloud-watch-logs",
+            log_destination=log_group.arn,
+            iam_role_arn=role.arn,
+            max_aggregation_interval=60,
+            tags=ctx.tags({"Name": ctx.base_name}),
+            opts=child,
+        )
+
+
+def logs_key_policy(
+    partition: pulumi.Input[str],
+    account: pulumi.Input[str],
+    region: str,
+    log_group_arn: pulumi.Input[str] | None,
+) -> dict[str, Any]:
+    """A KMS key policy: the account administers the key through IAM (the default key policy) and,
+    when ``log_group_arn`` is given, CloudWatch Logs may use it for that one log group (CloudWatch
+    Logs needs an explicit key-policy grant; IAM policies alone do not let it use a key)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if log_group_arn is not None:
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryptsOneLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            }
+        )
+    return {"Version": "2012-10-17", "Statement": statements}

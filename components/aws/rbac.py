@@ -1,0 +1,384 @@
+"""RBAC on AWS: personas become IAM roles, EKS access entries, and one workload role for training.
+
+Creates, per persona the spec lists, an ``aws:iam/role:Role`` ``<platform>-<environment>-<persona>``
+assumable only by that persona's principals, with one inline policy built from the persona's
+capabilities (a table, below) and scoped to this platform's ARNs: its buckets and storage key, its
+ECR repositories, its model package groups and their versions, its endpoints and its cluster. With
+a cluster, per persona an ``aws:eks/accessEntry:AccessEntry`` and an
+``aws:eks/accessPolicyAssociation:AccessPolicyAssociation`` (cluster admin, edit or view), and the
+training workload ``aws:iam/role:Role`` that pods running as service account
+``ml-training/training`` assume through the cluster's OIDC provider (IRSA): read datasets, write
+artifacts.
+
+No statement allows every action; a statement on every resource (``"*"``) only names actions that
+have no resource-level permissions (ECR login, List/Describe calls, CloudWatch reads).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from mlfabric.components.aws.monitoring import platform_log_group_name
+from mlfabric.components.aws.registry import ecr_repository_arn
+from mlfabric.components.aws.serving import endpoint_name
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import Persona, RbacSpec
+
+# Where training pods run: the cluster concern creates this service account, annotated with
+# ``eks.amazonaws.com/role-arn: <workload_identity>``.
+TRAINING_NAMESPACE: Final = "ml-training"
+TRAINING_SERVICE_ACCOUNT: Final = "training"
+DATASETS_BUCKET: Final = "datasets"
+ARTIFACTS_BUCKET: Final = "artifacts"
+MODELS_BUCKET: Final = "models"
+
+Capability = Literal[
+    "read-data", "write-artifacts", "write-models", "write-data", "administer-data",
+    "pull-images", "push-images", "administer-images",
+    "read-models", "register-models", "administer-models",
+    "invoke-endpoints", "administer-endpoints",
+    "use-cluster", "administer-cluster", "read-monitoring",
+]
+
+# What each persona may do; variants are data. Every capability is scoped to the platform's ARNs.
+PERSONA_CAPABILITIES: Final[dict[Persona, tuple[Capability, ...]]] = {
+    "data-scientist": ("read-data", "write-artifacts", "pull-images", "read-models", "invoke-endpoints",
+                       "use-cluster", "read-monitoring"),
+    "ml-engineer": ("read-data", "write-data", "pull-images", "push-images", "read-models", "register-models",
+                    "invoke-endpoints", "use-cluster", "read-monitoring"),
+    "ci-deployer": ("read-data", "write-models", "pull-images", "push-images", "read-models", "register-models",
+                    "invoke-endpoints", "use-cluster"),
+    "platform-admin": ("administer-data", "administer-images", "administer-models", "administer-endpoints",
+                       "administer-cluster", "read-monitoring"),
+}
+
+# EKS access policy per persona (cluster-wide scope).
+EKS_ACCESS_POLICIES: Final[dict[Persona, str]] = {
+    "platform-admin": "AmazonEKSClusterAdminPolicy",
+    "ml-engineer": "AmazonEKSEditPolicy",
+    "ci-deployer": "AmazonEKSEditPolicy",
+    "data-scientist": "AmazonEKSViewPolicy",
+}
+
+_S3_READ_BUCKET = ["s3:ListBucket", "s3:GetBucketLocation"]
+_S3_READ_OBJECT = ["s3:GetObject", "s3:GetObjectVersion"]
+_S3_WRITE_OBJECT = ["s3:PutObject", "s3:AbortMultipartUpload"]
+_KMS_READ = ["kms:Decrypt", "kms:DescribeKey"]
+_KMS_WRITE = ["kms:GenerateDataKey", "kms:Decrypt", "kms:DescribeKey"]
+_ECR_PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability",
+             "ecr:DescribeImages", "ecr:ListImages", "ecr:DescribeImageScanFindings"]
+_ECR_PUSH = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """The platform's ARNs, resolved: what every persona policy is scoped to."""
+
+    partition: str
+    account: str
+    region: str
+    base_name: str
+    buckets: dict[str, str]  # spec bucket name -> bucket ARN
+    key: str | None
+    repositories: list[str]
+    model_groups: list[str]
+    cluster_name: str | None
+
+    @property
+    def objects(self) -> list[str]:
+        return [f"{arn}/*" for arn in self.buckets.values()]
+
+    def bucket(self, name: str) -> list[str]:
+        return [self.buckets[name]] if name in self.buckets else []
+
+    @property
+    def model_packages(self) -> list[str]:
+        return [g.replace(":model-package-group/", ":model-package/", 1) + "/*" for g in self.model_groups]
+
+    @property
+    def endpoints(self) -> list[str]:
+        # Endpoint names are <platform>-<environment>-<endpoint> (AwsServing); SageMaker ARNs are lower case.
+        arn = f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/"
+        return [arn + endpoint_name(self.base_name, "*")]
+
+    @property
+    def cluster(self) -> list[str]:
+        if self.cluster_name is None:
+            return []
+        return [f"arn:{self.partition}:eks:{self.region}:{self.account}:cluster/{self.cluster_name}"]
+
+    @property
+    def cluster_children(self) -> list[str]:
+        if self.cluster_name is None:
+            return []
+        prefix = f"arn:{self.partition}:eks:{self.region}:{self.account}"
+        kinds = ("nodegroup", "addon", "access-entry", "podidentityassociation", "identityproviderconfig")
+        return [*self.cluster, *(f"{prefix}:{kind}/{self.cluster_name}/*" for kind in kinds)]
+
+    @property
+    def log_groups(self) -> list[str]:
+        prefix = f"arn:{self.partition}:logs:{self.region}:{self.account}:log-group:"
+        groups = [platform_log_group_name(self.base_name), f"/aws/sagemaker/Endpoints/{endpoint_name(self.base_name, '*')}"]
+        if self.cluster_name is not None:
+            groups.append(f"/aws/containerinsights/{self.cluster_name}/*")
+        return [f"{prefix}{g}:*" for g in groups]
+
+
+def _statement(sid: str, actions: list[str], resources: list[str]) -> list[dict[str, Any]]:
+    """One Allow statement, or none when there is nothing of that kind to scope it to."""
+    if not resources:
+        return []
+    return [{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": resources}]
+
+
+def _capability(capability: Capability, s: _Scope) -> list[dict[str, Any]]:
+    key = [s.key] if s.key else []
+
+    def objects_of(*names: str) -> list[str]:
+        return [f"{arn}/*" for name in names for arn in s.bucket(name)]
+
+    table: dict[Capability, list[dict[str, Any]]] = {
+        "read-data": [
+            *_statement("ListPlatformBuckets", _S3_READ_BUCKET, list(s.buckets.values())),
+            *_statement("ReadPlatformObjects", _S3_READ_OBJECT, s.objects),
+            *_statement("DecryptWithStorageKey", _KMS_READ, key),
+        ],
+        "write-artifacts": [
+            *_statement("WriteArtifacts", _S3_WRITE_OBJECT, objects_of(ARTIFACTS_BUCKET)),
+            *_statement("EncryptArtifactsWithStorageKey", _KMS_WRITE, key),
+        ],
+        "write-models": [
+            *_statement("WriteModelsAndArtifacts", _S3_WRITE_OBJECT, objects_of(MODELS_BUCKET, ARTIFACTS_BUCKET)),
+            *_statement("EncryptWithStorageKey", _KMS_WRITE, key),
+        ],
+        "write-data": [
+            *_statement("WritePlatformObjects", [*_S3_WRITE_OBJECT, "s3:DeleteObject"], s.objects),
+            *_statement("EncryptWithStorageKey", _KMS_WRITE, key),
+        ],
+        "administer-data": [
+            *_statement("AdministerPlatformBuckets", ["s3:*"], [*s.buckets.values(), *s.objects]),
+            *_statement("UseStorageKey", ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*",
+                                          "kms:DescribeKey"], key),
+        ],
+        "pull-images": [
+            *_statement("PullPlatformImages", _ECR_PULL, s.repositories),
+            *_statement("LogInToEcr", ["ecr:GetAuthorizationToken"], ["*"] if s.repositories else []),
+        ],
+        "push-images": _statement("PushPlatformImages", _ECR_PUSH, s.repositories),
+        "administer-images": [
+            *_statement("AdministerPlatformRepositories", ["ecr:*"], s.repositories),
+            *_statement("LogInToEcr", ["ecr:GetAuthorizationToken"], ["*"] if s.repositories else []),
+        ],
+        "read-models": [
+            *_statement("ReadModelRegistry", ["sagemaker:DescribeModelPackageGroup", "sagemaker:DescribeModelPackage",
+                                              "sagemaker:ListModelPackages"], [*s.model_groups, *s.model_packages]),
+        ],
+        "register-models": _statement(
+            "RegisterModelVersions", ["sagemaker:CreateModelPackage", "sagemaker:UpdateModelPackage"],
+            [*s.model_groups, *s.model_packages],
+        ),
+        "administer-models": _statement("AdministerModelRegistry", ["sagemaker:*"], [*s.model_groups, *s.model_packages]),
+        "invoke-endpoints": _statement(
+            "InvokePlatformEndpoints", ["sagemaker:InvokeEndpoint", "sagemaker:DescribeEndpoint"], s.endpoints
+        ),
+        "administer-endpoints": [
+            *_statement("AdministerPlatformEndpoints", ["sagemaker:*"], s.endpoints),
+            # Models and endpoint configurations carry provider-assigned names: read-only everywhere.
+            *_statement("ReadSageMaker", ["sagemaker:Describe*", "sagemaker:List*"], ["*"]),
+        ],
+        "use-cluster": _statement("DescribePlatformCluster", ["eks:DescribeCluster", "eks:ListAccessEntries"], s.cluster),
+        "administer-cluster": _statement("AdministerPlatformCluster", ["eks:*"], s.cluster_children),
+        "read-monitoring": [
+            # CloudWatch metric and alarm reads have no resource-level permissions.
+            *_statement("ReadMetricsAndAlarms", ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+                                                 "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard",
+                                                 "cloudwatch:ListDashboards"], ["*"]),
+            *_statement("ReadPlatformLogs", ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"],
+                        s.log_groups),
+        ],
+    }
+    return table[capability]
+
+
+def persona_policy(persona: Persona, scope: _Scope) -> dict[str, Any]:
+    """The inline policy of a persona's role; statement ids are unique within it."""
+    statements: list[dict[str, Any]] = []
+    for capability in PERSONA_CAPABILITIES[persona]:
+        for granted in _capability(capability, scope):
+            if granted in statements:
+                continue
+            if any(s["Sid"] == granted["Sid"] for s in statements):
+                granted = {**granted, "Sid": f"{granted['Sid']}{len(statements)}"}  # noqa: PLW2901
+            statements.append(granted)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _workload_policy(scope: _Scope) -> dict[str, Any]:
+    key = [scope.key] if scope.key else []
+    datasets, artifacts = scope.bucket(DATASETS_BUCKET), scope.bucket(ARTIFACTS_BUCKET)
+    statements = [
+        *_statement("ListDatasetsAndArtifacts", _S3_READ_BUCKET, [*datasets, *artifacts]),
+        *_statement("ReadDatasets", _S3_READ_OBJECT, [f"{b}/*" for b in datasets]),
+        *_statement("WriteArtifacts", [*_S3_READ_OBJECT, *_S3_WRITE_OBJECT], [f"{b}/*" for b in artifacts]),
+        *_statement("UseStorageKey", _KMS_WRITE, key),
+    ]
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+def _persona_trust(principals: list[str]) -> dict[str, Any]:
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": sorted(principals)}, "Action": "sts:AssumeRole"}
+        ],
+    }
+
+
+def _irsa_trust(issuer_url: str, account: str, partition: str) -> dict[str, Any]:
+    issuer = issuer_url.removeprefix("https://")
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Federated": f"arn:{partition}:iam::{account}:oidc-provider/{issuer}"},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": f"system:serviceaccount:{TRAINING_NAMESPACE}:{TRAINING_SERVICE_ACCOUNT}",
+                        f"{issuer}:aud": "sts.amazonaws.com",
+                    }
+                },
+            }
+        ],
+    }
+
+
+class AwsRbac(pulumi.ComponentResource):
+    """IAM roles per persona and for training pods, scoped to this platform; EKS access entries."""
+
+    persona_roles: pulumi.Output[dict[str, str]]
+    workload_identity: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: RbacSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:rbac:AwsRbac", name, None, opts)
+        self._name = name
+        self._ctx = ctx
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._account = caller.account_id
+        self._partition = caller.arn.apply(lambda arn: arn.split(":")[1])
+        scope = self._scope()
+
+        roles = {
+            persona: self._persona_role(persona, principals, scope)
+            for persona, principals in spec.personas.items()
+        }
+        workload = self._workload_role(scope) if ctx.cluster is not None else None
+
+        self.persona_roles = (
+            pulumi.Output.all(**{p: r.arn for p, r in roles.items()})  # type: ignore[assignment]
+            if roles
+            else pulumi.Output.from_input({})
+        )
+        self.workload_identity = workload.arn if workload is not None else pulumi.Output.from_input("")
+        self.register_outputs({"persona_roles": self.persona_roles, "workload_identity": self.workload_identity})
+
+    def _scope(self) -> pulumi.Output[_Scope]:
+        ctx = self._ctx
+        empty: pulumi.Output[Any] = pulumi.Output.from_input({})
+        storage, registry = ctx.storage, ctx.registry
+        inputs: dict[str, Any] = {
+            "account": self._account,
+            "partition": self._partition,
+            "buckets": storage.bucket_ids if storage is not None else empty,
+            "key": storage.encryption_key_id if storage is not None else None,
+            "urls": registry.registry_urls if registry is not None else empty,
+            "groups": registry.model_registry_ids if registry is not None else empty,
+            "cluster": ctx.cluster.cluster_name if ctx.cluster is not None else None,
+        }
+
+        def build(v: dict[str, Any]) -> _Scope:
+            return _Scope(
+                partition=v["partition"],
+                account=v["account"],
+                region=ctx.region,
+                base_name=ctx.base_name,
+                buckets=dict(v["buckets"]),
+                key=v["key"],
+                repositories=sorted(
+                    arn for url in v["urls"].values() if (arn := ecr_repository_arn(url, v["partition"]))
+                ),
+                model_groups=sorted(v["groups"].values()),
+                cluster_name=v["cluster"],
+            )
+
+        return pulumi.Output.all(**inputs).apply(build)  # type: ignore[arg-type]
+
+    def _persona_role(self, persona: Persona, principals: list[str], scope: pulumi.Output[_Scope]) -> aws.iam.Role:
+        ctx = self._ctx
+        logical = f"{self._name}-{persona}"
+        policy = scope.apply(lambda s: persona_policy(persona, s))
+        role = aws.iam.Role(
+            logical,
+            name=f"{ctx.base_name}-{persona}",
+            description=f"mlfabric {ctx.base_name}: the {persona} persona",
+            assume_role_policy=pulumi.Output.json_dumps(_persona_trust(principals)),
+            inline_policies=[aws.iam.RoleInlinePolicyArgs(name=persona, policy=pulumi.Output.json_dumps(policy))],
+            tags=ctx.tags({"mlfabric-persona": persona}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if ctx.cluster is not None:
+            self._cluster_access(logical, persona, role, ctx.cluster.cluster_name)
+        return role
+
+    def _cluster_access(
+        self, logical: str, persona: Persona, role: aws.iam.Role, cluster_name: pulumi.Output[str]
+    ) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        entry = aws.eks.AccessEntry(
+            logical,
+            cluster_name=cluster_name,
+            principal_arn=role.arn,
+            type="STANDARD",
+            tags=self._ctx.tags({"mlfabric-persona": persona}),
+            opts=child,
+        )
+        aws.eks.AccessPolicyAssociation(
+            logical,
+            cluster_name=cluster_name,
+            principal_arn=entry.principal_arn,
+            policy_arn=self._partition.apply(
+                lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{EKS_ACCESS_POLICIES[persona]}"
+            ),
+            access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+            opts=child,
+        )
+
+    def _workload_role(self, scope: pulumi.Output[_Scope]) -> aws.iam.Role:
+        ctx = self._ctx
+        assert ctx.cluster is not None
+        trust = pulumi.Output.all(ctx.cluster.oidc_issuer_url, self._account, self._partition).apply(
+            lambda a: _irsa_trust(a[0], a[1], a[2])
+        )
+        return aws.iam.Role(
+            f"{self._name}-training",
+            name=f"{ctx.base_name}-training",
+            description=f"mlfabric {ctx.base_name}: training pods ({TRAINING_NAMESPACE}/{TRAINING_SERVICE_ACCOUNT})",
+            assume_role_policy=pulumi.Output.json_dumps(trust),
+            inline_policies=[
+                aws.iam.RoleInlinePolicyArgs(name="training", policy=pulumi.Output.json_dumps(scope.apply(_workload_policy)))
+            ],
+            tags=ctx.tags({"mlfabric-workload": "training"}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+

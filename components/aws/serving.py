@@ -1,0 +1,568 @@
+"""Serving on AWS: autoscaled SageMaker real-time endpoints with guarded blue/green rollouts.
+
+Creates, with a network, one ``aws:ec2/securityGroup:SecurityGroup`` the endpoints' ENIs use (no
+ingress: invocations arrive through the SageMaker runtime, not the VPC; HTTPS egress only, for
+image and artifact pulls). Per spec endpoint:
+
+- an execution ``aws:iam/role:Role`` SageMaker assumes, with one inline policy scoped to this
+  endpoint's image repositories, its data-capture prefix in the artifacts bucket, the platform's
+  storage key, its own log group and (with a network) ENIs in the platform VPC;
+- an ``aws:sagemaker/model:Model`` per version: ``main``, plus ``challenger`` (A/B) and ``shadow``
+  when ``traffic`` asks, each network-isolated and attached to the private subnets;
+- an ``aws:sagemaker/endpointConfiguration:EndpointConfiguration``: production variants weighted by
+  the A/B split, the shadow variant, data capture to ``s3://<artifacts>/data-capture/<endpoint>/``
+  encrypted with the storage key, and the storage key on the instance volumes where the instance
+  type allows it (SageMaker rejects a volume key on instance types with local NVMe storage, whose
+  volumes are hardware-encrypted: every GPU type in the catalogue);
+- ``aws:cloudwatch/metricAlarm:MetricAlarm``: per production variant p99 ``ModelLatency``
+  (microseconds), 5XX and 4XX error rate in percent; per endpoint invocations dropping to zero; all
+  notify ``ctx.monitoring.alert_topic``;
+- the ``aws:sagemaker/endpoint:Endpoint`` (named ``<platform>-<environment>-<endpoint>``, a stable
+  URL) with a blue/green update policy (CANARY, LINEAR or ALL_AT_ONCE, baking ``bake_minutes`` per
+  step) that rolls back automatically on the variant alarms;
+- per variant an ``aws:appautoscaling/target:Target`` between ``min_replicas`` and
+  ``max_replicas`` and an ``aws:appautoscaling/policy:Policy`` tracking invocations per instance.
+
+Alarm thresholds (``latency_p99_ms``, ``error_rate_percent``) live in the spec's ``monitoring``
+section, which the constructor takes as the keyword argument ``monitoring``.
+
+Models and endpoint configurations are immutable in SageMaker and keep provider-assigned unique
+names: a change creates new ones and updates the endpoint in place, which is what starts a guarded
+blue/green deployment.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+import pulumi
+import pulumi_aws as aws
+
+from mlfabric.components import catalog
+from mlfabric.components.aws.registry import ecr_repository_arn
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
+
+# What an endpoint runs on when the spec names neither an instance type nor an accelerator.
+DEFAULT_CPU_INSTANCE: Final = "ml.m5.xlarge"
+ARTIFACTS_BUCKET: Final = "artifacts"
+SAGEMAKER: Final = "AWS/SageMaker"
+# SageMaker's traffic-routing wait and final termination wait are each at most an hour, and a
+# whole blue/green deployment at most 8 hours.
+_MAX_WAIT_SECONDS: Final = 3600
+_MAX_DEPLOYMENT_SECONDS: Final = 28800
+_MIN_DEPLOYMENT_SECONDS: Final = 600
+# Head room for provisioning the green fleet (GPU instances can take many minutes to come up).
+_PROVISIONING_SECONDS: Final = 1800
+_ROUTING: Final[dict[str, str]] = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
+# Instance families with local NVMe instance storage besides the "d" families (m5d, g4dn, p4d...).
+_LOCAL_STORAGE_FAMILIES: Final = frozenset({"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
+_D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
+_ALARM_PERIOD: Final = 60
+
+
+def endpoint_name(base_name: str, endpoint: str) -> str:
+    """Physical endpoint name (at most 53 of SageMaker's 63 characters)."""
+    return f"{base_name}-{endpoint}"
+
+
+def endpoint_url(region: str, name: str) -> str:
+    return f"https://runtime.sagemaker.{region}.amazonaws.com/endpoints/{name}/invocations"
+
+
+def instance_type(endpoint: EndpointSpec) -> str:
+    """The SageMaker instance type: as given, from the catalogue's 1-GPU shape, or the CPU default."""
+    if endpoint.instance is not None:
+        return endpoint.instance if endpoint.instance.startswith("ml.") else f"ml.{endpoint.instance}"
+    if endpoint.accelerator is not None:
+        return "ml." + catalog.gpu_shape("aws", endpoint.accelerator).machine
+    return DEFAULT_CPU_INSTANCE
+
+
+def has_local_storage(instance: str) -> bool:
+    """Whether an instance type carries NVMe instance storage (then SageMaker refuses a volume key)."""
+    family = instance.removeprefix("ml.").split(".")[0]
+    return family in _LOCAL_STORAGE_FAMILIES or _D_FAMILY.match(family) is not None
+
+
+@dataclass(frozen=True)
+class _Variant:
+    """One model version behind an endpoint."""
+
+    name: Literal["main", "challenger", "shadow"]
+    image: str
+    weight: float
+
+    @property
+    def production(self) -> bool:
+        return self.name != "shadow"
+
+
+def _variants(endpoint: EndpointSpec) -> list[_Variant]:
+    traffic = endpoint.traffic
+    challenger = traffic.challenger.percent if traffic.challenger else 0
+    variants = [_Variant("main", endpoint.image, float(100 - challenger))]
+    if traffic.challenger is not None:
+        variants.append(_Variant("challenger", traffic.challenger.image, float(challenger)))
+    if traffic.shadow is not None:
+        # A shadow's weight is relative to the production variant's: 100 vs percent mirrors percent%.
+        variants.append(_Variant("shadow", traffic.shadow.image, float(traffic.shadow.percent)))
+    return variants
+
+
+def _deployment_seconds(endpoint: EndpointSpec) -> int:
+    traffic = endpoint.traffic
+    bakes = {"all-at-once": 1, "canary": 2, "linear": math.ceil(100 / traffic.canary_percent)}[traffic.strategy]
+    return max(_MIN_DEPLOYMENT_SECONDS, bakes * traffic.bake_minutes * 60 + _PROVISIONING_SECONDS)
+
+
+def _check(index: int, endpoint: EndpointSpec) -> None:
+    """AWS-only limits the cloud-neutral spec cannot know; one line each, naming the field."""
+    where = f"serving.endpoints[{index}]"
+    traffic = endpoint.traffic
+    if traffic.challenger is not None and traffic.shadow is not None:
+        raise pulumi.RunError(
+            f"{where}.traffic: SageMaker cannot combine a challenger and a shadow on one endpoint (a shadow "
+            "variant needs exactly one production variant); drop one or split the endpoint (got both)"
+        )
+    if traffic.bake_minutes * 60 > _MAX_WAIT_SECONDS:
+        raise pulumi.RunError(
+            f"{where}.traffic.bake_minutes: SageMaker bakes each traffic step at most 60 minutes "
+            f"(got {traffic.bake_minutes})"
+        )
+    if _deployment_seconds(endpoint) > _MAX_DEPLOYMENT_SECONDS:
+        raise pulumi.RunError(
+            f"{where}.traffic: a {traffic.strategy} rollout in {traffic.canary_percent}% steps baking "
+            f"{traffic.bake_minutes} minutes each exceeds SageMaker's 8-hour deployment limit"
+        )
+
+
+def _dict_output(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    if not values:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**values)  # type: ignore[return-value]
+
+
+def _bucket(outputs: pulumi.Output[dict[str, str]], bucket: str) -> pulumi.Output[str]:
+    def pick(values: dict[str, str]) -> str:
+        if bucket not in values:
+            raise pulumi.RunError(
+                f"storage.buckets: data capture writes to a bucket named {bucket!r}, which the spec does not "
+                f"declare; add it or set serving.endpoints[].data_capture_percent to 0 (got {sorted(values)})"
+            )
+        return values[bucket]
+
+    return outputs.apply(pick)
+
+
+class AwsServing(pulumi.ComponentResource):
+    """SageMaker endpoints: A/B and shadow variants, data capture, alarms, canary rollouts, autoscaling."""
+
+    endpoint_names: pulumi.Output[dict[str, str]]
+    endpoint_urls: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self,
+        name: str,
+        spec: ServingSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        monitoring: MonitoringSpec,
+    ) -> None:
+        # Refuse what SageMaker would refuse before anything is registered.
+        for index, endpoint in enumerate(spec.endpoints):
+            _check(index, endpoint)
+        if ctx.storage is None:
+            raise pulumi.RunError("serving: AWS endpoints need the platform storage (data capture, encryption key)")
+        super().__init__("mlfabric:serving:AwsServing", name, None, opts)
+        self._name = name
+        self._ctx = ctx
+        self._monitoring = monitoring
+        self._storage = ctx.storage
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._account = caller.account_id
+        self._partition = caller.arn.apply(lambda arn: arn.split(":")[1])
+        self._security_group = self._create_security_group()
+
+        endpoints = {e.name: self._endpoint(e) for e in spec.endpoints}
+
+        self.endpoint_names = _dict_output({k: e.name for k, e in endpoints.items()})
+        self.endpoint_urls = self.endpoint_names.apply(
+            lambda names: {k: endpoint_url(ctx.region, v) for k, v in names.items()}
+        )
+        self.register_outputs({"endpoint_names": self.endpoint_names, "endpoint_urls": self.endpoint_urls})
+
+    # --- shared -------------------------------------------------------------------------------
+
+    def _create_security_group(self) -> aws.ec2.SecurityGroup | None:
+        if self._ctx.network is None:
+            return None
+        return aws.ec2.SecurityGroup(
+            f"{self._name}-serving",
+            name=f"{self._ctx.base_name}-serving",
+            description=f"mlfabric {self._ctx.base_name}: SageMaker endpoint ENIs (no ingress, HTTPS egress)",
+            vpc_id=self._ctx.network.network_id,
+            # Egress to any address: S3 (gateway endpoint) and ECR are reached on public ranges
+            # unless interface endpoints exist; only HTTPS.
+            egress=[
+                aws.ec2.SecurityGroupEgressArgs(
+                    description="HTTPS to S3, ECR and AWS APIs",
+                    protocol="tcp", from_port=443, to_port=443, cidr_blocks=["0.0.0.0/0"],
+                )
+            ],
+            tags=self._ctx.tags({"Name": f"{self._ctx.base_name}-serving"}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _image_url(self, image: str) -> pulumi.Output[str]:
+        repository = image_repository(image)
+        if repository is None:
+            return pulumi.Output.from_input(image)
+        if self._ctx.registry is None:
+            raise pulumi.RunError(f"serving: image {image!r} names a platform repository but the platform has no registry")
+        suffix = image[len(repository):]
+        return self._ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
+
+    # --- per endpoint -------------------------------------------------------------------------
+
+    def _endpoint(self, spec: EndpointSpec) -> aws.sagemaker.Endpoint:
+        ctx = self._ctx
+        logical = f"{self._name}-{spec.name}"
+        physical = endpoint_name(ctx.base_name, spec.name)
+        child = pulumi.ResourceOptions(parent=self)
+        variants = _variants(spec)
+        images = {v.name: self._image_url(v.image) for v in variants}
+        capture = spec.data_capture_percent > 0
+        role = self._execution_role(logical, physical, list(images.values()), capture)
+
+        models = {
+            v.name: aws.sagemaker.Model(
+                f"{logical}-{v.name}",
+                execution_role_arn=role.arn,
+                primary_container=aws.sagemaker.ModelPrimaryContainerArgs(image=images[v.name]),
+                # The serving image carries the model: the container needs no network of its own.
+                enable_network_isolation=True,
+                vpc_config=self._vpc_config(),
+                tags=ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": v.name}),
+                opts=child,
+            )
+            for v in variants
+        }
+
+        instance = instance_type(spec)
+        # Same variant names on every config: SageMaker's blue/green update requires it.
+        production = [
+            aws.sagemaker.EndpointConfigurationProductionVariantArgs(
+                variant_name=v.name,
+                model_name=models[v.name].name,
+                instance_type=instance,
+                initial_instance_count=spec.min_replicas,
+                initial_variant_weight=v.weight,
+            )
+            for v in variants
+            if v.production
+        ]
+        shadow = [
+            aws.sagemaker.EndpointConfigurationShadowProductionVariantArgs(
+                variant_name=v.name,
+                model_name=models[v.name].name,
+                instance_type=instance,
+                initial_instance_count=spec.min_replicas,
+                initial_variant_weight=v.weight,
+            )
+            for v in variants
+            if not v.production
+        ]
+        key = self._storage.encryption_key_id
+        config = aws.sagemaker.EndpointConfiguration(
+            logical,
+            production_variants=production,
+            shadow_production_variants=shadow or None,
+            kms_key_arn=None if has_local_storage(instance) else key,
+            data_capture_config=self._data_capture(spec) if capture else None,
+            tags=ctx.tags({"mlfabric-endpoint": spec.name}),
+            opts=child,
+        )
+
+        rollback_alarms = [
+            alarm
+            for v in variants
+            if v.production
+            for alarm in self._variant_alarms(logical, physical, v.name)
+        ]
+        self._invocations_alarm(logical, physical)
+        endpoint = aws.sagemaker.Endpoint(
+            logical,
+            name=physical,
+            endpoint_config_name=config.name,
+            deployment_config=aws.sagemaker.EndpointDeploymentConfigArgs(
+                blue_green_update_policy=self._blue_green(spec),
+                auto_rollback_configuration=aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationArgs(
+                    alarms=[
+                        aws.sagemaker.EndpointDeploymentConfigAutoRollbackConfigurationAlarmArgs(alarm_name=a.name)
+                        for a in rollback_alarms
+                    ]
+                ),
+            ),
+            tags=ctx.tags({"mlfabric-endpoint": spec.name}),
+            opts=child,
+        )
+        for v in variants:
+            self._autoscaling(f"{logical}-{v.name}", endpoint, v.name, spec)
+        return endpoint
+
+    def _execution_role(
+        self, logical: str, physical: str, images: list[pulumi.Output[str]], capture: bool
+    ) -> aws.iam.Role:
+        ctx = self._ctx
+        artifacts = _bucket(self._storage.bucket_ids, ARTIFACTS_BUCKET) if capture else None
+        network_id = ctx.network.network_id if ctx.network is not None else None
+
+        def document(args: list[Any]) -> dict[str, Any]:
+            account, partition, key_arn, artifacts_arn, vpc_id, *urls = args
+            repositories = sorted({arn for url in urls if (arn := ecr_repository_arn(url, partition))})
+            log_group = f"arn:{partition}:logs:{ctx.region}:{account}:log-group:/aws/sagemaker/Endpoints/{physical}"
+            statements: list[dict[str, Any]] = [
+                {
+                    "Sid": "WriteEndpointLogs",
+                    "Effect": "Allow",
+                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                               "logs:DescribeLogStreams"],
+                    "Resource": [log_group, f"{log_group}:*"],
+                }
+            ]
+            if repositories:
+                statements += [
+                    {
+                        "Sid": "PullServingImages",
+                        "Effect": "Allow",
+                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
+                                   "ecr:BatchCheckLayerAvailability"],
+                        "Resource": repositories,
+                    },
+                    # GetAuthorizationToken has no resource-level permissions.
+                    {"Sid": "LogInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                ]
+            if artifacts_arn is not None:
+                statements += [
+                    {
+                        "Sid": "CaptureRequestsAndResponses",
+                        "Effect": "Allow",
+                        "Action": "s3:PutObject",
+                        "Resource": f"{artifacts_arn}/data-capture/{physical}/*",
+                    },
+                    {
+                        "Sid": "EncryptCapturedDataWithThePlatformKey",
+                        "Effect": "Allow",
+                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+                        "Resource": key_arn,
+                    },
+                ]
+            if vpc_id is not None:
+                statements += [
+                    {
+                        "Sid": "ManageEnisInThePlatformVpc",
+                        "Effect": "Allow",
+                        "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                                   "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+                        "Resource": "*",
+                        "Condition": {"ArnEquals": {"ec2:Vpc": f"arn:{partition}:ec2:{ctx.region}:{account}:vpc/{vpc_id}"}},
+                    },
+                    # EC2 Describe* calls have no resource-level permissions.
+                    {
+                        "Sid": "DescribeNetwork",
+                        "Effect": "Allow",
+                        "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                                   "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+                        "Resource": "*",
+                    },
+                ]
+            return {"Version": "2012-10-17", "Statement": statements}
+
+        policy = pulumi.Output.all(
+            self._account, self._partition, self._storage.encryption_key_id, artifacts, network_id, *images
+        ).apply(document)
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Service": "sagemaker.amazonaws.com"},
+                    "Action": "sts:AssumeRole",
+                }
+            ],
+        }
+        return aws.iam.Role(
+            f"{logical}-execution",
+            name=f"{physical}-serving",
+            description=f"mlfabric {ctx.base_name}: SageMaker execution role of endpoint {physical}",
+            assume_role_policy=pulumi.Output.json_dumps(trust),
+            inline_policies=[aws.iam.RoleInlinePolicyArgs(name="serving", policy=pulumi.Output.json_dumps(policy))],
+            tags=ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _vpc_config(self) -> aws.sagemaker.ModelVpcConfigArgs | None:
+        if self._ctx.network is None or self._security_group is None:
+            return None
+        return aws.sagemaker.ModelVpcConfigArgs(
+            subnets=self._ctx.network.private_subnet_ids,
+            security_group_ids=[self._security_group.id],
+        )
+
+    def _data_capture(self, spec: EndpointSpec) -> aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs:
+        bucket = _bucket(self._storage.bucket_names, ARTIFACTS_BUCKET)
+        physical = endpoint_name(self._ctx.base_name, spec.name)
+        return aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
+            enable_capture=True,
+            initial_sampling_percentage=spec.data_capture_percent,
+            destination_s3_uri=bucket.apply(lambda b: f"s3://{b}/data-capture/{physical}"),
+            kms_key_id=self._storage.encryption_key_id,
+            capture_options=[
+                aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode="Input"),
+                aws.sagemaker.EndpointConfigurationDataCaptureConfigCaptureOptionArgs(capture_mode="Output"),
+            ],
+        )
+
+    def _blue_green(self, spec: EndpointSpec) -> aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs:
+        traffic = spec.traffic
+        routing = _ROUTING[traffic.strategy]
+        bake = traffic.bake_minutes * 60
+        return aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyArgs(
+            traffic_routing_configuration=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationArgs(
+                type=routing,
+                wait_interval_in_seconds=bake,
+                canary_size=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationCanarySizeArgs(
+                    type="CAPACITY_PERCENT", value=traffic.canary_percent)
+                if routing == "CANARY" else None,
+                linear_step_size=aws.sagemaker.EndpointDeploymentConfigBlueGreenUpdatePolicyTrafficRoutingConfigurationLinearStepSizeArgs(
+                    type="CAPACITY_PERCENT", value=traffic.canary_percent)
+                if routing == "LINEAR" else None,
+            ),
+            # Keep the old (blue) fleet for one more bake after the full shift, so a late alarm still rolls back.
+            termination_wait_in_seconds=bake,
+            maximum_execution_timeout_in_seconds=_deployment_seconds(spec),
+        )
+
+    def _alarm(self, logical: str, physical: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
+        topic = self._ctx.monitoring.alert_topic if self._ctx.monitoring is not None else None
+        actions = [topic] if topic is not None else []
+        return aws.cloudwatch.MetricAlarm(
+            logical,
+            name=physical,
+            alarm_actions=actions,
+            ok_actions=actions,
+            tags=self._ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self),
+            **kwargs,
+        )
+
+    def _variant_alarms(self, logical: str, endpoint: str, variant: str) -> list[aws.cloudwatch.MetricAlarm]:
+        """p99 latency and 5XX/4XX error-rate alarms of one production variant: the rollback signals."""
+        dimensions = {"EndpointName": endpoint, "VariantName": variant}
+        # 3 bad minutes out of 5: quick enough to stop a canary within its bake time, not a single blip.
+        window = {"period": _ALARM_PERIOD, "evaluation_periods": 5, "datapoints_to_alarm": 3,
+                  "treat_missing_data": "notBreaching"}
+        spec = self._monitoring
+        latency = self._alarm(
+            f"{logical}-{variant}-p99-latency",
+            f"{endpoint}-{variant}-p99-latency",
+            alarm_description=f"p99 model latency of {endpoint}/{variant} above {spec.latency_p99_ms} ms",
+            namespace=SAGEMAKER,
+            metric_name="ModelLatency",
+            dimensions=dimensions,
+            extended_statistic="p99",
+            # SageMaker reports ModelLatency in microseconds.
+            threshold=spec.latency_p99_ms * 1000,
+            comparison_operator="GreaterThanThreshold",
+            **window,
+        )
+        errors = [
+            self._alarm(
+                f"{logical}-{variant}-{kind.lower()}-rate",
+                f"{endpoint}-{variant}-{kind.lower()}-rate",
+                alarm_description=f"{kind} responses of {endpoint}/{variant} above {spec.error_rate_percent}% "
+                "of invocations",
+                metric_queries=[
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="errors",
+                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                            namespace=SAGEMAKER, metric_name=f"Invocation{kind}Errors", dimensions=dimensions,
+                            stat="Sum", period=_ALARM_PERIOD,
+                        ),
+                    ),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="invocations",
+                        metric=aws.cloudwatch.MetricAlarmMetricQueryMetricArgs(
+                            namespace=SAGEMAKER, metric_name="Invocations", dimensions=dimensions,
+                            stat="Sum", period=_ALARM_PERIOD,
+                        ),
+                    ),
+                    aws.cloudwatch.MetricAlarmMetricQueryArgs(
+                        id="rate", expression="100 * errors / invocations", label=f"{kind} rate (%)", return_data=True
+                    ),
+                ],
+                threshold=spec.error_rate_percent,
+                comparison_operator="GreaterThanThreshold",
+                evaluation_periods=window["evaluation_periods"],
+                datapoints_to_alarm=window["datapoints_to_alarm"],
+                treat_missing_data="notBreaching",
+            )
+            for kind in ("5XX", "4XX")
+        ]
+        return [latency, *errors]
+
+    def _invocations_alarm(self, logical: str, endpoint: str) -> aws.cloudwatch.MetricAlarm:
+        # Not a rollback signal: a quiet endpoint would otherwise roll back every deployment.
+        return self._alarm(
+            f"{logical}-no-invocations",
+            f"{endpoint}-no-invocations",
+            alarm_description=f"{endpoint} received no invocations for 15 minutes",
+            namespace=SAGEMAKER,
+            metric_name="Invocations",
+            dimensions={"EndpointName": endpoint, "VariantName": "main"},
+            statistic="Sum",
+            period=300,
+            evaluation_periods=3,
+            threshold=1,
+            comparison_operator="LessThanThreshold",
+            # SageMaker publishes no datapoint at all for an endpoint nobody calls.
+            treat_missing_data="breaching",
+        )
+
+    def _autoscaling(
+        self, logical: str, endpoint: aws.sagemaker.Endpoint, variant: str, spec: EndpointSpec
+    ) -> aws.appautoscaling.Policy:
+        child = pulumi.ResourceOptions(parent=self)
+        target = aws.appautoscaling.Target(
+            logical,
+            service_namespace="sagemaker",
+            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+            resource_id=endpoint.name.apply(lambda n: f"endpoint/{n}/variant/{variant}"),
+            min_capacity=spec.min_replicas,
+            max_capacity=spec.max_replicas,
+            tags=self._ctx.tags(),
+            opts=child,
+        )
+        return aws.appautoscaling.Policy(
+            logical,
+            name=f"{endpoint_name(self._ctx.base_name, spec.name)}-{variant}-invocations",
+            policy_type="TargetTrackingScaling",
+            service_namespace=target.service_namespace,
+            scalable_dimension=target.scalable_dimension,
+            resource_id=target.resource_id,
+            target_tracking_scaling_policy_configuration=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationArgs(
+                target_value=float(spec.target_invocations_per_replica),
+                predefined_metric_specification=aws.appautoscaling.PolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecificationArgs(
+                    predefined_metric_type="SageMakerVariantInvocationsPerInstance",
+                ),
+                # Scale out fast, scale in slowly: new instances take minutes to serve.
+                scale_out_cooldown=60,
+                scale_in_cooldown=300,
+            ),
+            opts=child,
+        )

@@ -1,0 +1,491 @@
+"""Azure GPU training cluster: AKS with Entra ID + Azure RBAC, a system pool and one user pool per
+GPU pool.
+
+Creates, in the platform's resource group:
+
+- a Key Vault ``kv…`` (RBAC authorization, purge protection) holding the RSA key that envelope-
+  encrypts Kubernetes secrets in etcd (KMS), the control plane's
+  ``managedidentity:UserAssignedIdentity`` ``id-<platform>-<env>-aks``, and its role assignments:
+  "Key Vault Crypto User" on that key only, "Network Contributor" on the AKS subnet only (AKS
+  configures the subnet it runs in);
+- ``containerservice:ManagedCluster`` ``aks-<platform>-<env>``: Entra ID integration with Azure RBAC
+  (``aadProfile.managed`` and ``enableAzureRBAC``), local accounts disabled, Kubernetes RBAC on, OIDC
+  issuer and workload identity on, KMS etcd encryption with the key above, a private API server
+  (``training.cluster.endpoint_public_cidrs`` empty) or a public one open only to those CIDRs, Azure
+  CNI overlay with Cilium in the network's AKS subnet and egress through its NAT gateway, patch
+  auto-upgrades and node-image OS upgrades, the managed Cluster Autoscaler (least-waste expander),
+  Container Insights to the platform's Log Analytics workspace with Entra authentication, and the
+  system pool inline (Azure Linux, autoscaled, spread over ``network.availability_zones`` zones,
+  tainted ``CriticalAddonsOnly`` so workloads stay off it); the Standard (SLA) tier in prod;
+- per GPU pool a ``containerservice:AgentPool`` (user mode, named after the pool): the catalogue's
+  VM size, Spot with eviction policy Delete and no price cap when ``spot`` (regular otherwise),
+  autoscaled between ``min_nodes`` (0 allowed) and ``max_nodes``, taint
+  ``nvidia.com/gpu=present:NoSchedule``, accelerator and pool labels, the spec's OS disk size;
+- the Container Insights ``monitor:DataCollectionRule`` and its
+  ``monitor:DataCollectionRuleAssociation`` with the cluster, and with ``audit_logging`` a
+  ``monitor:DiagnosticSetting`` sending kube-audit-admin, API server, controller manager, autoscaler
+  and guard logs to the workspace;
+- ``authorization:RoleAssignment`` s: "Azure Kubernetes Service RBAC Cluster Admin" on the cluster for
+  the identity running Pulumi (local accounts are off, so that is how the device plugin gets
+  applied), and "AcrPull" on the platform's container registry for the kubelet identity;
+- through a ``kubernetes.Provider`` built from the cluster's user kubeconfig
+  (``listManagedClusterUserCredentials``, rewritten to log in with the Azure CLI credentials, see
+  ``azure_addons``): the NVIDIA device plugin DaemonSet.
+
+The Log Analytics workspace belongs to monitoring, which is built after the cluster: the cluster holds
+a ``Telemetry`` handle whose workspace id monitoring resolves (``mlfabric.components.azure.monitoring``).
+
+Why the KMS key has its own vault: the KMS plugin reaches Key Vault from the AKS control plane,
+whose addresses are not yours to allow-list, so that vault cannot deny public network access (unless
+API Server VNet Integration is on); it holds nothing but this key, which only the cluster identity
+may use. The storage vault keeps its firewall.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Final
+
+import pulumi
+from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity, monitor
+
+from mlfabric.components import catalog, naming
+from mlfabric.components.azure import cluster_addons as azure_addons
+from mlfabric.components.azure.monitoring import Telemetry, telemetry_for
+from mlfabric.components.azure.network import AzureNetwork
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import GpuPoolSpec, TrainingSpec
+
+# Built-in role definitions (the same GUID in every tenant).
+KEY_VAULT_CRYPTO_USER: Final = "12338af0-0e69-4776-bea7-57ae8d297424"
+NETWORK_CONTRIBUTOR: Final = "4d97b98b-1d4f-4787-a291-c67834d212e7"
+AKS_RBAC_CLUSTER_ADMIN: Final = "b1ff04bb-8a4e-4dc4-8eb5-8693888a4125"
+ACR_PULL: Final = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
+
+SYSTEM_POOL: Final = "system"
+SYSTEM_TAINT: Final = "CriticalAddonsOnly=true:NoSchedule"
+SYSTEM_DISK_GIB: Final = 128
+GPU_TAINT_KEY: Final = "nvidia.com/gpu"
+GPU_TAINT: Final = f"{GPU_TAINT_KEY}=present:NoSchedule"
+SPOT_TAINT: Final = f"{azure_addons.SPOT_TAINT_KEY}=spot:NoSchedule"
+ACCELERATOR_LABEL: Final = "mlfabric.dev/accelerator"
+GPU_POOL_LABEL: Final = "mlfabric.dev/gpu-pool"
+KMS_KEY_SIZE_BITS: Final = 2048
+# Container Insights: the stream the CLI's default data collection rule sends, and its settings.
+CONTAINER_INSIGHTS_STREAMS: Final = ("Microsoft-ContainerInsights-Group-Default",)
+AUDIT_LOG_CATEGORIES: Final = (
+    "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "cluster-autoscaler", "guard",
+)
+# Overlay pod and service ranges: outside the VNet by construction (the first that does not overlap).
+_POD_CIDRS: Final = ("192.168.0.0/16", "100.64.0.0/16", "172.31.0.0/16")
+_SERVICE_CIDRS: Final = ("172.16.0.0/16", "10.254.0.0/16", "100.96.0.0/16")
+REUSED_VNET_ASSUMED_RANGE: Final = "10.0.0.0/8"
+
+
+def _free_range(candidates: tuple[str, ...], taken: list[str]) -> str:
+    used = [ipaddress.ip_network(t) for t in taken]
+    for candidate in candidates:
+        network = ipaddress.ip_network(candidate)
+        if not any(network.overlaps(u) for u in used):
+            return candidate
+    raise pulumi.RunError(f"network.cidr: overlaps every range AKS could use for pods or services ({', '.join(candidates)})")
+
+
+def cluster_ranges(vnet_cidr: str) -> tuple[str, str, str]:
+    """(pod CIDR, service CIDR, DNS service IP), none overlapping the VNet or each other."""
+    pods = _free_range(_POD_CIDRS, [vnet_cidr])
+    services = _free_range(_SERVICE_CIDRS, [vnet_cidr, pods])
+    dns = str(ipaddress.ip_network(services)[10])
+    return pods, services, dns
+
+
+def gpu_taints(pool: GpuPoolSpec) -> list[str]:
+    # AKS taints every Spot node itself; declaring it keeps the pool free of drift.
+    return [GPU_TAINT, SPOT_TAINT] if pool.spot else [GPU_TAINT]
+
+
+class AzureTrainingCluster(pulumi.ComponentResource):
+    """AKS with Entra ID and Azure RBAC, KMS, workload identity, and autoscaled GPU pools."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]
+    oidc_issuer_url: pulumi.Output[str]
+    gpu_pool_names: pulumi.Output[dict[str, str]]
+    # Azure only: what monitoring and RBAC read.
+    cluster_id: pulumi.Output[str]
+    telemetry: Telemetry
+
+    def __init__(
+        self,
+        name: str,
+        spec: TrainingSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        for pool in spec.gpu_pools:
+            if pool.name == SYSTEM_POOL:
+                raise pulumi.RunError(
+                    f"training.gpu_pools: {SYSTEM_POOL!r} is the name of the AKS system pool; rename the GPU pool"
+                )
+        if not isinstance(ctx.network, AzureNetwork):
+            raise pulumi.RunError("training: the AKS cluster needs the platform's Azure network (AzureNetwork)")
+        super().__init__("mlfabric:cluster:AzureTrainingCluster", name, None, opts)
+        if ctx.resource_group_name is None:
+            raise ValueError("AzureTrainingCluster needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
+        self._name = name
+        self._spec = spec
+        self._ctx = ctx
+        self._network = ctx.network
+        self._group: pulumi.Output[str] = ctx.resource_group_name
+        self._child = pulumi.ResourceOptions(parent=self)
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._subscription: pulumi.Output[str] = client.subscription_id
+        self.telemetry = telemetry_for(ctx)
+        self._physical = f"aks-{ctx.base_name}"
+
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-cluster",
+            resource_name_=f"id-{ctx.base_name}-aks",
+            resource_group_name=self._group,
+            location=ctx.region,
+            tags=ctx.tags(),
+            # KMS cannot survive losing the identity (Azure does not support deleting it).
+            opts=ctx.stateful(self),
+        )
+        key = self._kms_key(client.tenant_id)
+        grants = [
+            self._assign(f"{name}-cluster-kms", identity.principal_id, KEY_VAULT_CRYPTO_USER, key.id,
+                         "the AKS control plane encrypts etcd with this key", stateful=True),
+            self._assign(f"{name}-cluster-subnet", identity.principal_id, NETWORK_CONTRIBUTOR,
+                         self._network.cluster_subnet_id, "AKS configures the subnet its nodes run in"),
+        ]
+        cluster = self._cluster(identity, key, client.tenant_id, grants)
+        self._container_insights(cluster)
+        pools = {pool.name: self._gpu_pool(cluster, pool) for pool in spec.gpu_pools}
+        admin = self._assign(f"{name}-deployer-admin", client.object_id, AKS_RBAC_CLUSTER_ADMIN, cluster.id,
+                             "whoever runs Pulumi applies the cluster add-ons", principal_type=None)
+        # The Azure registry component's container registry (AzureRegistry; not part of RegistryOutputs).
+        registry_id = getattr(ctx.registry, "container_registry_id", None)
+        if isinstance(registry_id, pulumi.Output):
+            kubelet = cluster.identity_profile.apply(
+                lambda profile: (profile or {})["kubeletidentity"].object_id or ""
+            )
+            self._assign(f"{name}-kubelet-acr-pull", kubelet, ACR_PULL, registry_id,
+                         "nodes pull the platform's images")
+
+        self.cluster_id = cluster.id
+        self.cluster_name = cluster.name
+        self.cluster_endpoint = pulumi.Output.all(cluster.private_fqdn, cluster.fqdn).apply(
+            lambda f: f"https://{f[0] or f[1]}:443"
+        )
+        self.oidc_issuer_url = cluster.oidc_issuer_profile.apply(lambda p: (p.issuer_url if p else None) or "")
+        credentials = containerservice.list_managed_cluster_user_credentials_output(
+            resource_group_name=self._group,
+            resource_name=cluster.name,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        ca_data = credentials.kubeconfigs.apply(
+            lambda configs: azure_addons.certificate_authority([c.value for c in configs or []])
+        )
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, self.cluster_endpoint, ca_data).apply(
+                lambda a: azure_addons.kubeconfig_json(a[0], a[1], a[2])
+            )
+        )
+        azure_addons.install(
+            name,
+            self.kubeconfig,
+            cluster.id,
+            GPU_TAINT_KEY,
+            ACCELERATOR_LABEL,
+            parent=self,
+            depends_on=[admin],
+        )
+        self.gpu_pool_names = (
+            pulumi.Output.all(**{k: p.name for k, p in pools.items()})  # type: ignore[assignment]
+            if pools
+            else pulumi.Output.from_input({})
+        )
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_endpoint": self.cluster_endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "gpu_pool_names": self.gpu_pool_names,
+            }
+        )
+
+    # --- identity and keys ---------------------------------------------------------------------
+
+    def _role(self, role: str) -> pulumi.Output[str]:
+        return self._subscription.apply(
+            lambda s: f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{role}"
+        )
+
+    def _assign(
+        self,
+        logical: str,
+        principal: pulumi.Input[str],
+        role: str,
+        scope: pulumi.Input[str],
+        why: str,
+        *,
+        principal_type: str | None = "ServicePrincipal",
+        stateful: bool = False,
+    ) -> authorization.RoleAssignment:
+        return authorization.RoleAssignment(
+            logical,
+            principal_id=principal,
+            # ServicePrincipal skips the directory lookup a brand-new identity may not pass yet. The
+            # deployer may be a user or a service principal: the type is left out so Azure looks it up
+            # (the SDK would otherwise send its default, User, which Azure refuses for anything else).
+            principal_type=principal_type if principal_type is not None else pulumi.Output.from_input(None),
+            role_definition_id=self._role(role),
+            scope=scope,
+            description=f"mlfabric {self._ctx.base_name}: {why}",
+            opts=self._ctx.stateful(self) if stateful else self._child,
+        )
+
+    def _kms_key(self, tenant_id: pulumi.Input[str]) -> keyvault.Key:
+        ctx, base = self._ctx, self._ctx.base_name
+        vault = keyvault.Vault(
+            f"{self._name}-kms",
+            vault_name=self._subscription.apply(
+                lambda s: naming.compact_name("kvaks", base, max_length=24, unique_by=(s, base, "aks-kms"))
+            ),
+            resource_group_name=self._group,
+            location=ctx.region,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=tenant_id,
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=90,
+                enable_purge_protection=True,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+                # The KMS plugin calls from the AKS control plane (no fixed addresses): see module doc.
+                public_network_access="Enabled",
+                network_acls=keyvault.NetworkRuleSetArgs(default_action="Allow", bypass="AzureServices"),
+            ),
+            tags=ctx.tags(),
+            opts=ctx.stateful(self),
+        )
+        return keyvault.Key(
+            f"{self._name}-kms",
+            key_name="aks-etcd-kms",
+            vault_name=vault.name,
+            resource_group_name=self._group,
+            properties=keyvault.KeyPropertiesArgs(
+                kty=keyvault.JsonWebKeyType.RSA,
+                key_size=KMS_KEY_SIZE_BITS,
+                key_ops=[keyvault.JsonWebKeyOperation.ENCRYPT, keyvault.JsonWebKeyOperation.DECRYPT],
+                attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),
+            ),
+            tags=ctx.tags(),
+            opts=ctx.stateful(self),
+        )
+
+    # --- the cluster ----------------------------------------------------------------------------
+
+    def _cluster(
+        self,
+        identity: managedidentity.UserAssignedIdentity,
+        key: keyvault.Key,
+        tenant_id: pulumi.Input[str],
+        grants: list[authorization.RoleAssignment],
+    ) -> containerservice.ManagedCluster:
+        ctx, spec = self._ctx, self._spec.cluster
+        pods, services, dns = cluster_ranges(self._vnet_cidr())
+        public_cidrs = list(spec.endpoint_public_cidrs)
+        system = spec.system_pool
+        zones = [str(z) for z in range(1, self._network.availability_zones + 1)]
+        nat = self._network.nat_gateway_id
+        return containerservice.ManagedCluster(
+            self._name,
+            resource_name_=self._physical,
+            resource_group_name=self._group,
+            location=ctx.region,
+            dns_prefix=self._physical,
+            kubernetes_version=spec.kubernetes_version,
+            node_resource_group=f"rg-{ctx.base_name}-aks-nodes",
+            sku=containerservice.ManagedClusterSKUArgs(
+                name="Base", tier="Standard" if ctx.environment == "prod" else "Free"
+            ),
+            identity=containerservice.ManagedClusterIdentityArgs(
+                type=containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
+            aad_profile=containerservice.ManagedClusterAADProfileArgs(
+                managed=True, enable_azure_rbac=True, tenant_id=tenant_id
+            ),
+            enable_rbac=True,
+            disable_local_accounts=True,
+            oidc_issuer_profile=containerservice.ManagedClusterOIDCIssuerProfileArgs(enabled=True),
+            security_profile=containerservice.ManagedClusterSecurityProfileArgs(
+                workload_identity=containerservice.ManagedClusterSecurityProfileWorkloadIdentityArgs(enabled=True),
+                azure_key_vault_kms=containerservice.AzureKeyVaultKmsArgs(
+                    enabled=True,
+                    # KMS needs the versioned key id; a new version is rolled out by updating it here.
+                    key_id=key.key_uri_with_version,
+                    key_vault_network_access="Public",
+                ),
+                image_cleaner=containerservice.ManagedClusterSecurityProfileImageCleanerArgs(
+                    enabled=True, interval_hours=168
+                ),
+            ),
+            api_server_access_profile=containerservice.ManagedClusterAPIServerAccessProfileArgs(
+                enable_private_cluster=True, private_dns_zone="system", enable_private_cluster_public_fqdn=False
+            )
+            if not public_cidrs
+            else containerservice.ManagedClusterAPIServerAccessProfileArgs(authorized_ip_ranges=public_cidrs),
+            auto_upgrade_profile=containerservice.ManagedClusterAutoUpgradeProfileArgs(
+                upgrade_channel="patch", node_os_upgrade_channel="NodeImage"
+            ),
+            auto_scaler_profile=containerservice.ManagedClusterPropertiesAutoScalerProfileArgs(
+                expander="least-waste",
+                balance_similar_node_groups="true",
+                skip_nodes_with_local_storage="false",
+                scale_down_unneeded_time="10m",
+                scale_down_delay_after_add="10m",
+            ),
+            network_profile=containerservice.ContainerServiceNetworkProfileArgs(
+                network_plugin="azure",
+                network_plugin_mode="overlay",
+                network_dataplane="cilium",
+                network_policy="cilium",
+                pod_cidr=pods,
+                service_cidr=services,
+                dns_service_ip=dns,
+                load_balancer_sku="standard",
+                outbound_type="userAssignedNATGateway" if nat is not None else "loadBalancer",
+            ),
+            addon_profiles={
+                # Container Insights; the data collection rule below says what it collects.
+                "omsagent": containerservice.ManagedClusterAddonProfileArgs(
+                    enabled=True,
+                    config={
+                        "logAnalyticsWorkspaceResourceID": self.telemetry.log_workspace_id,  # type: ignore[dict-item]
+                        "useAADAuth": "true",
+                    },
+                ),
+            },
+            agent_pool_profiles=[
+                containerservice.ManagedClusterAgentPoolProfileArgs(
+                    name=SYSTEM_POOL,
+                    mode="System",
+                    type="VirtualMachineScaleSets",
+                    os_type="Linux",
+                    os_sku="AzureLinux",
+                    vm_size=system.machine or catalog.DEFAULT_SYSTEM_MACHINE["azure"],
+                    enable_auto_scaling=True,
+                    count=system.min_nodes,
+                    min_count=system.min_nodes,
+                    max_count=system.max_nodes,
+                    availability_zones=zones,
+                    vnet_subnet_id=self._network.cluster_subnet_id,
+                    os_disk_size_gb=SYSTEM_DISK_GIB,
+                    node_taints=[SYSTEM_TAINT],
+                    enable_node_public_ip=False,
+                    upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
+                )
+            ],
+            tags=ctx.tags(),
+            opts=ctx.stateful(self, depends_on=grants, ignore_changes=["agentPoolProfiles[0].count"]),
+        )
+
+    def _vnet_cidr(self) -> str:
+        # A reused VNet's range is not known up front: overlay ranges are then picked outside
+        # 10.0.0.0/8, where Azure VNets usually live.
+        return self._network.address_space or REUSED_VNET_ASSUMED_RANGE
+
+    def _container_insights(self, cluster: containerservice.ManagedCluster) -> None:
+        ctx, name = self._ctx, self._name
+        workspace = self.telemetry.log_workspace_id
+        rule = monitor.DataCollectionRule(
+            f"{name}-container-insights",
+            data_collection_rule_name=f"MSCI-{ctx.region}-{self._physical}",
+            resource_group_name=self._group,
+            location=ctx.region,
+            kind="Linux",
+            description=f"mlfabric {ctx.base_name}: Container Insights of {self._physical}",
+            data_sources=monitor.DataCollectionRuleDataSourcesArgs(
+                extensions=[
+                    monitor.ExtensionDataSourceArgs(
+                        name="ContainerInsightsExtension",
+                        extension_name="ContainerInsights",
+                        streams=list(CONTAINER_INSIGHTS_STREAMS),
+                        extension_settings={
+                            "dataCollectionSettings": {
+                                "interval": "1m",
+                                "namespaceFilteringMode": "Off",
+                                "enableContainerLogV2": True,
+                            }
+                        },
+                    )
+                ]
+            ),
+            destinations=monitor.DataCollectionRuleDestinationsArgs(
+                log_analytics=[monitor.LogAnalyticsDestinationArgs(name="platform", workspace_resource_id=workspace)]
+            ),
+            data_flows=[monitor.DataFlowArgs(streams=list(CONTAINER_INSIGHTS_STREAMS), destinations=["platform"])],
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        monitor.DataCollectionRuleAssociation(
+            f"{name}-container-insights",
+            association_name="ContainerInsightsExtension",
+            resource_uri=cluster.id,
+            data_collection_rule_id=rule.id,
+            description="Container Insights of the training cluster",
+            opts=self._child,
+        )
+        if self._spec.cluster.audit_logging:
+            monitor.DiagnosticSetting(
+                f"{name}-audit",
+                name="mlfabric-audit",
+                resource_uri=cluster.id,
+                workspace_id=workspace,
+                log_analytics_destination_type="Dedicated",
+                logs=[monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in AUDIT_LOG_CATEGORIES],
+                opts=self._child,
+            )
+
+    # --- GPU pools ------------------------------------------------------------------------------
+
+    def _gpu_pool(self, cluster: containerservice.ManagedCluster, pool: GpuPoolSpec) -> containerservice.AgentPool:
+        ctx = self._ctx
+        shape = catalog.gpu_shape("azure", pool.accelerator, pool.gpus_per_node)
+        return containerservice.AgentPool(
+            f"{self._name}-gpu-{pool.name}",
+            agent_pool_name=pool.name,
+            resource_name_=cluster.name,
+            resource_group_name=self._group,
+            mode="User",
+            type="VirtualMachineScaleSets",
+            os_type="Linux",
+            # Ubuntu: the image AKS supports every NVIDIA VM size on (driver installed by AKS).
+            os_sku="Ubuntu",
+            vm_size=shape.machine,
+            enable_auto_scaling=True,
+            count=pool.min_nodes,
+            min_count=pool.min_nodes,
+            max_count=pool.max_nodes,
+            scale_set_priority="Spot" if pool.spot else "Regular",
+            scale_set_eviction_policy="Delete" if pool.spot else None,
+            # -1: pay up to the on-demand price, never evicted for price (only for capacity).
+            spot_max_price=-1 if pool.spot else None,
+            node_taints=gpu_taints(pool),
+            node_labels={ACCELERATOR_LABEL: shape.device, GPU_POOL_LABEL: pool.name},
+            os_disk_size_gb=pool.disk_gib,
+            vnet_subnet_id=self._network.cluster_subnet_id,
+            enable_node_public_ip=False,
+            tags=ctx.tags({"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator}),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The Cluster Autoscaler owns the node count once the pool exists.
+                ignore_changes=["count"],
+            ),
+        )

@@ -1,0 +1,356 @@
+"""Azure network: a VNet with an AKS subnet and a private-endpoint subnet, NSGs, a NAT gateway, and
+the private DNS zones private endpoints resolve through.
+
+Creates, for a new network (``network.existing_network_id`` omitted), in the platform's resource
+group:
+
+- ``network:VirtualNetwork`` ``vnet-<platform>-<env>`` over ``network.cidr`` (subnets are separate
+  resources, so adding one never rewrites the VNet);
+- ``network:Subnet`` ``snet-aks`` (the first half of the address space: AKS nodes; pods get overlay
+  addresses outside the VNet) and ``snet-private-endpoints`` (a /24 at the start of the second half),
+  each behind its own ``network:NetworkSecurityGroup``. The AKS subnet's group keeps Azure's default
+  rules (VNet and load-balancer traffic in, nothing from the internet); the endpoint subnet's group
+  admits only HTTPS and SMB (Azure Files) from inside the VNet and denies every other inbound flow.
+  Private endpoints honour these rules because the subnet enables private-endpoint network policies;
+- a ``network:NatGateway`` with its ``network:PublicIPAddress`` (Standard, static) on the AKS subnet:
+  nodes egress through one predictable address and never get public IPs;
+- with ``network.private_endpoints``: a ``privatedns:PrivateZone`` per private-link zone the platform
+  uses (blob, file, container registry, Azure ML API and notebooks) and a
+  ``privatedns:VirtualNetworkLink`` from each to the VNet. The endpoints themselves are declared by
+  the concerns that own the target resources (``private_endpoint`` below), because every one of those
+  resources is built after the network.
+
+Reusing a VNet (``network.existing_network_id``, an ARM id) creates no VNet, subnet, NSG or NAT: the
+subnets named ``snet-aks`` and ``snet-private-endpoints`` are read with the ``getSubnet`` invoke;
+private DNS zones are still created and linked to the reused VNet when the spec asks for private
+endpoints.
+
+Azure differs from the other clouds here, on purpose:
+
+- ``public_subnet_ids`` is ``[]``: Azure load balancers and NAT gateways need no subnet of their own.
+- ``nat_gateways: per-zone`` still makes one NAT gateway: a subnet takes exactly one, and a Standard
+  NAT gateway without a zone pins no zone the nodes depend on.
+- ``availability_zones`` is a property of node pools on Azure (VNets and subnets are regional): the
+  cluster reads it from the spec.
+- ``flow_logs`` is not built yet: VNet flow logs live in the subscription's Network Watcher resource
+  group and need a storage account, which the platform creates only after the network. The plan says
+  so in a warning.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Final
+
+import pulumi
+from pulumi_azure_native import network, privatedns
+
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import NetworkSpec
+
+CLUSTER_SUBNET: Final = "snet-aks"
+ENDPOINT_SUBNET: Final = "snet-private-endpoints"
+
+# Private-link zones by short name; the endpoints of one target type register in these zones.
+PRIVATE_DNS_ZONES: Final[dict[str, str]] = {
+    "blob": "privatelink.blob.core.windows.net",
+    "file": "privatelink.file.core.windows.net",
+    "acr": "privatelink.azurecr.io",
+    "aml-api": "privatelink.api.azureml.ms",
+    "aml-notebooks": "privatelink.notebooks.azure.net",
+}
+# Private-link group id (sub-resource) -> the zones its endpoint registers records in.
+GROUP_ZONES: Final[dict[str, tuple[str, ...]]] = {
+    "blob": ("blob",),
+    "file": ("file",),
+    "registry": ("acr",),
+    "amlworkspace": ("aml-api", "aml-notebooks"),
+    "amlregistry": ("aml-api",),
+}
+_ENDPOINT_PREFIX: Final = 24
+_ENDPOINT_PORTS: Final = ("443", "445")
+
+
+def subnet_cidrs(cidr: str) -> tuple[str, str]:
+    """(AKS subnet, private-endpoint subnet) carved from ``cidr`` (at least a /20) without overlap."""
+    vnet = ipaddress.IPv4Network(cidr)
+    nodes, rest = vnet.subnets(prefixlen_diff=1)
+    endpoints = next(rest.subnets(new_prefix=max(_ENDPOINT_PREFIX, rest.prefixlen)))
+    return str(nodes), str(endpoints)
+
+
+def parse_network_id(network_id: str) -> tuple[str, str]:
+    """(resource group, VNet name) of a VNet's ARM id; a clear error for anything else."""
+    parts = network_id.strip("/").split("/")
+    lowered = [p.lower() for p in parts]
+    if len(parts) != 8 or lowered[2] != "resourcegroups" or lowered[5:7] != ["microsoft.network", "virtualnetworks"]:
+        raise pulumi.RunError(
+            "network.existing_network_id: on Azure give the VNet's resource id, "
+            "/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name> "
+            f"(got {network_id!r})"
+        )
+    return parts[3], parts[7]
+
+
+@dataclass(frozen=True)
+class PrivateLinks:
+    """What a concern needs to put one of its resources behind a private endpoint."""
+
+    subnet_id: pulumi.Output[str]
+    # zone short name (PRIVATE_DNS_ZONES) -> private DNS zone id
+    zone_ids: dict[str, pulumi.Output[str]]
+
+
+class AzureNetwork(pulumi.ComponentResource):
+    """VNet with AKS and private-endpoint subnets, NSGs, NAT egress and private-link DNS zones."""
+
+    network_id: pulumi.Output[str]
+    private_subnet_ids: pulumi.Output[list[str]]
+    public_subnet_ids: pulumi.Output[list[str]]
+    # Azure only: the AKS subnet, the NAT gateway nodes egress through (None for a reused VNet),
+    # and where private endpoints go (None unless network.private_endpoints).
+    cluster_subnet_id: pulumi.Output[str]
+    nat_gateway_id: pulumi.Output[str] | None
+    private_links: PrivateLinks | None
+    # The VNet's address space when this component made it (None for a reused VNet), and the zones
+    # the spec asks node pools to span (VNets are regional on Azure).
+    address_space: str | None
+    availability_zones: int
+
+    def __init__(
+        self,
+        name: str,
+        spec: NetworkSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:network:AzureNetwork", name, None, opts)
+        if ctx.resource_group_name is None:
+            raise ValueError("AzureNetwork needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
+        self._name = name
+        self._ctx = ctx
+        self._group: pulumi.Output[str] = ctx.resource_group_name
+        self._child = pulumi.ResourceOptions(parent=self)
+        self.address_space = None if spec.existing_network_id else spec.cidr
+        self.availability_zones = spec.availability_zones
+        if spec.flow_logs:
+            pulumi.log.warn(
+                "network.flow_logs: VNet flow logs are not built on Azure by this mlfabric version "
+                "(they need the subscription's Network Watcher and a storage account); nothing declared",
+                self,
+            )
+
+        if spec.existing_network_id is not None:
+            endpoint_subnet = self._reuse(spec.existing_network_id)
+        else:
+            endpoint_subnet = self._create(spec)
+        self.private_links = self._private_dns(endpoint_subnet) if spec.private_endpoints else None
+        self.private_subnet_ids = self.cluster_subnet_id.apply(lambda subnet: [subnet])
+        self.public_subnet_ids = pulumi.Output.from_input([])
+        self.register_outputs(
+            {
+                "network_id": self.network_id,
+                "private_subnet_ids": self.private_subnet_ids,
+                "public_subnet_ids": self.public_subnet_ids,
+            }
+        )
+
+    # --- an existing VNet ------------------------------------------------------------------------
+
+    def _reuse(self, network_id: str) -> pulumi.Output[str]:
+        group, vnet = parse_network_id(network_id)
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+
+        def subnet(subnet_name: str) -> pulumi.Output[str]:
+            found = network.get_subnet_output(
+                resource_group_name=group, virtual_network_name=vnet, subnet_name=subnet_name, opts=invoke
+            )
+            return found.id.apply(lambda i: i or "")
+
+        self.network_id = pulumi.Output.from_input(network_id)
+        self.cluster_subnet_id = subnet(CLUSTER_SUBNET)
+        self.nat_gateway_id = None
+        return subnet(ENDPOINT_SUBNET)
+
+    # --- a new VNet ------------------------------------------------------------------------------
+
+    def _create(self, spec: NetworkSpec) -> pulumi.Output[str]:
+        name, ctx, group = self._name, self._ctx, self._group
+        base = ctx.base_name
+        nodes_cidr, endpoints_cidr = subnet_cidrs(spec.cidr)
+        vnet = network.VirtualNetwork(
+            name,
+            virtual_network_name=f"vnet-{base}",
+            resource_group_name=group,
+            location=ctx.region,
+            address_space=network.AddressSpaceArgs(address_prefixes=[spec.cidr]),
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        address = network.PublicIPAddress(
+            f"{name}-nat",
+            public_ip_address_name=f"pip-{base}-nat",
+            resource_group_name=group,
+            location=ctx.region,
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        nat = network.NatGateway(
+            name,
+            nat_gateway_name=f"ng-{base}",
+            resource_group_name=group,
+            location=ctx.region,
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            public_ip_addresses=[network.SubResourceArgs(id=address.id)],
+            idle_timeout_in_minutes=4,
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        cluster_nsg = network.NetworkSecurityGroup(
+            f"{name}-aks",
+            network_security_group_name=f"nsg-{base}-aks",
+            resource_group_name=group,
+            location=ctx.region,
+            # Azure's default rules: VNet and load-balancer traffic in, nothing from the internet.
+            # AKS adds the rules its load balancers need to the NSG in its node resource group.
+            security_rules=[],
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        endpoint_nsg = network.NetworkSecurityGroup(
+            f"{name}-endpoints",
+            network_security_group_name=f"nsg-{base}-endpoints",
+            resource_group_name=group,
+            location=ctx.region,
+            security_rules=[
+                network.SecurityRuleArgs(
+                    name="AllowHttpsAndSmbFromVnet",
+                    description="Private endpoints answer HTTPS (and SMB for Azure Files) from inside the VNet",
+                    priority=100,
+                    direction="Inbound",
+                    access="Allow",
+                    protocol="Tcp",
+                    source_address_prefix="VirtualNetwork",
+                    source_port_range="*",
+                    destination_address_prefix="VirtualNetwork",
+                    destination_port_ranges=list(_ENDPOINT_PORTS),
+                ),
+                network.SecurityRuleArgs(
+                    name="DenyAllOtherInbound",
+                    description="Nothing else reaches the private endpoints, not even from the VNet",
+                    priority=4000,
+                    direction="Inbound",
+                    access="Deny",
+                    protocol="*",
+                    source_address_prefix="*",
+                    source_port_range="*",
+                    destination_address_prefix="*",
+                    destination_port_range="*",
+                ),
+            ],
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        cluster_subnet = network.Subnet(
+            f"{name}-aks",
+            subnet_name=CLUSTER_SUBNET,
+            virtual_network_name=vnet.name,
+            resource_group_name=group,
+            address_prefix=nodes_cidr,
+            network_security_group=network.NetworkSecurityGroupArgs(id=cluster_nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id),
+            # No implicit outbound access: egress only through the NAT gateway.
+            default_outbound_access=False,
+            opts=self._child,
+        )
+        endpoint_subnet = network.Subnet(
+            f"{name}-endpoints",
+            subnet_name=ENDPOINT_SUBNET,
+            virtual_network_name=vnet.name,
+            resource_group_name=group,
+            address_prefix=endpoints_cidr,
+            network_security_group=network.NetworkSecurityGroupArgs(id=endpoint_nsg.id),
+            # NSG rules apply to private endpoints only with these policies enabled.
+            private_endpoint_network_policies="Enabled",
+            default_outbound_access=False,
+            # Azure refuses two concurrent writes to one VNet's subnets.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[cluster_subnet]),
+        )
+        self.network_id = vnet.id
+        self.cluster_subnet_id = cluster_subnet.id
+        self.nat_gateway_id = nat.id
+        return endpoint_subnet.id
+
+    def _private_dns(self, endpoint_subnet: pulumi.Output[str]) -> PrivateLinks:
+        zone_ids: dict[str, pulumi.Output[str]] = {}
+        for short, zone_name in PRIVATE_DNS_ZONES.items():
+            logical = f"{self._name}-dns-{short}"
+            zone = privatedns.PrivateZone(
+                logical,
+                private_zone_name=zone_name,
+                resource_group_name=self._group,
+                location="global",
+                tags=self._ctx.tags(),
+                opts=self._child,
+            )
+            privatedns.VirtualNetworkLink(
+                logical,
+                virtual_network_link_name=f"link-{self._ctx.base_name}",
+                private_zone_name=zone.name,
+                resource_group_name=self._group,
+                location="global",
+                virtual_network=privatedns.SubResourceArgs(id=self.network_id),
+                # Endpoints register their records through zone groups, not VM auto-registration.
+                registration_enabled=False,
+                tags=self._ctx.tags(),
+                opts=self._child,
+            )
+            zone_ids[short] = zone.id
+        return PrivateLinks(subnet_id=endpoint_subnet, zone_ids=zone_ids)
+
+
+def private_endpoint(
+    owner: pulumi.Resource,
+    logical: str,
+    ctx: PlatformContext,
+    links: PrivateLinks,
+    target_id: pulumi.Input[str],
+    group_id: str,
+) -> network.PrivateEndpoint:
+    """A private endpoint for ``group_id`` of ``target_id`` in the platform's endpoint subnet, with its
+    DNS records in the matching private zones. Declared by (and a child of) ``owner``, the concern that
+    owns the target; ``logical`` is its logical name, which names the physical endpoint too."""
+    if ctx.resource_group_name is None:
+        raise ValueError("private_endpoint needs ctx.resource_group_name")
+    physical = f"pe-{logical}"
+    endpoint = network.PrivateEndpoint(
+        logical,
+        private_endpoint_name=physical,
+        resource_group_name=ctx.resource_group_name,
+        location=ctx.region,
+        subnet={"id": links.subnet_id},  # a reference: only the id (SubnetArgs would add policy defaults)
+        private_link_service_connections=[
+            network.PrivateLinkServiceConnectionArgs(
+                name=physical, private_link_service_id=target_id, group_ids=[group_id]
+            )
+        ],
+        custom_network_interface_name=f"nic-{physical}",
+        tags=ctx.tags(),
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+    network.PrivateDnsZoneGroup(
+        logical,
+        private_dns_zone_group_name="default",
+        private_endpoint_name=endpoint.name,
+        resource_group_name=ctx.resource_group_name,
+        private_dns_zone_configs=[
+            network.PrivateDnsZoneConfigArgs(name=zone.replace("-", ""), private_dns_zone_id=links.zone_ids[zone])
+            for zone in GROUP_ZONES[group_id]
+        ],
+        opts=pulumi.ResourceOptions(parent=owner),
+    )
+    return endpoint

@@ -1,0 +1,427 @@
+"""Azure storage: one storage account per platform holding one private blob container per spec
+bucket, encrypted with a customer-managed Key Vault key.
+
+Creates (all in the platform's resource group, ``ctx.resource_group_name``):
+
+- ``keyvault:Vault`` (RBAC authorization, soft delete 90 days, purge protection, firewall
+  default-deny with trusted Azure services allowed) and in it ``keyvault:Key`` (RSA 3072,
+  wrap/unwrap only, rotated every ``key_rotation_days``);
+- ``managedidentity:UserAssignedIdentity`` the storage account reads the key with, and an
+  ``authorization:RoleAssignment`` "Key Vault Crypto Service Encryption User" for it, scoped to that
+  one key (least privilege: not the vault, not other keys);
+- ``storage:StorageAccount`` (StorageV2; no public blob access; HTTPS and TLS 1.2 only; Entra ID
+  only — shared keys and account SAS off; OAuth by default in the portal; copies only within the
+  tenant; firewall default-deny; infrastructure (double) encryption; CMK for blob, file, queue
+  and table via the identity, following new key versions automatically);
+- ``storage:BlobServiceProperties`` (versioning per spec, blob and container soft delete, change
+  feed in prod), ``storage:ManagementPolicy`` (lifecycle rules per container), and one
+  ``storage:BlobContainer`` per bucket (no public access);
+- with ``access_logging``: a second, equally locked-down account for logs, a management policy that
+  expires them, and a ``monitor:DiagnosticSetting`` sending the blob service's StorageRead,
+  StorageWrite and StorageDelete logs there;
+- with deletion protection (prod): an ``authorization:ManagementLockByScope`` (CanNotDelete) on each
+  account — the spec's "deletion protection in the cloud".
+
+Decisions that differ from S3, and why:
+
+- Network: ``public_network_access`` stays Enabled but the account firewall denies by default and
+  only lets trusted Azure services through (Azure Monitor, Azure ML, backup). Deployment works
+  because everything here is an ARM (control-plane) call, which the firewall does not filter; data
+  access needs a private endpoint or a VNet/IP rule, which belong to the network concern. Disabling
+  public network access outright would also block those trusted services and VNet rules, leaving a
+  dev platform without private endpoints (``network.private_endpoints`` is off in dev) unusable.
+- ``force_destroy`` has no Azure equivalent: deleting a container (or the account) deletes its blobs
+  whatever they hold, so a dev stack is always destroyable; in prod, ``protect``, retain-on-delete,
+  the CanNotDelete lock and container soft delete stand in the way instead.
+- Abort-incomplete-uploads has no lifecycle action on Azure: uncommitted blocks are discarded by the
+  service after 7 days anyway.
+- Lifecycle rules and the versioning switch are account-wide objects on Azure (one management
+  policy, one blob service), so per-bucket rules are rules filtered by ``<container>/`` prefix.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pulumi
+from pulumi_azure_native import authorization, keyvault, managedidentity, monitor, storage
+
+from mlfabric.components import naming
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import BucketSpec, StorageSpec
+
+# Built-in role that lets a service wrap and unwrap data-encryption keys with a Key Vault key.
+KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+# Azure's limits: blob/container soft delete keeps 1-365 days; Key Vault soft delete 7-90 days.
+_MAX_SOFT_DELETE_DAYS: Final = 365
+_VAULT_SOFT_DELETE_DAYS: Final = 90
+# New key versions (made by rotation) expire this long after their planned rotation, so a failed
+# rotation is noticed (Key Vault near-expiry events) well before the key stops working.
+_KEY_EXPIRY_MARGIN_DAYS: Final = 30
+_KEY_SIZE_BITS: Final = 3072
+_ACCESS_LOG_RETENTION_DAYS: Final = 365
+# Environments that record every blob change (change feed): an audit trail and the basis of
+# point-in-time restore, at the cost of storing the feed.
+_CHANGE_FEED_ENVIRONMENTS: Final = frozenset({"prod"})
+# Storage account replication: zone-redundant where the spec's environment asks for multi-AZ.
+_REPLICATION: Final = {"dev": "Standard_LRS", "staging": "Standard_ZRS", "prod": "Standard_ZRS"}
+# Diagnostic logs of the blob service land in containers named insights-logs-<category>.
+_LOG_CATEGORIES: Final = ("StorageRead", "StorageWrite", "StorageDelete")
+_LOG_CONTAINER_PREFIX: Final = "insights-logs-"
+_LOCK_NAME: Final = "mlfabric-deletion-protection"
+
+
+def lifecycle_rule_names(buckets: list[BucketSpec]) -> dict[str, str]:
+    """Bucket name -> management-policy rule name (Azure allows only alphanumerics there).
+
+    ``raw-data`` becomes ``rawDataLifecycle``; two buckets that would map to the same rule name
+    (``a-1`` and ``a1``) are told apart by a stable hash suffix.
+    """
+    camel = {
+        b.name: b.name.split("-")[0] + "".join(p.capitalize() for p in b.name.split("-")[1:]) + "Lifecycle"
+        for b in buckets
+    }
+    taken = list(camel.values())
+    return {
+        bucket: rule if taken.count(rule) == 1 else rule + naming.short_hash(bucket)
+        for bucket, rule in camel.items()
+    }
+
+
+def _mapping(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """A dict of outputs as one output; ``{}`` when empty (``Output.all()`` alone would give ``[]``)."""
+    if not outputs:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**outputs)
+
+
+class AzureStorage(pulumi.ComponentResource):
+    """Private, CMK-encrypted blob containers for datasets, artifacts and models."""
+
+    bucket_names: pulumi.Output[dict[str, str]]
+    bucket_urls: pulumi.Output[dict[str, str]]
+    bucket_ids: pulumi.Output[dict[str, str]]
+    encryption_key_id: pulumi.Output[str]
+    access_log_bucket: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: StorageSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:storage:AzureStorage", name, None, opts)
+        if ctx.resource_group_name is None:
+            raise ValueError(
+                "AzureStorage needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles creates it)"
+            )
+        self._name = name
+        self._spec = spec
+        self._ctx = ctx
+        self._group: pulumi.Output[str] = ctx.resource_group_name
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._subscription: pulumi.Output[str] = client.subscription_id
+
+        self.vault = self._vault(client.tenant_id)
+        self.key = self._key()
+        self.identity = managedidentity.UserAssignedIdentity(
+            f"{name}-storage",
+            resource_name_=f"id-{ctx.base_name}-storage",
+            resource_group_name=self._group,
+            location=ctx.region,
+            tags=ctx.tags(),
+            # Deleting the identity would cut the (retained) account off from its key.
+            opts=ctx.stateful(self),
+        )
+        key_access = self._key_access()
+
+        self.account = self._account(f"{name}-storage", "storage", None, key_access)
+        self._blob_service()
+        containers = {b.name: self._container(b) for b in spec.buckets}
+        self._lifecycle(list(containers.values()))
+        self.log_account = self._access_logs(key_access) if spec.access_logging else None
+
+        self.bucket_names = _mapping({k: c.name for k, c in containers.items()})
+        self.bucket_urls = pulumi.Output.all(
+            self.account.primary_endpoints.apply(lambda endpoints: endpoints.blob), self.bucket_names
+        ).apply(lambda args: {k: f"{args[0].rstrip('/')}/{v}" for k, v in args[1].items()})
+        self.bucket_ids = _mapping({k: c.id for k, c in containers.items()})
+        # Versionless key URI: the account follows new key versions, and so should anything that
+        # references the platform's storage key.
+        self.encryption_key_id = self.key.key_uri
+        self.access_log_bucket = self.log_account.name if self.log_account else pulumi.Output.from_input("")
+        self.register_outputs(
+            {
+                "bucket_names": self.bucket_names,
+                "bucket_urls": self.bucket_urls,
+                "bucket_ids": self.bucket_ids,
+                "encryption_key_id": self.encryption_key_id,
+                "access_log_bucket": self.access_log_bucket,
+            }
+        )
+
+    def _physical_name(self, prefix: str, role: str) -> pulumi.Output[str]:
+        """A globally unique, stable name: unique per subscription, the same on every run."""
+        base = self._ctx.base_name
+        return self._subscription.apply(
+            lambda subscription: naming.compact_name(
+                prefix, base, max_length=24, unique_by=(subscription, base, role)
+            )
+        )
+
+    def _vault(self, tenant_id: pulumi.Input[str]) -> keyvault.Vault:
+        return keyvault.Vault(
+            f"{self._name}-storage",
+            vault_name=self._physical_name("kv", "storage-vault"),
+            resource_group_name=self._group,
+            location=self._ctx.region,
+            properties=keyvault.VaultPropertiesArgs(
+                tenant_id=tenant_id,
+                # Standard: software-protected RSA keys suffice for storage CMK; HSM-backed keys
+                # (premium, RSA-HSM) would be an explicit spec option.
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                enable_rbac_authorization=True,
+                # Storage CMK requires both; purge protection cannot be turned off again.
+                enable_soft_delete=True,
+                soft_delete_retention_in_days=_VAULT_SOFT_DELETE_DAYS,
+                enable_purge_protection=True,
+                enabled_for_deployment=False,
+                enabled_for_disk_encryption=False,
+                enabled_for_template_deployment=False,
+                # The storage service reaches the key as a trusted service; keys are created
+                # through ARM, which the vault firewall does not filter.
+                network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
+            ),
+            tags=self._ctx.tags(),
+            opts=self._ctx.stateful(self),
+        )
+
+    def _key(self) -> keyvault.Key:
+        days = self._spec.key_rotation_days
+        return keyvault.Key(
+            f"{self._name}-storage",
+            key_name="storage-cmk",
+            vault_name=self.vault.name,
+            resource_group_name=self._group,
+            properties=keyvault.KeyPropertiesArgs(
+                kty=keyvault.JsonWebKeyType.RSA,
+                key_size=_KEY_SIZE_BITS,
+                key_ops=[keyvault.JsonWebKeyOperation.WRAP_KEY, keyvault.JsonWebKeyOperation.UNWRAP_KEY],
+                attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),
+                rotation_policy=keyvault.RotationPolicyArgs(
+                    attributes=keyvault.KeyRotationPolicyAttributesArgs(
+                        expiry_time=f"P{days + _KEY_EXPIRY_MARGIN_DAYS}D"
+                    ),
+                    lifetime_actions=[
+                        keyvault.LifetimeActionArgs(
+                            trigger=keyvault.TriggerArgs(time_after_create=f"P{days}D"),
+                            action=keyvault.ActionArgs(type=keyvault.KeyRotationPolicyActionType.ROTATE),
+                        )
+                    ],
+                ),
+            ),
+            tags=self._ctx.tags(),
+            opts=self._ctx.stateful(self),
+        )
+
+    def _key_access(self) -> authorization.RoleAssignment:
+        """The identity may wrap/unwrap with this one key (the account needs it before it exists)."""
+        return authorization.RoleAssignment(
+            f"{self._name}-storage-key-access",
+            principal_id=self.identity.principal_id,
+            # ServicePrincipal: skips the directory lookup a brand-new identity may not pass yet.
+            principal_type="ServicePrincipal",
+            role_definition_id=self._subscription.apply(
+                lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization"
+                f"/roleDefinitions/{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}"
+            ),
+            scope=self.key.id,
+            description=f"mlfabric {self._ctx.base_name}: storage accounts encrypt with this key",
+            # Removing it while the (retained) account exists would make the account unreadable.
+            opts=self._ctx.stateful(self),
+        )
+
+    def _account(
+        self,
+        logical: str,
+        role: str,
+        extra_tags: dict[str, str] | None,
+        key_access: authorization.RoleAssignment,
+    ) -> storage.StorageAccount:
+        """A StorageV2 account: private, Entra-ID-only, TLS 1.2, CMK with infrastructure encryption."""
+        account_key = storage.EncryptionServiceArgs(enabled=True, key_type=storage.KeyType.ACCOUNT)
+        account = storage.StorageAccount(
+            logical,
+            account_name=self._physical_name("stlog" if role == "access-logs" else "st", role),
+            resource_group_name=self._group,
+            location=self._ctx.region,
+            kind=storage.Kind.STORAGE_V2,
+            sku=storage.SkuArgs(name=_REPLICATION[self._ctx.environment]),
+            access_tier=storage.AccessTier.HOT,
+            allow_blob_public_access=False,
+            allow_shared_key_access=False,
+            default_to_o_auth_authentication=True,
+            allow_cross_tenant_replication=False,
+            allowed_copy_scope=storage.AllowedCopyScope.AAD,
+            enable_https_traffic_only=True,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            is_local_user_enabled=False,
+            is_sftp_enabled=False,
+            public_network_access=storage.PublicNetworkAccess.ENABLED,
+            network_rule_set=storage.NetworkRuleSetArgs(
+                default_action=storage.DefaultAction.DENY, bypass="AzureServices"
+            ),
+            identity=storage.IdentityArgs(
+                type=storage.IdentityType.USER_ASSIGNED, user_assigned_identities=[self.identity.id]
+            ),
+            encryption=storage.EncryptionArgs(
+                key_source=storage.KeySource.MICROSOFT_KEYVAULT,
+                # No key_version: the account picks up each rotated version by itself.
+                key_vault_properties=storage.KeyVaultPropertiesArgs(
+                    key_name=self.key.name,
+                    key_vault_uri=self.vault.properties.apply(lambda properties: properties.vault_uri),
+                ),
+                encryption_identity=storage.EncryptionIdentityArgs(
+                    encryption_user_assigned_identity=self.identity.id
+                ),
+                require_infrastructure_encryption=True,
+                # Account-scoped keys for queue and table too, so every service uses the CMK.
+                services=storage.EncryptionServicesArgs(
+                    blob=account_key, file=account_key, queue=account_key, table=account_key
+                ),
+            ),
+            tags=self._ctx.tags(extra_tags),
+            opts=self._ctx.stateful(self, depends_on=[key_access]),
+        )
+        if self._ctx.deletion_protection:
+            authorization.ManagementLockByScope(
+                logical,
+                scope=account.id,
+                level=authorization.LockLevel.CAN_NOT_DELETE,
+                lock_name=_LOCK_NAME,
+                notes=f"mlfabric {self._ctx.base_name}: deletion protection (spec deletion_protection)",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return account
+
+    def _blob_service(self) -> storage.BlobServiceProperties:
+        retention_days = min(self._spec.noncurrent_version_retention_days, _MAX_SOFT_DELETE_DAYS)
+        soft_delete = storage.DeleteRetentionPolicyArgs(enabled=True, days=retention_days)
+        change_feed = self._ctx.environment in _CHANGE_FEED_ENVIRONMENTS
+        return storage.BlobServiceProperties(
+            f"{self._name}-storage",
+            account_name=self.account.name,
+            resource_group_name=self._group,
+            blob_services_name="default",
+            is_versioning_enabled=self._spec.versioning,
+            delete_retention_policy=soft_delete,
+            container_delete_retention_policy=soft_delete,
+            change_feed=storage.ChangeFeedArgs(
+                enabled=change_feed, retention_in_days=retention_days if change_feed else None
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _container(self, spec: BucketSpec) -> storage.BlobContainer:
+        return storage.BlobContainer(
+            f"{self._name}-{spec.name}",
+            # The account is the platform's own, so the bare bucket name is unique in it.
+            container_name=spec.name,
+            account_name=self.account.name,
+            resource_group_name=self._group,
+            public_access=storage.PublicAccess.NONE,
+            opts=self._ctx.stateful(self),
+        )
+
+    def _lifecycle(self, containers: list[storage.BlobContainer]) -> storage.ManagementPolicy | None:
+        if not self._spec.buckets:
+            return None
+        rule_names = lifecycle_rule_names(self._spec.buckets)
+        rules = [self._lifecycle_rule(rule_names[b.name], b) for b in self._spec.buckets]
+        return storage.ManagementPolicy(
+            f"{self._name}-storage",
+            account_name=self.account.name,
+            resource_group_name=self._group,
+            management_policy_name="default",
+            policy=storage.ManagementPolicySchemaArgs(rules=rules),
+            # Rules name containers by prefix only; create them first so the rules apply at once.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=containers),
+        )
+
+    def _lifecycle_rule(self, rule_name: str, spec: BucketSpec) -> storage.ManagementPolicyRuleArgs:
+        base_blob: dict[str, Any] = {}
+        if spec.archive_after_days is not None:
+            base_blob["tier_to_cool"] = storage.DateAfterModificationArgs(
+                days_after_creation_greater_than=spec.archive_after_days
+            )
+        if spec.retention_days is not None:
+            base_blob["delete"] = storage.DateAfterModificationArgs(
+                days_after_creation_greater_than=spec.retention_days
+            )
+        return storage.ManagementPolicyRuleArgs(
+            name=rule_name,
+            type=storage.RuleType.LIFECYCLE,
+            enabled=True,
+            definition=storage.ManagementPolicyDefinitionArgs(
+                filters=storage.ManagementPolicyFilterArgs(
+                    blob_types=["blockBlob"], prefix_match=[f"{spec.name}/"]
+                ),
+                actions=storage.ManagementPolicyActionArgs(
+                    base_blob=storage.ManagementPolicyBaseBlobArgs(**base_blob) if base_blob else None,
+                    # Previous versions (when versioning is on) go after the spec's retention.
+                    version=storage.ManagementPolicyVersionArgs(
+                        delete=storage.DateAfterCreationArgs(
+                            days_after_creation_greater_than=self._spec.noncurrent_version_retention_days
+                        )
+                    ),
+                ),
+            ),
+        )
+
+    def _access_logs(self, key_access: authorization.RoleAssignment) -> storage.StorageAccount:
+        """A dedicated, equally locked-down account that receives the blob service's access logs.
+
+        Azure Monitor writes into it as a trusted service (the firewall's AzureServices bypass).
+        The monitoring concern may later add a Log Analytics workspace as a second destination for
+        queries; this account is the cheap long-term archive, like the S3 access-log bucket.
+        """
+        logical = f"{self._name}-access-logs"
+        log_account = self._account(logical, "access-logs", {"mlfabric-bucket": "access-logs"}, key_access)
+        storage.ManagementPolicy(
+            logical,
+            account_name=log_account.name,
+            resource_group_name=self._group,
+            management_policy_name="default",
+            policy=storage.ManagementPolicySchemaArgs(
+                rules=[
+                    storage.ManagementPolicyRuleArgs(
+                        name="expireAccessLogs",
+                        type=storage.RuleType.LIFECYCLE,
+                        enabled=True,
+                        definition=storage.ManagementPolicyDefinitionArgs(
+                            filters=storage.ManagementPolicyFilterArgs(
+                                blob_types=["appendBlob", "blockBlob"], prefix_match=[_LOG_CONTAINER_PREFIX]
+                            ),
+                            actions=storage.ManagementPolicyActionArgs(
+                                base_blob=storage.ManagementPolicyBaseBlobArgs(
+                                    delete=storage.DateAfterModificationArgs(
+                                        days_after_modification_greater_than=_ACCESS_LOG_RETENTION_DAYS
+                                    )
+                                )
+                            ),
+                        ),
+                    )
+                ]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        monitor.DiagnosticSetting(
+            logical,
+            name="mlfabric-access-logs",
+            resource_uri=self.account.id.apply(lambda account_id: f"{account_id}/blobServices/default"),
+            storage_account_id=log_account.id,
+            logs=[monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True) for category in _LOG_CATEGORIES],
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return log_account

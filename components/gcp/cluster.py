@@ -1,0 +1,436 @@
+"""GCP GPU training cluster: GKE Standard with a system node pool and one GPU node pool per spec pool.
+
+Creates:
+
+- ``gcp:projects/service:Service`` for the Kubernetes Engine and Cloud KMS APIs (left on at destroy);
+- the cluster's own key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, yearly
+  rotation) and two ``gcp:kms/cryptoKeyIAMMember`` grants: the GKE service agent uses it for
+  application-layer secrets encryption, the Compute Engine service agent for the nodes' boot disks;
+- the node ``gcp:serviceaccount/account:Account`` (never the default compute account, which holds
+  Editor) with exactly ``roles/container.defaultNodeServiceAccount`` on the project
+  (``gcp:projects/iAMMember``) and, per platform repository, ``roles/artifactregistry.reader``
+  (``gcp:artifactregistry/repositoryIamMember``) so nodes pull the platform's images and no other;
+- ``gcp:container/cluster:Cluster`` named ``<platform>-<environment>``: Standard mode, regional
+  outside dev (control plane and nodes in three zones) and zonal in dev (the region's first zone),
+  VPC-native on the network's ``pods``/``services`` ranges, private nodes (a Private Service Connect
+  control plane: no master CIDR to allocate), a private endpoint unless
+  ``cluster.endpoint_public_cidrs`` lists CIDRs (then only those reach it), Workload Identity
+  (``<project>.svc.id.goog``), the spec's release channel with ``kubernetes_version`` as the floor,
+  shielded nodes, secrets encrypted with the cluster key, Dataplane V2 (network policies), the Cloud
+  Storage FUSE CSI driver (datasets mounted from GCS), cost allocation, system/workload logs (and
+  API server, scheduler, controller-manager logs with ``audit_logging``), deletion protection with
+  the platform's. The default node pool is removed once the cluster exists; until then it runs as
+  the node service account too;
+- ``gcp:container/nodePool:NodePool``: the system pool (``system_pool`` machine and bounds) and per
+  GPU pool one pool with the catalogue's machine type and ``guest_accelerator`` (type and count),
+  GPU driver installed and kept by GKE, spot when the pool asks, autoscaling between ``min_nodes``
+  (0 allowed: the pool scales to zero) and ``max_nodes`` over the cluster's zones, taint
+  ``nvidia.com/gpu=present:NoSchedule``. Every pool: the node service account, GKE metadata server
+  (pods see their Workload Identity, never the node's), secure boot and integrity monitoring,
+  CMEK boot disks, auto-repair and auto-upgrade.
+
+No in-cluster add-ons are declared: on GKE the NVIDIA device plugin and driver installer are part of
+the node image and the cluster autoscaler is part of the control plane, so (unlike EKS) nothing has
+to be applied through the Kubernetes API — which a private endpoint would put out of the deployer's
+reach anyway.
+
+Zones: GPU models are not offered in every zone; the pools run in the region's first three zones
+(first zone in dev) in alphabetical order. Pick a region whose first zones offer the accelerator,
+or the pool stays at zero nodes and the autoscaler reports ``ZONE_RESOURCE_POOL_EXHAUSTED``.
+
+The constructor also takes the spec's ``gcp`` block as the keyword ``gcp`` (release channel);
+without it the channel is REGULAR, the spec's default.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from typing import Final
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlfabric.components import catalog
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.network import (
+    COMPUTE_API,
+    KMS_API,
+    MAX_PODS_PER_NODE,
+    PODS_RANGE,
+    SERVICES_RANGE,
+    account_id,
+    concern_key,
+    enable_apis,
+    key_user,
+    project_id,
+    service_agent,
+)
+from mlfabric.components.gcp.registry import repositories_of
+from mlfabric.components.spec import GcpOptions, GpuPoolSpec, TrainingSpec
+
+CONTAINER_API: Final = "container.googleapis.com"
+DEFAULT_RELEASE_CHANNEL: Final = "REGULAR"
+# Zones of a regional cluster (GKE's own default), or the one zone of a dev cluster.
+REGIONAL_ZONES: Final = 3
+SYSTEM_DISK_GIB: Final = 50
+DISK_TYPE: Final = "pd-balanced"
+IMAGE_TYPE: Final = "COS_CONTAINERD"
+# "DEFAULT": GKE installs and upgrades the driver version it has validated for the node version.
+GPU_DRIVER_VERSION: Final = "DEFAULT"
+GPU_TAINT_KEY: Final = "nvidia.com/gpu"
+GPU_TAINT_VALUE: Final = "present"
+GPU_POOL_LABEL: Final = "mlfabric.dev/gpu-pool"
+SYSTEM_POOL_LABEL: Final = "mlfabric.dev/system-pool"
+NODE_ROLE: Final = "roles/container.defaultNodeServiceAccount"
+REGISTRY_READER: Final = "roles/artifactregistry.reader"
+# Access to Google APIs is decided by the node service account's IAM roles, not by scopes.
+OAUTH_SCOPES: Final = ("https://www.googleapis.com/auth/cloud-platform",)
+LOG_COMPONENTS: Final = ("SYSTEM_COMPONENTS", "WORKLOADS")
+CONTROL_PLANE_LOG_COMPONENTS: Final = ("APISERVER", "SCHEDULER", "CONTROLLER_MANAGER")
+
+
+@dataclass(frozen=True)
+class PoolArgs:
+    """Everything that differs between the system pool and a GPU pool."""
+
+    suffix: str
+    machine: str
+    min_nodes: int
+    max_nodes: int
+    disk_gib: int
+    spot: bool
+    labels: dict[str, str]
+    resource_labels: dict[str, str]
+    accelerators: list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs] = field(default_factory=list)
+    taints: list[gcp.container.NodePoolNodeConfigTaintArgs] = field(default_factory=list)
+
+
+def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str) -> str:
+    """A kubeconfig that authenticates with ``gke-gcloud-auth-plugin`` as whoever runs it."""
+    user = f"mlfabric-{cluster_name}"
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": cluster_name, "cluster": {"server": f"https://{endpoint}",
+                                                             "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
+            "current-context": cluster_name,
+            "users": [
+                {
+                    "name": user,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "installHint": "Install gke-gcloud-auth-plugin: "
+                            "gcloud components install gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                            "interactiveMode": "Never",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+def oidc_issuer(project: str, location: str, cluster_name: str) -> str:
+    """The issuer of a GKE cluster's service account tokens (Workload Identity federation)."""
+    return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster_name}"
+
+
+class GcpTrainingCluster(pulumi.ComponentResource):
+    """GKE Standard cluster with a system node pool and one autoscaled GPU node pool per spec pool."""
+
+    cluster_name: pulumi.Output[str]
+    cluster_endpoint: pulumi.Output[str]
+    kubeconfig: pulumi.Output[str]  # secret
+    oidc_issuer_url: pulumi.Output[str]
+    gpu_pool_names: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self,
+        name: str,
+        spec: TrainingSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+        *,
+        gcp: GcpOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:cluster:GcpTrainingCluster", name, None, opts)
+        if ctx.network is None:
+            raise ValueError("GcpTrainingCluster needs ctx.network: build the network concern first")
+        self._name = name
+        self._spec = spec
+        self._ctx = ctx
+        self._release_channel = gcp.release_channel if gcp is not None else DEFAULT_RELEASE_CHANNEL
+        self._build()
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "cluster_endpoint": self.cluster_endpoint,
+                "kubeconfig": self.kubeconfig,
+                "oidc_issuer_url": self.oidc_issuer_url,
+                "gpu_pool_names": self.gpu_pool_names,
+            }
+        )
+
+    def _build(self) -> None:
+        name, ctx = self._name, self._ctx
+        assert ctx.network is not None
+        apis = enable_apis(name, ctx, self, CONTAINER_API, KMS_API)
+        self._project = project_id(ctx, self)
+        zones = gcp.compute.get_zones_output(
+            region=ctx.region, project=ctx.account, status="UP", opts=pulumi.InvokeOutputOptions(parent=self)
+        ).names.apply(sorted)
+        self._regional = ctx.environment != "dev"
+        self._zone_count = REGIONAL_ZONES if self._regional else 1
+        location: pulumi.Input[str] = ctx.region if self._regional else zones.apply(lambda z: z[0])
+        node_locations = zones.apply(lambda z: z[:REGIONAL_ZONES]) if self._regional else None
+
+        self._key = concern_key(name, "cluster", ctx, self, apis[KMS_API]).key
+        grants = [
+            key_user(f"{name}-cluster-gke-agent", self._key.id,
+                     service_agent(name, CONTAINER_API, ctx, self, apis[CONTAINER_API]), self),
+            # Boot disks are encrypted by Compute Engine on the node pools' behalf.
+            key_user(f"{name}-cluster-compute-agent", self._key.id,
+                     service_agent(name, COMPUTE_API, ctx, self, None), self),
+        ]
+        node_account, node_grants = self._node_account()
+        self._node_email = node_account.email
+
+        # Nodes boot over the network's NAT and firewall: wait for all of it, not only the subnet id.
+        network = [ctx.network] if isinstance(ctx.network, pulumi.Resource) else []
+        cluster = self._cluster(location, node_locations, [*apis.values(), *grants, *node_grants, *network])
+        system_pool = self._spec.cluster.system_pool
+        self._node_pool(
+            cluster,
+            PoolArgs(
+                suffix="system",
+                machine=system_pool.machine or catalog.DEFAULT_SYSTEM_MACHINE["gcp"],
+                min_nodes=system_pool.min_nodes,
+                max_nodes=system_pool.max_nodes,
+                disk_gib=SYSTEM_DISK_GIB,
+                spot=False,
+                labels={SYSTEM_POOL_LABEL: "true"},
+                resource_labels=ctx.tags({"mlfabric-node-pool": "system"}),
+            ),
+        )
+        gpu_pools = {pool.name: self._gpu_pool(cluster, pool) for pool in self._spec.gpu_pools}
+
+        self.cluster_name = cluster.name
+        self.cluster_endpoint = cluster.endpoint.apply(lambda endpoint: f"https://{endpoint}")
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
+                lambda args: kubeconfig_json(args[0], args[1], args[2] or "")
+            )
+        )
+        self.oidc_issuer_url = pulumi.Output.all(self._project, cluster.location, cluster.name).apply(
+            lambda args: oidc_issuer(args[0], args[1], args[2])
+        )
+        self.gpu_pool_names = (
+            pulumi.Output.all(**{pool: p.name for pool, p in gpu_pools.items()})  # type: ignore[assignment]
+            if gpu_pools
+            else pulumi.Output.from_input({})
+        )
+
+    # --- identity -----------------------------------------------------------------------------
+
+    def _node_account(self) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
+        name, ctx = self._name, self._ctx
+        child = pulumi.ResourceOptions(parent=self)
+        account = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            account_id=account_id(ctx.base_name, "gke-nodes"),
+            display_name=f"mlfabric {ctx.base_name}: GKE nodes",
+            description="Least-privilege node identity: logs, metrics, and pulls from the platform registry.",
+            project=ctx.account,
+            opts=child,
+        )
+        grants: list[pulumi.Resource] = [
+            gcp.projects.IAMMember(
+                f"{name}-nodes-default",
+                project=self._project,
+                role=NODE_ROLE,
+                member=account.member,
+                opts=child,
+            )
+        ]
+        for repository, repository_id in repositories_of(ctx.registry).items():
+            grants.append(
+                gcp.artifactregistry.RepositoryIamMember(
+                    f"{name}-nodes-pull-{repository}",
+                    project=ctx.account,
+                    location=ctx.region,
+                    repository=repository_id,
+                    role=REGISTRY_READER,
+                    member=account.member,
+                    opts=child,
+                )
+            )
+        return account, grants
+
+    # --- control plane ------------------------------------------------------------------------
+
+    def _cluster(
+        self,
+        location: pulumi.Input[str],
+        node_locations: pulumi.Input[list[str]] | None,
+        after: list[pulumi.Resource],
+    ) -> gcp.container.Cluster:
+        ctx, spec = self._ctx, self._spec.cluster
+        assert ctx.network is not None
+        public = bool(spec.endpoint_public_cidrs)
+        logs = [*LOG_COMPONENTS, *(CONTROL_PLANE_LOG_COMPONENTS if spec.audit_logging else ())]
+        return gcp.container.Cluster(
+            self._name,
+            name=ctx.base_name,
+            project=ctx.account,
+            location=location,
+            node_locations=node_locations,
+            description=f"mlfabric {ctx.base_name}: GPU training cluster",
+            network=ctx.network.network_id,
+            subnetwork=ctx.network.private_subnet_ids.apply(lambda ids: ids[0]),
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name=PODS_RANGE,
+                services_secondary_range_name=SERVICES_RANGE,
+            ),
+            default_max_pods_per_node=MAX_PODS_PER_NODE,
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True,
+                enable_private_endpoint=not public,
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(
+                        cidr_block=cidr, display_name=f"allowed-{index + 1}"
+                    )
+                    for index, cidr in enumerate(spec.endpoint_public_cidrs)
+                ],
+                gcp_public_cidrs_access_enabled=False,
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(
+                workload_pool=self._project.apply(lambda project: f"{project}.svc.id.goog"),
+            ),
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=self._release_channel),
+            min_master_version=spec.kubernetes_version,
+            enable_shielded_nodes=True,
+            database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=self._key.id),
+            datapath_provider="ADVANCED_DATAPATH",
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True),
+            ),
+            logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=logs),
+            monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
+                enable_components=["SYSTEM_COMPONENTS"],
+                managed_prometheus=gcp.container.ClusterMonitoringConfigManagedPrometheusArgs(enabled=True),
+            ),
+            cost_management_config=gcp.container.ClusterCostManagementConfigArgs(enabled=True),
+            # Node pools are separate resources; the default pool only exists while the cluster is born,
+            # and even then runs as the node service account, never the default compute account.
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            node_config=gcp.container.ClusterNodeConfigArgs(
+                service_account=self._node_email,
+                oauth_scopes=list(OAUTH_SCOPES),
+                workload_metadata_config=gcp.container.ClusterNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.ClusterNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+            ),
+            deletion_protection=ctx.deletion_protection,
+            resource_labels=ctx.tags(),
+            opts=ctx.stateful(
+                self,
+                depends_on=after,
+                # The default pool is gone after creation: its settings are not drift.
+                ignore_changes=["nodeConfig", "initialNodeCount"],
+            ),
+        )
+
+    # --- node pools -----------------------------------------------------------------------------
+
+    def _gpu_pool(self, cluster: gcp.container.Cluster, pool: GpuPoolSpec) -> gcp.container.NodePool:
+        shape = catalog.gpu_shape("gcp", pool.accelerator, pool.gpus_per_node)
+        return self._node_pool(
+            cluster,
+            PoolArgs(
+                suffix=f"gpu-{pool.name}",
+                machine=shape.machine,
+                min_nodes=pool.min_nodes,
+                max_nodes=pool.max_nodes,
+                disk_gib=pool.disk_gib,
+                spot=pool.spot,
+                labels={GPU_POOL_LABEL: pool.name},
+                resource_labels=self._ctx.tags(
+                    {"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator}
+                ),
+                accelerators=[
+                    gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                        type=shape.device,
+                        count=shape.gpus,
+                        gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                            gpu_driver_version=GPU_DRIVER_VERSION
+                        ),
+                    )
+                ],
+                taints=[
+                    gcp.container.NodePoolNodeConfigTaintArgs(
+                        key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE"
+                    )
+                ],
+            ),
+        )
+
+    def _node_pool(self, cluster: gcp.container.Cluster, args: PoolArgs) -> gcp.container.NodePool:
+        gpu = bool(args.accelerators)
+        per_zone = math.ceil(args.min_nodes / self._zone_count)
+        return gcp.container.NodePool(
+            f"{self._name}-{args.suffix}",
+            # A unique suffix per pool: a change that replaces the pool (machine type, accelerator)
+            # creates the new one before the old one goes.
+            name_prefix=f"{args.suffix}-",
+            project=self._ctx.account,
+            cluster=cluster.id,
+            location=cluster.location,
+            initial_node_count=per_zone,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                total_min_node_count=args.min_nodes,
+                total_max_node_count=args.max_nodes,
+                # GPU (and spot) capacity is scarce: take it in whichever zone has it.
+                location_policy="ANY" if gpu or args.spot else "BALANCED",
+            ),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            # A surge GPU node may not be obtainable: GPU pools replace nodes one at a time instead.
+            upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
+                strategy="SURGE", max_surge=0 if gpu else 1, max_unavailable=1 if gpu else 0
+            ),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=args.machine,
+                guest_accelerators=args.accelerators or None,
+                spot=args.spot,
+                disk_size_gb=args.disk_gib,
+                disk_type=DISK_TYPE,
+                boot_disk_kms_key=self._key.id,
+                image_type=IMAGE_TYPE,
+                service_account=self._node_email,
+                oauth_scopes=list(OAUTH_SCOPES),
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+                metadata={"disable-legacy-endpoints": "true"},
+                labels=args.labels,
+                taints=args.taints or None,
+                resource_labels=args.resource_labels,
+            ),
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                # The autoscaler owns the size once the pool exists; a new min_nodes must not replace it.
+                ignore_changes=["initialNodeCount", "nodeCount"],
+            ),
+        )

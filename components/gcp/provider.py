@@ -1,0 +1,34 @@
+"""The GCP provider for a platform: pinned to the spec's region (and project, when the spec names one).
+
+An explicit provider does not read the stack's ``gcp:project`` config (only the default provider
+does), so when the spec omits ``gcp.project`` the provider falls back to the environment
+(``GOOGLE_PROJECT``...) and components pass ``project=ctx.account`` — which ``mlfabric.components.program``
+fills from ``gcp:project`` — on every resource whose project matters.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.spec import PlatformSpec
+
+
+def create_provider(name: str, spec: PlatformSpec, parent: pulumi.Resource) -> pulumi.ProviderResource:
+    project = spec.gcp.project if spec.gcp else None
+    return gcp.Provider(
+        f"{name}-gcp",
+        region=spec.region,
+        project=project,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def shared_handles(
+    name: str, spec: PlatformSpec, ctx: PlatformContext, opts: pulumi.ResourceOptions
+) -> dict[str, object]:
+    """GCP needs no platform-wide handle before the concerns are built; each concern enables the
+    APIs it uses (``gcp.projects.Service`` with ``disable_on_destroy=False``)."""
+    del name, spec, ctx, opts
+    return {}

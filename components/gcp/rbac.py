@@ -1,0 +1,271 @@
+"""RBAC on GCP: personas become IAM grants of predefined roles to the spec's principals, scoped to the
+platform's own resources; one Workload Identity service account for training pods.
+
+Creates, for every principal of every persona, the grants of the persona's row in
+``PERSONA_GRANTS`` (predefined roles only — never ``roles/owner`` or ``roles/editor``):
+
+- buckets: a ``gcp:projects/iAMMember:IAMMember`` with an IAM condition naming exactly the platform's
+  buckets (``resource.name`` of each bucket and its objects) — Cloud Storage is one of the services
+  whose IAM conditions can test resource names, and a condition needs no bucket list at declaration
+  time (bucket names are computed). A grant on named buckets (``artifacts``, ``models``,
+  ``datasets``) that the spec does not declare matches no bucket;
+- repositories: a ``gcp:artifactregistry/repositoryIamMember:RepositoryIamMember`` per platform
+  repository (reader, writer or repoAdmin);
+- endpoints: a ``gcp:cloudrunv2/serviceIamMember:ServiceIamMember`` per Cloud Run service (invoker;
+  admin for platform admins);
+- cluster: a project ``IAMMember`` with a Kubernetes Engine role (viewer, developer, admin; the GKE
+  counterpart of EKS access policies). GKE has no per-cluster IAM: these roles cover every cluster
+  of the project, so keep other clusters out of a platform's project or use Kubernetes RBAC there;
+- models: a project ``IAMMember`` with a Vertex AI role (Vertex models have no resource-level IAM);
+- monitoring: project ``roles/monitoring.viewer`` and ``roles/logging.viewer``.
+
+A principal listed under several personas gets each distinct grant once (bucket grants of one role
+are merged into one condition). With a cluster, the training identity: a
+``gcp:serviceaccount/account:Account`` ``<platform>-<environment>-training`` that reads the datasets
+bucket and reads and writes the artifacts bucket (conditional project grants as above), and a
+``gcp:serviceaccount/iAMMember:IAMMember`` letting the Kubernetes service account
+``ml-training/training`` of the platform's cluster act as it (``roles/iam.workloadIdentityUser`` on
+``<project>.svc.id.goog[ml-training/training]``). Annotate that Kubernetes service account with
+``iam.gke.io/gcp-service-account: <workload_identity>``.
+
+``persona_roles`` maps each persona to the predefined roles its principals hold (comma-separated):
+GCP grants roles to principals directly, there is no role to assume.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlfabric.components import naming
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.network import account_id, project_id
+from mlfabric.components.gcp.registry import repositories_of
+from mlfabric.components.gcp.serving import services_of
+from mlfabric.components.spec import Persona, RbacSpec
+
+TRAINING_NAMESPACE: Final = "ml-training"
+TRAINING_SERVICE_ACCOUNT: Final = "training"
+DATASETS_BUCKET: Final = "datasets"
+ARTIFACTS_BUCKET: Final = "artifacts"
+MODELS_BUCKET: Final = "models"
+WORKLOAD_IDENTITY_USER: Final = "roles/iam.workloadIdentityUser"
+# Basic roles no grant of this module may use (the policy pack refuses them too).
+FORBIDDEN_ROLES: Final = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
+
+Scope = Literal["buckets", "repositories", "endpoints", "cluster", "models", "project"]
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A predefined role on one kind of platform resource (on named buckets when ``buckets`` is set)."""
+
+    scope: Scope
+    role: str
+    buckets: tuple[str, ...] = ()
+
+
+# What each persona may do, as data; mirrors the AWS persona capabilities.
+PERSONA_GRANTS: Final[dict[Persona, tuple[Grant, ...]]] = {
+    "data-scientist": (
+        Grant("buckets", "roles/storage.objectViewer"),
+        Grant("buckets", "roles/storage.objectCreator", (ARTIFACTS_BUCKET,)),
+        Grant("repositories", "roles/artifactregistry.reader"),
+        Grant("endpoints", "roles/run.invoker"),
+        Grant("cluster", "roles/container.viewer"),
+        Grant("models", "roles/aiplatform.viewer"),
+        Grant("project", "roles/monitoring.viewer"),
+        Grant("project", "roles/logging.viewer"),
+    ),
+    "ml-engineer": (
+        Grant("buckets", "roles/storage.objectUser"),
+        Grant("repositories", "roles/artifactregistry.writer"),
+        Grant("endpoints", "roles/run.invoker"),
+        Grant("cluster", "roles/container.developer"),
+        Grant("models", "roles/aiplatform.user"),
+        Grant("project", "roles/monitoring.viewer"),
+        Grant("project", "roles/logging.viewer"),
+    ),
+    "ci-deployer": (
+        Grant("buckets", "roles/storage.objectViewer"),
+        Grant("buckets", "roles/storage.objectCreator", (MODELS_BUCKET, ARTIFACTS_BUCKET)),
+        Grant("repositories", "roles/artifactregistry.writer"),
+        Grant("endpoints", "roles/run.invoker"),
+        Grant("cluster", "roles/container.developer"),
+        Grant("models", "roles/aiplatform.user"),
+    ),
+    "platform-admin": (
+        Grant("buckets", "roles/storage.admin"),
+        Grant("repositories", "roles/artifactregistry.repoAdmin"),
+        Grant("endpoints", "roles/run.admin"),
+        Grant("cluster", "roles/container.admin"),
+        Grant("models", "roles/aiplatform.admin"),
+        Grant("project", "roles/monitoring.viewer"),
+        Grant("project", "roles/logging.viewer"),
+    ),
+}
+TRAINING_GRANTS: Final = (
+    Grant("buckets", "roles/storage.objectViewer", (DATASETS_BUCKET,)),
+    Grant("buckets", "roles/storage.objectUser", (ARTIFACTS_BUCKET,)),
+)
+
+
+def bucket_condition(bucket_names: list[str]) -> str:
+    """An IAM condition (CEL) true for the named buckets and their objects, and nothing else."""
+    if not bucket_names:
+        # Bucket names cannot be "_": a grant whose buckets the spec does not declare matches none.
+        return 'resource.name == "projects/_/buckets/_"'
+    return " || ".join(
+        f'resource.name == "projects/_/buckets/{b}" || resource.name.startsWith("projects/_/buckets/{b}/")'
+        for b in sorted(bucket_names)
+    )
+
+
+def _role_slug(role: str) -> str:
+    return role.removeprefix("roles/").replace(".", "-")
+
+
+class GcpRbac(pulumi.ComponentResource):
+    """Predefined-role grants per persona on the platform's resources; Workload Identity for training."""
+
+    persona_roles: pulumi.Output[dict[str, str]]
+    workload_identity: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        spec: RbacSpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:rbac:GcpRbac", name, None, opts)
+        self._name = name
+        self._ctx = ctx
+        self._project = project_id(ctx, self)
+        self._repositories = repositories_of(ctx.registry)
+        self._services = services_of(ctx.serving)
+        self._has_models = bool(getattr(ctx.registry, "model_ids", None))
+
+        # Bucket grants: (role, member) -> buckets (None: every platform bucket), one conditional grant each;
+        # other grants: (target, role, member), one resource each.
+        bucket_grants: dict[tuple[str, str], set[str] | None] = {}
+        other_grants: set[tuple[str, str, str]] = set()
+        roles: dict[str, set[str]] = {}
+        for persona, principals in spec.personas.items():
+            granted = roles.setdefault(persona, set())
+            for grant in PERSONA_GRANTS[persona]:
+                if grant.role in FORBIDDEN_ROLES:  # pragma: no cover - a table error
+                    raise ValueError(f"{persona}: {grant.role} is a basic role")
+                targets = self._targets(grant)
+                if not targets:
+                    continue
+                granted.add(grant.role)
+                for member in principals:
+                    if grant.scope == "buckets":
+                        key = (grant.role, member)
+                        if (key in bucket_grants and bucket_grants[key] is None) or not grant.buckets:
+                            bucket_grants[key] = None
+                        else:
+                            bucket_grants[key] = (bucket_grants.get(key) or set()) | set(grant.buckets)
+                    else:
+                        other_grants.update((target, grant.role, member) for target in targets)
+
+        for (role, member), buckets in sorted(bucket_grants.items(), key=lambda kv: kv[0]):
+            self._bucket_grant(f"{name}-buckets-{_role_slug(role)}-{naming.short_hash(member)}", role, member,
+                               None if buckets is None else sorted(buckets))
+        for target, role, member in sorted(other_grants):
+            self._grant(target, role, member)
+
+        workload = self._training_identity() if ctx.cluster is not None else None
+        self.persona_roles = pulumi.Output.from_input(
+            {persona: ", ".join(sorted(granted)) for persona, granted in roles.items()}
+        )
+        self.workload_identity = workload.email if workload is not None else pulumi.Output.from_input("")
+        self.register_outputs({"persona_roles": self.persona_roles, "workload_identity": self.workload_identity})
+
+    def _targets(self, grant: Grant) -> list[str]:
+        """Where a grant applies in this platform ([] when the platform has no such resource)."""
+        ctx = self._ctx
+        if grant.scope == "buckets":
+            return ["buckets"] if ctx.storage is not None else []
+        if grant.scope == "repositories":
+            return [f"repository:{r}" for r in sorted(self._repositories)]
+        if grant.scope == "endpoints":
+            return [f"endpoint:{e}" for e in sorted(self._services)]
+        if grant.scope == "cluster":
+            return ["project"] if ctx.cluster is not None else []
+        if grant.scope == "models":
+            return ["project"] if self._has_models else []
+        return ["project"]
+
+    def _bucket_grant(self, logical: str, role: str, member: pulumi.Input[str], buckets: list[str] | None) -> None:
+        storage = self._ctx.storage
+        assert storage is not None
+
+        def condition(names: dict[str, str]) -> str:
+            wanted = names.values() if buckets is None else [names[b] for b in buckets if b in names]
+            return bucket_condition(list(wanted))
+
+        scope = "every platform bucket" if buckets is None else f"buckets {', '.join(buckets)}"
+        gcp.projects.IAMMember(
+            logical,
+            project=self._project,
+            role=role,
+            member=member,
+            condition=gcp.projects.IAMMemberConditionArgs(
+                title=f"mlfabric {self._ctx.base_name}: {scope}"[:100],
+                description=f"{role} on {scope} of mlfabric platform {self._ctx.base_name} only",
+                expression=storage.bucket_names.apply(condition),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _grant(self, target: str, role: str, member: str) -> None:
+        ctx = self._ctx
+        child = pulumi.ResourceOptions(parent=self)
+        kind, _, item = target.partition(":")
+        logical = f"{self._name}-{kind}{'-' + item if item else ''}-{_role_slug(role)}-{naming.short_hash(member)}"
+        if kind == "repository":
+            gcp.artifactregistry.RepositoryIamMember(
+                logical, project=ctx.account, location=ctx.region, repository=self._repositories[item],
+                role=role, member=member, opts=child,
+            )
+        elif kind == "endpoint":
+            gcp.cloudrunv2.ServiceIamMember(
+                logical, project=ctx.account, location=ctx.region, name=self._services[item],
+                role=role, member=member, opts=child,
+            )
+        else:
+            gcp.projects.IAMMember(logical, project=self._project, role=role, member=member, opts=child)
+
+    def _training_identity(self) -> gcp.serviceaccount.Account:
+        ctx, name = self._ctx, self._name
+        assert ctx.cluster is not None
+        account = gcp.serviceaccount.Account(
+            f"{name}-training",
+            account_id=account_id(ctx.base_name, "training"),
+            display_name=f"mlfabric {ctx.base_name}: training pods",
+            description=f"Workload Identity of {TRAINING_NAMESPACE}/{TRAINING_SERVICE_ACCOUNT} on the platform cluster: "
+            "reads datasets, writes artifacts.",
+            project=ctx.account,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        if ctx.storage is not None:
+            for grant in TRAINING_GRANTS:
+                self._bucket_grant(f"{name}-training-{_role_slug(grant.role)}", grant.role, account.member,
+                                   list(grant.buckets))
+        # The workload pool exists once the cluster does; the binding names it.
+        cluster = [ctx.cluster] if isinstance(ctx.cluster, pulumi.Resource) else []
+        gcp.serviceaccount.IAMMember(
+            f"{name}-training-workload-identity",
+            service_account_id=account.name,
+            role=WORKLOAD_IDENTITY_USER,
+            member=self._project.apply(
+                lambda p: f"serviceAccount:{p}.svc.id.goog[{TRAINING_NAMESPACE}/{TRAINING_SERVICE_ACCOUNT}]"
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=cluster),
+        )
+        return account

@@ -1,0 +1,182 @@
+"""Registries on GCP: Artifact Registry Docker repositories, and what Vertex AI Model Registry allows
+to be declared.
+
+Creates, when the spec lists repositories or models:
+
+- ``gcp:projects/service:Service`` for the APIs used (Artifact Registry; Container Scanning when
+  ``scan_on_push``; Vertex AI when models are listed; Cloud KMS), left on at destroy;
+- the registry's own key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, yearly
+  rotation) and, per service that encrypts with it, the service agent
+  (``gcp:projects/serviceIdentity:ServiceIdentity``: GCP creates these agents lazily, so they are
+  created before the grant) and a ``gcp:kms/cryptoKeyIAMMember`` letting it use the key;
+- per repository a ``gcp:artifactregistry/repository:Repository`` ``<platform>-<environment>-<repo>``
+  in the platform region: Docker format, CMEK with the registry key (settable only at creation),
+  immutable tags unless the spec allows overwriting, vulnerability scanning (``INHERITED``: the
+  Container Scanning API enabled here scans every push; ``DISABLED`` when ``scan_on_push`` is off), a
+  cleanup policy deleting untagged images ``untagged_image_retention_days`` after upload (not a dry
+  run). Repositories are stateful: protected and retained when the spec asks for deletion protection.
+  A repository's push/pull address (``registry_urls``) names one image inside it, called like the
+  repository: ``<region>-docker.pkg.dev/<project>/<platform>-<environment>-<repo>/<repo>``, so
+  ``<address>:<tag>`` is a complete image reference as on ECR.
+
+Model registry — what is and is not declarable: Vertex AI Model Registry has no model resource in
+pulumi-gcp (nor in the Google Terraform provider). A model and its versions come into being when a
+pipeline uploads one (``gcloud ai models upload --region R --model-id <id>
+--encryption-kms-key-name <key>``, later versions with ``--parent-model``), so a model cannot be
+created, protected or labelled here. Declared instead: the Vertex AI API, the key and the Vertex AI
+service agent's grant on it (uploads must name the key: Vertex has no per-project CMEK default), and
+the model ids are reserved by naming (``<platform>-<environment>-<model>``): ``model_registry_ids``
+holds the resource names the models will have after their first upload
+(``projects/<project>/locations/<region>/models/<id>``), which RBAC and pipelines use.
+``model_encryption_key`` (not part of the cross-cloud outputs) is the key uploads must name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import pulumi
+import pulumi_gcp as gcp
+
+from mlfabric.components.concerns import RegistryOutputs
+from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.network import KMS_API, concern_key, enable_apis, key_user, project_id, service_agent
+from mlfabric.components.spec import RegistrySpec
+
+ARTIFACT_REGISTRY_API: Final = "artifactregistry.googleapis.com"
+CONTAINER_SCANNING_API: Final = "containerscanning.googleapis.com"
+VERTEX_API: Final = "aiplatform.googleapis.com"
+_SECONDS_PER_DAY: Final = 86400
+
+
+def repository_id(base_name: str, repository: str) -> str:
+    """Artifact Registry repository id (at most 53 of the 63 characters allowed)."""
+    return f"{base_name}-{repository}"
+
+
+def model_id(base_name: str, model: str) -> str:
+    """The Vertex AI model id a model is uploaded under (at most 53 of the 63 characters allowed)."""
+    return f"{base_name}-{model}"
+
+
+def repositories_of(registry: RegistryOutputs | None) -> dict[str, str]:
+    """Spec repository name -> Artifact Registry repository id, known before anything is deployed.
+
+    Per-repository IAM needs the repositories when resources are declared, not when outputs resolve,
+    so it reads ``GcpRegistry.repository_ids`` (plain strings), not ``registry_urls``.
+    """
+    if registry is None:
+        return {}
+    ids = getattr(registry, "repository_ids", None)
+    if not isinstance(ids, Mapping):
+        raise TypeError("a GCP concern needs the registry's repository_ids (a GcpRegistry handle)")
+    return {str(k): str(v) for k, v in ids.items()}
+
+
+def _dict_output(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    # Output.all() of nothing resolves to a list, not an empty dict.
+    if not values:
+        return pulumi.Output.from_input({})
+    return pulumi.Output.all(**values)  # type: ignore[return-value]
+
+
+class GcpRegistry(pulumi.ComponentResource):
+    """CMEK-encrypted, scanned Artifact Registry repositories; Vertex AI model ids and their key."""
+
+    registry_urls: pulumi.Output[dict[str, str]]
+    model_registry_ids: pulumi.Output[dict[str, str]]
+
+    def __init__(
+        self,
+        name: str,
+        spec: RegistrySpec,
+        ctx: PlatformContext,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("mlfabric:registry:GcpRegistry", name, None, opts)
+        # Static (known at declaration): what per-repository IAM in other concerns is declared from.
+        self.repository_ids: dict[str, str] = {r: repository_id(ctx.base_name, r) for r in spec.repositories}
+        self.model_ids: dict[str, str] = {m: model_id(ctx.base_name, m) for m in spec.models}
+        repositories: dict[str, gcp.artifactregistry.Repository] = {}
+        self.model_encryption_key: pulumi.Output[str] = pulumi.Output.from_input("")
+
+        if spec.repositories or spec.models:
+            services = [KMS_API]
+            if spec.repositories:
+                services.append(ARTIFACT_REGISTRY_API)
+                if spec.scan_on_push:
+                    services.append(CONTAINER_SCANNING_API)
+            if spec.models:
+                services.append(VERTEX_API)
+            apis = enable_apis(name, ctx, self, *services)
+            key = concern_key(name, "registry", ctx, self, apis[KMS_API]).key
+            users = {
+                service: key_user(
+                    f"{name}-registry-{service.split('.')[0]}-agent",
+                    key.id,
+                    service_agent(name, service, ctx, self, apis[service]),
+                    self,
+                )
+                for service in (ARTIFACT_REGISTRY_API, VERTEX_API)
+                if service in apis
+            }
+            if spec.models:
+                self.model_encryption_key = key.id
+            for repository in spec.repositories:
+                repositories[repository] = self._repository(
+                    name, repository, spec, ctx, key, [*apis.values(), users[ARTIFACT_REGISTRY_API]]
+                )
+
+        project = project_id(ctx, self)
+        # An Artifact Registry repository holds images: the push/pull address names one, after the repository.
+        self.registry_urls = _dict_output(
+            {k: pulumi.Output.concat(r.registry_uri, "/", k) for k, r in repositories.items()}
+        )
+        self.model_registry_ids = (
+            project.apply(
+                lambda p: {m: f"projects/{p}/locations/{ctx.region}/models/{i}" for m, i in self.model_ids.items()}
+            )
+            if self.model_ids
+            else pulumi.Output.from_input({})
+        )
+        self.register_outputs(
+            {"registry_urls": self.registry_urls, "model_registry_ids": self.model_registry_ids}
+        )
+
+    def _repository(
+        self,
+        name: str,
+        repository: str,
+        spec: RegistrySpec,
+        ctx: PlatformContext,
+        key: gcp.kms.CryptoKey,
+        after: list[pulumi.Resource],
+    ) -> gcp.artifactregistry.Repository:
+        retention = f"{spec.untagged_image_retention_days * _SECONDS_PER_DAY}s"
+        return gcp.artifactregistry.Repository(
+            f"{name}-repo-{repository}",
+            project=ctx.account,
+            location=ctx.region,
+            repository_id=self.repository_ids[repository],
+            format="DOCKER",
+            description=f"mlfabric {ctx.base_name}: {repository} images",
+            kms_key_name=key.id,
+            docker_config=gcp.artifactregistry.RepositoryDockerConfigArgs(immutable_tags=spec.immutable_tags),
+            vulnerability_scanning_config=gcp.artifactregistry.RepositoryVulnerabilityScanningConfigArgs(
+                enablement_config="INHERITED" if spec.scan_on_push else "DISABLED",
+            ),
+            cleanup_policy_dry_run=False,
+            cleanup_policies=[
+                gcp.artifactregistry.RepositoryCleanupPolicyArgs(
+                    id="delete-untagged",
+                    action="DELETE",
+                    condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(
+                        tag_state="UNTAGGED", older_than=retention
+                    ),
+                )
+            ],
+            labels=ctx.tags({"mlfabric-repository": repository}),
+            # The service agent must hold the key before the repository is created with it.
+            opts=ctx.stateful(self, depends_on=after),
+        )

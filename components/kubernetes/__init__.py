@@ -1,0 +1,1 @@
+"""What every Kubernetes cluster gets the same way, whichever cloud runs it."""
