@@ -6,7 +6,7 @@ STACK  ?= dev
 # The cloud of the stack being planned decides which provider SDK is installed (lean installs).
 CLOUD  ?= $(shell sed -n 's/^[[:space:]]*cloud:[[:space:]]*\([a-z]*\).*/\1/p' stacks/Pulumi.$(STACK).yaml 2>/dev/null | head -n1)
 
-.PHONY: plan test lint docs docs-check bench check check-all snapshots clean
+.PHONY: plan test lint docs docs-check wheel-check bench check check-all snapshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,11 @@ docs: $(VENV)/.installed-all,dev
 
 docs-check: $(VENV)/.installed-all,dev
 	$(BIN)/python -m mlfabric.reference --check
+
+# The built wheel, installed with [aws] into a fresh virtualenv outside the checkout: only `mlfabric` at
+# the top level, and `mlfabric check` / `validate` work from a directory with no policies/ folder.
+wheel-check: | $(BIN)/python
+	PYTHON=$(BIN)/python tests/wheel_check.sh
 
 bench: $(VENV)/.installed-all,dev
 	$(BIN)/python bench/plan_time.py

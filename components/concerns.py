@@ -1,17 +1,105 @@
-"""The output contract of every concern: what each cloud's component exposes, with the same names
-on every cloud. Other concerns read these through the platform context; `MLPlatform` exports them as
-stack outputs."""
+"""The output contract of every concern, declared once.
+
+Each concern (network, storage, registry, cluster, monitoring, serving, rbac) is a base class here:
+its annotations are the outputs every cloud's component exposes, with the same names on every
+cloud; its class variables say which spec section it builds from, which other concerns it reads
+from the context (``needs``: built first when the spec asks for them) and under which names its
+outputs become stack outputs. A cloud's component subclasses the contract, assigns the outputs and
+ends with ``self.register_contract()``, which registers exactly the contract's outputs, so the
+names are written once. ``MLPlatform`` builds the components in the order their ``needs`` give.
+"""
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 import pulumi
 
+from mlfabric.components.spec import (
+    MonitoringSpec,
+    NetworkSpec,
+    PlatformSpec,
+    RbacSpec,
+    RegistrySpec,
+    ServingSpec,
+    StorageSpec,
+    TrainingSpec,
+)
 
-@runtime_checkable
-class NetworkOutputs(Protocol):
+if TYPE_CHECKING:
+    from mlfabric.components.context import PlatformContext
+
+SpecT = TypeVar("SpecT")
+
+
+class ConcernComponent(pulumi.ComponentResource, Generic[SpecT]):
+    """A concern's component on one cloud. Subclass a contract below, not this class.
+
+    The constructor keeps what every component's methods read: ``self._name`` (the platform's
+    logical name, the prefix of every child's name), ``self._spec`` (the concern's spec section),
+    ``self._ctx`` (the platform context) and ``self._child`` (options that parent a child here).
+    """
+
+    # the component's Pulumi type token, ``mlfabric:<concern>:<Cloud><Thing>``: part of every URN
+    type_token: ClassVar[str]
+    # the concern's name: the context attribute that holds it once built
+    concern: ClassVar[str]
+    # the spec section the component is built from (handed to its constructor)
+    section: ClassVar[str]
+    # concerns this one reads from the context; each is built first where the spec asks for it
+    needs: ClassVar[tuple[str, ...]] = ()
+    # stack-output names that differ from the contract's attribute names
+    exported_as: ClassVar[Mapping[str, str]] = {}
+
+    def __init__(
+        self, name: str, spec: SpecT, ctx: PlatformContext, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        # Every concern is built as (name, its spec section, the platform context, options).
+        super().__init__(self.type_token, name, None, opts)
+        self._name = name
+        self._spec = spec
+        self._ctx = ctx
+        self._child = pulumi.ResourceOptions(parent=self)
+
+    @classmethod
+    def contract(cls) -> type[ConcernComponent[Any]]:
+        """The contract class (the direct subclass of ``ConcernComponent``) this component fulfils."""
+        for klass in cls.__mro__:
+            if ConcernComponent in klass.__bases__:
+                return klass
+        raise TypeError(f"{cls.__name__} fulfils no concern contract")
+
+    @classmethod
+    def output_names(cls) -> tuple[str, ...]:
+        """The contract's outputs, in declaration order."""
+        annotations = cls.contract().__annotations__
+        return tuple(name for name, kind in annotations.items() if "ClassVar" not in str(kind))
+
+    @classmethod
+    def wanted(cls, spec: PlatformSpec) -> bool:
+        """Whether the spec asks for this concern (its section is present)."""
+        return getattr(spec, cls.section) is not None
+
+    def register_contract(self, **extra: Any) -> None:
+        """Register the contract's outputs (and any cloud-only extras); the last call of a constructor."""
+        self.register_outputs({name: getattr(self, name) for name in self.output_names()} | extra)
+
+    def stack_outputs(self) -> dict[str, Any]:
+        """The contract's outputs under their stack-output names."""
+        return {self.exported_as.get(name, name): getattr(self, name) for name in self.output_names()}
+
+
+class NetworkOutputs(ConcernComponent[NetworkSpec]):
     """What the cluster, serving and private endpoints read from the network."""
+
+    concern = "network"
+    section = "network"
+
+    @classmethod
+    def wanted(cls, spec: PlatformSpec) -> bool:
+        """Built whenever compute (a training cluster or serving) needs somewhere to run."""
+        return spec.training is not None or spec.serving is not None
 
     # VPC id (AWS), VPC network id (GCP), VNet id (Azure)
     network_id: pulumi.Output[str]
@@ -21,9 +109,12 @@ class NetworkOutputs(Protocol):
     public_subnet_ids: pulumi.Output[list[str]]
 
 
-@runtime_checkable
-class StorageOutputs(Protocol):
+class StorageOutputs(ConcernComponent[StorageSpec]):
     """What other concerns and the stack outputs read from storage, on every cloud."""
+
+    concern = "storage"
+    section = "storage"
+    exported_as: ClassVar[Mapping[str, str]] = {"encryption_key_id": "storage_key_id"}
 
     # spec bucket name -> physical name (S3/GCS bucket name, Azure container name)
     bucket_names: pulumi.Output[dict[str, str]]
@@ -37,9 +128,11 @@ class StorageOutputs(Protocol):
     access_log_bucket: pulumi.Output[str]
 
 
-@runtime_checkable
-class RegistryOutputs(Protocol):
+class RegistryOutputs(ConcernComponent[RegistrySpec]):
     """What serving and CI read from the registries."""
+
+    concern = "registry"
+    section = "registry"
 
     # spec repository name -> image URL prefix (push/pull address)
     registry_urls: pulumi.Output[dict[str, str]]
@@ -47,9 +140,12 @@ class RegistryOutputs(Protocol):
     model_registry_ids: pulumi.Output[dict[str, str]]
 
 
-@runtime_checkable
-class ClusterOutputs(Protocol):
+class ClusterOutputs(ConcernComponent[TrainingSpec]):
     """What serving, RBAC and the stack outputs read from the cluster."""
+
+    concern = "cluster"
+    section = "training"
+
 
     cluster_name: pulumi.Output[str]
     cluster_endpoint: pulumi.Output[str]
@@ -61,9 +157,11 @@ class ClusterOutputs(Protocol):
     gpu_pool_names: pulumi.Output[dict[str, str]]
 
 
-@runtime_checkable
-class MonitoringOutputs(Protocol):
+class MonitoringOutputs(ConcernComponent[MonitoringSpec]):
     """What serving (alarm actions) and the stack outputs read from monitoring."""
+
+    concern = "monitoring"
+    section = "monitoring"
 
     # where alarms are routed: SNS topic ARN (AWS), notification channel id (GCP), action group id (Azure)
     alert_topic: pulumi.Output[str]
@@ -71,9 +169,11 @@ class MonitoringOutputs(Protocol):
     dashboard_url: pulumi.Output[str]
 
 
-@runtime_checkable
-class ServingOutputs(Protocol):
+class ServingOutputs(ConcernComponent[ServingSpec]):
     """What CI smoke tests and monitoring read from serving."""
+
+    concern = "serving"
+    section = "serving"
 
     # spec endpoint name -> cloud endpoint name
     endpoint_names: pulumi.Output[dict[str, str]]
@@ -81,9 +181,11 @@ class ServingOutputs(Protocol):
     endpoint_urls: pulumi.Output[dict[str, str]]
 
 
-@runtime_checkable
-class RbacOutputs(Protocol):
+class RbacOutputs(ConcernComponent[RbacSpec]):
     """What users and training jobs read from RBAC."""
+
+    concern = "rbac"
+    section = "rbac"
 
     # persona -> role the persona's principals assume (IAM role ARN, custom role / group id, ...)
     persona_roles: pulumi.Output[dict[str, str]]

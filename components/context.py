@@ -12,6 +12,7 @@ import pulumi
 
 from mlfabric.components import naming
 from mlfabric.components.catalog import Cloud
+from mlfabric.components.kit import kit_for
 
 if TYPE_CHECKING:
     from mlfabric.components.concerns import (
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
         ServingOutputs,
         StorageOutputs,
     )
-    from mlfabric.components.spec import PlatformSpec
+    from mlfabric.components.spec import MonitoringSpec, PlatformSpec
 
 
 @dataclass(frozen=True)
@@ -39,10 +40,13 @@ class PlatformContext:
     deletion_protection: bool
     # GCP project / Azure subscription / AWS account the platform lives in, when known up front.
     account: str | None = None
-    # Azure only: the resource group every platform resource lives in (created by the provider module).
-    resource_group_name: pulumi.Output[str] | None = field(default=None, compare=False)
-    # Handles filled in by MLPlatform as concerns are built, in this order:
-    # network -> storage -> registry -> cluster -> monitoring -> serving -> rbac.
+    # The whole spec, for the few settings a concern reads from another section (serving's alarm
+    # thresholds live under `monitoring`, GKE's release channel under `gcp`).
+    spec: PlatformSpec | None = field(default=None, compare=False)
+    # What the cloud's kit creates before any concern (Azure: the resource group and the telemetry
+    # workspace); each cloud's home reads its own type from here.
+    prerequisites: object | None = field(default=None, compare=False)
+    # Handles filled in by MLPlatform as concerns are built, each after the concerns it needs.
     network: NetworkOutputs | None = field(default=None, compare=False)
     storage: StorageOutputs | None = field(default=None, compare=False)
     registry: RegistryOutputs | None = field(default=None, compare=False)
@@ -62,18 +66,26 @@ class PlatformContext:
             global_tags=dict(spec.tags),
             deletion_protection=spec.deletion_protection,
             account=account,
+            spec=spec,
         )
+
+    @property
+    def monitoring_spec(self) -> MonitoringSpec:
+        """Alarm thresholds and retention (the spec's ``monitoring`` section, or its defaults)."""
+        from mlfabric.components.spec import MonitoringSpec
+
+        return self.spec.monitoring if self.spec is not None else MonitoringSpec()
 
     def with_handles(self, **handles: object) -> PlatformContext:
         """A copy with more prerequisites available to the concerns built next."""
         return dataclasses.replace(self, **handles)  # type: ignore[arg-type]
 
     def tags(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
-        """Merged and cloud-rendered tags (labels on GCP) for one resource."""
+        """Merged tags for one resource, rendered as the cloud's kit takes them (labels on GCP)."""
         merged = naming.merge_tags(
             self.global_tags, extra, naming.identity_tags(self.platform, self.environment)
         )
-        return naming.render_tags(self.cloud, merged)
+        return kit_for(self.cloud).render_tags(merged)
 
     def stateful(self, parent: pulumi.Resource, **kwargs: object) -> pulumi.ResourceOptions:
         """Options for a resource that holds data: protected and retained when the spec says so."""

@@ -3,8 +3,8 @@
 Tags are merged in one documented order — the spec's global ``tags``, then a resource's own tags,
 then mlfabric's identity tags (``mlfabric-platform``, ``mlfabric-environment``, ``managed-by``),
 which nothing may override because policies and cost reports group by them — and then rendered
-for the cloud: AWS tags and Azure tags as given, GCP labels lowercased and validated again after
-the merge (a label that is still invalid is an error, never silently rewritten).
+for the cloud by its kit's ``render_tags``: as given (:func:`as_given`), or as GCP labels,
+lowercased and validated again after the merge (``components/gcp/tags.py``).
 """
 
 from __future__ import annotations
@@ -14,11 +14,7 @@ import re
 from collections.abc import Mapping
 from typing import Final
 
-from mlfabric.components.catalog import Cloud
-
 MANAGED_BY: Final = "mlfabric"
-_GCP_LABEL_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
-_GCP_LABEL_VALUE = re.compile(r"^[a-z0-9_-]{0,63}$")
 
 
 class NamingError(ValueError):
@@ -43,21 +39,9 @@ def merge_tags(
     return {**global_tags, **(resource_tags or {}), **identity}
 
 
-def render_tags(cloud: Cloud, tags: Mapping[str, str]) -> dict[str, str]:
-    """Tags as the cloud takes them; GCP labels lowercased and re-validated."""
-    if cloud != "gcp":
-        return dict(tags)
-    labels: dict[str, str] = {}
-    for key, value in tags.items():
-        label_key, label_value = key.lower(), value.lower()
-        if not _GCP_LABEL_KEY.match(label_key):
-            raise NamingError(f"tags.{key}: not a valid GCP label key once lowercased (got {key!r})")
-        if not _GCP_LABEL_VALUE.match(label_value):
-            raise NamingError(f"tags.{key}: not a valid GCP label value once lowercased (got {value!r})")
-        if label_key in labels:
-            raise NamingError(f"tags.{key}: collides with another key once lowercased (got {key!r})")
-        labels[label_key] = label_value
-    return labels
+def as_given(tags: Mapping[str, str]) -> dict[str, str]:
+    """Merged tags unchanged: for clouds whose tags take any key and value the spec allows."""
+    return dict(tags)
 
 
 def short_hash(*parts: str, length: int = 6) -> str:

@@ -7,6 +7,11 @@ Environment-dependent defaults (prod protects and versions, dev scales to zero a
 declared next to each field with :func:`env_default` and filled in before validation, so the
 JSON Schema shows them (``x-environment-defaults``) and a model's value never depends on code
 elsewhere. Errors come out as one line per problem: ``path.to.field: what is wrong (got X)``.
+
+The rules here hold on every cloud. What only one cloud refuses (EKS's two zones, SageMaker's
+limits, CloudWatch's retention periods, GCP label values, Log Analytics' retention, the shape of a
+principal) lives in that cloud's home, ``components/<cloud>/spec_rules.py``, and is checked through
+its kit after the cloud-neutral rules, so a spec's problems list those last.
 """
 
 from __future__ import annotations
@@ -46,11 +51,9 @@ RESERVED_TAG_KEYS: Final = frozenset({"mlfabric-platform", "mlfabric-environment
 # The bucket name storage components use for access logs; a user bucket may not take it.
 ACCESS_LOG_BUCKET: Final = "access-logs"
 
-# CloudWatch Logs accepts only these retention periods.
-AWS_LOG_RETENTION_DAYS: Final = (
-    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922,
-    3288, 3653,
-)
+
+# (path of the field, relative to the model validated; what is wrong with it)
+Problems = list[tuple[tuple[str | int, ...], str]]
 
 
 class SpecProblem(ValueError):
@@ -91,7 +94,6 @@ _PLATFORM_NAME = re.compile(r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$")
 _ITEM_NAME = re.compile(r"^[a-z][a-z0-9-]{1,22}[a-z0-9]$")
 _POOL_NAME = re.compile(r"^[a-z][a-z0-9]{0,11}$")
 _TAG_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,62}$")
-_GCP_LABEL = re.compile(r"^[a-z0-9_-]{0,63}$")
 _K8S_VERSION = re.compile(r"^1\.\d{2}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -562,22 +564,6 @@ class RbacSpec(_Model):
 
 # --- the root ------------------------------------------------------------------------------------
 
-_PRINCIPAL_PATTERNS: Final[dict[Cloud, tuple[re.Pattern[str], str]]] = {
-    "aws": (
-        re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user|root)(/[\w+=,.@/-]+)?$"),
-        "an IAM role or user ARN such as arn:aws:iam::123456789012:role/Name",
-    ),
-    "gcp": (
-        re.compile(r"^(user|group|serviceAccount|domain):[^\s:]+$"),
-        "a member such as user:ana@example.com, group:ml@example.com or serviceAccount:...",
-    ),
-    "azure": (
-        re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"),
-        "an Entra object id (GUID)",
-    ),
-}
-
-
 class PlatformSpec(_Model):
     """An mlfabric platform: one per stack (environment)."""
 
@@ -631,10 +617,12 @@ class PlatformSpec(_Model):
             self._check_storage,
             self._check_gpu_pools,
             self._check_serving,
-            self._check_monitoring,
-            self._check_principals,
         ):
             problems.extend(check())
+        # Imported here: each cloud's kit imports its rules, and they import this module.
+        from mlfabric.components.kit import kit_for
+
+        problems.extend(kit_for(self.cloud).spec_rules(self))
         _raise_if(problems)
         return self
 
@@ -652,21 +640,7 @@ class PlatformSpec(_Model):
         ]
 
     def _check_tags(self) -> list[tuple[tuple[str | int, ...], str]]:
-        problems: list[tuple[tuple[str | int, ...], str]] = []
-        for key, value in self.tags.items():
-            if not _TAG_KEY.match(key):
-                problems.append((("tags", key), f"tag keys are 1-63 letters, digits, '_' or '-', starting with a letter (got {key!r})"))
-            elif key.lower() in RESERVED_TAG_KEYS:
-                problems.append((("tags", key), f"reserved for mlfabric's identity tags (got {key!r})"))
-            elif self.cloud == "gcp" and not _GCP_LABEL.match(value.lower()):
-                problems.append((("tags", key), "not a valid GCP label value once lowercased: at most 63 "
-                                 f"lowercase letters, digits, '_' or '-' (got {value!r})"))
-        if self.cloud == "gcp":
-            lowered = [k.lower() for k in self.tags]
-            for key in self.tags:
-                if lowered.count(key.lower()) > 1:
-                    problems.append((("tags", key), f"collides with another key once lowercased for GCP (got {key!r})"))
-        return problems
+        return [(("tags", key), problem) for key in self.tags if (problem := tag_key_problem(key))]
 
     def _check_storage(self) -> list[tuple[tuple[str | int, ...], str]]:
         problems: list[tuple[tuple[str | int, ...], str]] = []
@@ -680,10 +654,6 @@ class PlatformSpec(_Model):
         if self.training is None:
             return []
         problems: list[tuple[tuple[str | int, ...], str]] = []
-        if self.cloud == "aws" and self.network.availability_zones < 2:
-            # EKS refuses a cluster whose subnets do not span at least two zones.
-            problems.append((("network", "availability_zones"), "EKS needs at least 2 zones for a training "
-                             f"cluster (got {self.network.availability_zones})"))
         for index, pool in enumerate(self.training.gpu_pools):
             try:
                 catalog.gpu_shape(self.cloud, pool.accelerator, pool.gpus_per_node)
@@ -708,8 +678,6 @@ class PlatformSpec(_Model):
                     catalog.gpu_shape(self.cloud, endpoint.accelerator)
                 except catalog.CatalogError as error:
                     problems.append(((*where, "accelerator"), str(error)))
-            if self.cloud == "aws":
-                problems += _sagemaker_limits(where, endpoint, [b.name for b in self.storage.buckets])
             images = [("image", endpoint.image)]
             images += [(f"traffic.{k}.image", v.image) for k, v in
                        (("challenger", endpoint.traffic.challenger), ("shadow", endpoint.traffic.shadow)) if v]
@@ -720,46 +688,29 @@ class PlatformSpec(_Model):
                                      f"and is not a full image URL (got {image!r})"))
         return problems
 
-    def _check_monitoring(self) -> list[tuple[tuple[str | int, ...], str]]:
-        days = self.monitoring.log_retention_days
-        if self.cloud == "aws" and days not in AWS_LOG_RETENTION_DAYS:
-            return [(("monitoring", "log_retention_days"), "CloudWatch Logs accepts only "
-                     f"{', '.join(map(str, AWS_LOG_RETENTION_DAYS))} (got {days})")]
-        if self.cloud == "azure" and not 30 <= days <= 730:
-            return [(("monitoring", "log_retention_days"), f"Log Analytics keeps 30 to 730 days (got {days})")]
-        return []
-
-    def _check_principals(self) -> list[tuple[tuple[str | int, ...], str]]:
-        pattern, example = _PRINCIPAL_PATTERNS[self.cloud]
-        return [
-            (("rbac", "personas", persona, index), f"must be {example} (got {principal!r})")
-            for persona, principals in self.rbac.personas.items()
-            for index, principal in enumerate(principals)
-            if not pattern.match(principal)
-        ]
-
     @property
     def base_name(self) -> str:
         """Prefix of every logical and physical name: ``<name>-<environment>``."""
         return f"{self.name}-{self.environment}"
 
 
-def _sagemaker_limits(
-    where: tuple[str | int, ...], endpoint: EndpointSpec, buckets: list[str]
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """What SageMaker refuses, caught before anything is declared."""
-    problems: list[tuple[tuple[str | int, ...], str]] = []
-    traffic = endpoint.traffic
-    if traffic.challenger is not None and traffic.shadow is not None:
-        problems.append(((*where, "traffic", "shadow"), "SageMaker runs a shadow variant only beside a single "
-                         "production variant: drop the challenger or the shadow (got both)"))
-    if traffic.bake_minutes > 60:
-        problems.append(((*where, "traffic", "bake_minutes"), f"SageMaker bakes each step at most 60 minutes "
-                         f"(got {traffic.bake_minutes})"))
-    if endpoint.data_capture_percent > 0 and "artifacts" not in buckets:
-        problems.append(((*where, "data_capture_percent"), "data capture writes to the 'artifacts' bucket, which "
-                         f"storage.buckets does not declare (got {endpoint.data_capture_percent})"))
-    return problems
+def tag_key_problem(key: str) -> str | None:
+    """What is wrong with a tag key on every cloud, or None (a cloud's rules judge only usable keys)."""
+    if not _TAG_KEY.match(key):
+        return f"tag keys are 1-63 letters, digits, '_' or '-', starting with a letter (got {key!r})"
+    if key.lower() in RESERVED_TAG_KEYS:
+        return f"reserved for mlfabric's identity tags (got {key!r})"
+    return None
+
+
+def principal_problems(spec: PlatformSpec, pattern: re.Pattern[str], example: str) -> Problems:
+    """Each persona principal that is not the cloud's kind of principal (``pattern``, e.g. ``example``)."""
+    return [
+        (("rbac", "personas", persona, index), f"must be {example} (got {principal!r})")
+        for persona, principals in spec.rbac.personas.items()
+        for index, principal in enumerate(principals)
+        if not pattern.match(principal)
+    ]
 
 
 def image_repository(image: str) -> str | None:

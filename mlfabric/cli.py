@@ -1,7 +1,7 @@
 """The `mlfabric` command line: validate, plan, schema (and the commands other modules register).
 
-Exit codes: 0 ok, 1 policy violations (check), 2 bad spec or usage. Bad input is reported as one
-line per problem on stderr, never a traceback.
+Exit codes (``mlfabric.cli_options``): 0 ok, 1 policy violations (check), 2 bad spec or usage. Bad
+input is reported as one line per problem on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -11,18 +11,16 @@ import importlib
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import pulumi
 import typer
 from rich.console import Console
 
-from mlfabric import render, stackfile
+from mlfabric import render
+from mlfabric.cli_options import FileOption, StackOption, fail, load_stack, usage_errors
 from mlfabric.components.spec import json_schema
 from mlfabric.errors import UsageError
-
-EXIT_OK = 0
-EXIT_USAGE = 2
 
 app = typer.Typer(
     name="mlfabric",
@@ -31,28 +29,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-StackOption = Annotated[
-    str | None, typer.Option("--stack", "-s", help="Stack name: stacks/Pulumi.<STACK>.yaml.", show_default=False)
-]
-FileOption = Annotated[
-    Path | None, typer.Option("--file", "-f", help="A stack file anywhere on disk.", show_default=False)
-]
-
-
-def fail(problems: list[str]) -> NoReturn:
-    """Print one line per problem to stderr and exit 2."""
-    for line in problems:
-        print(line, file=sys.stderr)
-    raise typer.Exit(EXIT_USAGE)
-
-
-def load_stack(stack: str | None, file: Path | None) -> stackfile.StackFile:
-    """The stack file named on the command line (exits 2 with one line per problem)."""
-    try:
-        return stackfile.load(stackfile.resolve(stack, file))
-    except UsageError as error:
-        fail(error.problems)
 
 
 @app.command()
@@ -67,10 +43,8 @@ def validate(
     if path is not None and file is not None:
         fail(["give the stack file once: as an argument or with --file"])
     loaded = load_stack(stack, path or file)
-    try:
+    with usage_errors():
         spec = validate_stack(loaded)
-    except UsageError as error:
-        fail(error.problems)
     print(f"ok: {loaded.path} — {spec.base_name} on {spec.cloud} {spec.region}")
 
 

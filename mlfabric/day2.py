@@ -4,30 +4,23 @@ full scale?) and ``verify`` (is what is deployed still what the stack declares?)
 The CLI (``mlfabric.cli``) imports this module and calls :func:`register`. Heavy imports (the plan,
 boto3) happen inside the commands so ``mlfabric --help`` stays fast.
 
-Exit codes: 0 fine; 1 short (preflight) or drifted (verify); 2 bad spec, bad input or AWS not
-reachable, reported as one line per problem on stderr.
+Exit codes (``mlfabric.cli_options``): 0 fine; 1 short (preflight) or drifted (verify); 2 bad spec,
+bad input or AWS not reachable, reported as one line per problem on stderr.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from mlfabric.errors import UsageError
+from mlfabric.cli_options import EXIT_FINDINGS, EXIT_OK, FileOption, StackOption, read_stack, usage_errors
 
-EXIT_OK: Final = 0
-EXIT_FINDINGS: Final = 1
-EXIT_USAGE: Final = 2
+if TYPE_CHECKING:
+    from mlfabric.plan import Plan
 
-StackOption = Annotated[
-    str | None, typer.Option("--stack", "-s", help="Stack name: stacks/Pulumi.<STACK>.yaml.", show_default=False)
-]
-FileOption = Annotated[
-    Path | None, typer.Option("--file", "-f", help="A stack file anywhere on disk.", show_default=False)
-]
 EndpointOption = Annotated[
     str | None,
     typer.Option("--endpoint-url", help="Send every AWS API call to this URL (an emulator such as moto_server).",
@@ -35,18 +28,11 @@ EndpointOption = Annotated[
 ]
 
 
-def _fail(problems: list[str]) -> typer.Exit:
-    for line in problems:
-        print(line, file=sys.stderr)
-    return typer.Exit(EXIT_USAGE)
-
-
-def _plan(stack: str | None, file: Path | None):  # type: ignore[no-untyped-def]
+def _plan(stack: str | None, file: Path | None) -> Plan:
     """The stack's offline plan (UsageError for a bad stack file or spec)."""
-    from mlfabric import stackfile
     from mlfabric.plan import plan_stack
 
-    return plan_stack(stackfile.load(stackfile.resolve(stack, file)))
+    return plan_stack(read_stack(stack, file))
 
 
 def cost_command(
@@ -63,10 +49,8 @@ def cost_command(
 
     from mlfabric import cost
 
-    try:
+    with usage_errors():
         result = cost.estimate(_plan(stack, file))
-    except UsageError as error:
-        raise _fail(error.problems) from None
     if json_out is not None and str(json_out) == "-":
         sys.stdout.write(cost.to_json_text(result))
         return
@@ -94,11 +78,9 @@ def preflight_command(
 
     from mlfabric import preflight
 
-    try:
+    with usage_errors():
         plan = _plan(stack, file)
         report = preflight.run(plan, preflight.boto3_clients(plan.spec.region, endpoint_url))
-    except UsageError as error:
-        raise _fail(error.problems) from None
     preflight.render(Console(), report)
     raise typer.Exit(report.exit_code(strict=strict))
 
@@ -121,12 +103,10 @@ def verify_command(
 
     from mlfabric import verify
 
-    try:
+    with usage_errors():
         plan = _plan(stack, file)
         report = verify.run(plan, verify.load_outputs(outputs, plan),
                             verify.boto3_clients(plan.spec.region, endpoint_url))
-    except UsageError as error:
-        raise _fail(error.problems) from None
     verify.render(Console(), report)
     raise typer.Exit(EXIT_FINDINGS if report.drifted else EXIT_OK)
 

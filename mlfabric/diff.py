@@ -381,6 +381,9 @@ def update_snapshots(root: Path | None = None) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit 0 when every stack's snapshot is upgrade-safe (or was rewritten), 1 otherwise."""
+    from mlfabric.cli_options import EXIT_FINDINGS, EXIT_OK
+
     parser = argparse.ArgumentParser(prog="python -m mlfabric.diff", description=__doc__.split("\n\n")[0])
     group = parser.add_mutually_exclusive_group(required=True)
     group.add_argument("--update-snapshots", action="store_true", help="rewrite tests/snapshots/ from stacks/")
@@ -389,7 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.update_snapshots:
         for path in update_snapshots():
             print(f"wrote {path}")
-        return 0
+        return EXIT_OK
     failed = False
     for path in stack_files():
         snapshot = current_snapshot(path)
@@ -401,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in snapshot_problems(json.loads(committed_path.read_text()), snapshot):
             print(f"{snapshot['stack']}: {problem}")
             failed = True
-    return 1 if failed else 0
+    return EXIT_FINDINGS if failed else EXIT_OK
 
 
 if __name__ == "__main__":

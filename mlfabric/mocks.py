@@ -1,43 +1,44 @@
-"""Pulumi mocks for the offline plan: deterministic ids and realistic computed outputs.
+"""Pulumi mocks for the offline plan: deterministic ids and every computed output a provider returns.
 
-The mock runtime hands every registration to ``PlanMocks.new_resource``; the answer must carry the
+The mock runtime hands every registration to ``PlanMocks.new_resource``. The answer must carry the
 outputs a real provider computes (ARNs, ids, physical names, URLs), because an input built from an
 output the mock did not return is silently dropped — and a policy such as "KMS key required" would
-then fire falsely. Each cloud's answers live in its own module (pure data and string formatting, no
-provider SDK import); ``fakes_for`` picks them by the type token's package.
+then fire falsely. So the answer is complete by construction: each cloud's ``fakes.outputs`` (picked
+by the type token's package, imported on first use) formats ids, names and the values that need the
+cloud's real shapes, and ``derived_outputs`` answers every other output the installed provider SDK
+declares for the type. A type no SDK declares, or a fake naming an output the SDK does not declare,
+raises ``UnknownOutputError``: the plan fails with the type and the property named, instead of a
+component reading ``None``. An invoke without a fake answer raises ``UnknownInvokeError``.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
-from collections.abc import Callable
+import importlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import pulumi
 
-from mlfabric.components.aws import fakes as aws_fakes
-from mlfabric.components.azure import fakes as azure_fakes
+from mlfabric.components.derived_outputs import UnknownOutputError
 from mlfabric.components.fakes import World
-from mlfabric.components.gcp import fakes as gcp_fakes
-from mlfabric.components.kubernetes import fakes as kubernetes_fakes
 
-__all__ = ["PlanMocks", "UnknownInvokeError", "World", "stable_id"]
+__all__ = ["PlanMocks", "UnknownInvokeError", "UnknownOutputError", "World", "stable_id"]
 
 Outputs = Callable[[str, str, dict[str, Any], World], dict[str, Any]]
 Invoke = Callable[[dict[str, Any], World], dict[str, Any]]
 
-_OUTPUTS: dict[str, Outputs] = {
-    "aws": aws_fakes.outputs,
-    "gcp": gcp_fakes.outputs,
-    "azure-native": azure_fakes.outputs,
-    "kubernetes": kubernetes_fakes.outputs,
+# type-token package -> the module holding its fakes (``outputs`` and ``INVOKES``)
+FAKES: Final[dict[str, str]] = {
+    "aws": "mlfabric.components.aws.fakes",
+    "gcp": "mlfabric.components.gcp.fakes",
+    "azure-native": "mlfabric.components.azure.fakes",
+    "kubernetes": "mlfabric.components.kubernetes.fakes",
 }
-_INVOKES: dict[str, Invoke] = {
-    **aws_fakes.INVOKES,
-    **gcp_fakes.INVOKES,
-    **azure_fakes.INVOKES,
-}
+# Provider resources (``pulumi:providers:aws``) compute nothing: their outputs are their inputs.
+_PROVIDERS: Final = "pulumi:providers:"
 
 
 class UnknownInvokeError(RuntimeError):
@@ -47,6 +48,19 @@ class UnknownInvokeError(RuntimeError):
 def stable_id(*parts: str, length: int = 8) -> str:
     """A deterministic hex id, the same on every run for the same resource."""
     return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+@functools.cache
+def _fakes_of(package: str) -> tuple[Outputs, Mapping[str, Invoke]] | None:
+    module_name = FAKES.get(package)
+    if module_name is None:
+        return None
+    module = importlib.import_module(module_name)
+    return module.outputs, getattr(module, "INVOKES", {})
+
+
+def _package(token: str) -> str:
+    return token.split(":", 1)[0]
 
 
 @dataclass
@@ -59,15 +73,23 @@ class PlanMocks(pulumi.runtime.Mocks):
         inputs = dict(args.inputs)
         if not args.custom:
             return None, inputs
-        package = args.typ.split(":", 1)[0]
-        fakes = _OUTPUTS.get(package)
-        computed = fakes(args.typ, args.name, inputs, self.world) if fakes else {}
-        outputs = {**inputs, **computed}
-        resource_id = outputs.pop("__id", None) or f"{args.name}-{stable_id(args.typ, args.name)}"
+        default_id = f"{args.name}-{stable_id(args.typ, args.name)}"
+        if args.typ.startswith(_PROVIDERS):
+            return default_id, inputs
+        fakes = _fakes_of(_package(args.typ))
+        if fakes is None:
+            raise UnknownOutputError(
+                f"the offline plan cannot answer resource {args.name!r} of type {args.typ!r}: it has no fakes for "
+                f"the {_package(args.typ)!r} package (add them to mlfabric.mocks.FAKES)"
+            )
+        # Only the computed outputs: the SDK resolves every other property from the inputs it sent.
+        outputs = fakes[0](args.typ, args.name, inputs, self.world)
+        resource_id = outputs.pop("__id", None) or default_id
         return str(resource_id), outputs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
-        answer = _INVOKES.get(args.token)
+        fakes = _fakes_of(_package(args.token))
+        answer = fakes[1].get(args.token) if fakes else None
         if answer is None:
             raise UnknownInvokeError(
                 f"the offline plan has no fake answer for invoke {args.token!r}; "

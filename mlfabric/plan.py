@@ -24,13 +24,16 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-from pulumi.runtime import rpc
-from pulumi.runtime.mocks import MockMonitor
-from pulumi.runtime.settings import SETTINGS, get_root_resource
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
 
 from mlfabric import stackfile
+from mlfabric.compat import (
+    SETTINGS,
+    MockMonitor,
+    deserialize_properties,
+    get_root_resource,
+    run_pulumi_func,
+    sync_await,
+)
 from mlfabric.components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, parse_spec
 from mlfabric.diff import alias_entries
 from mlfabric.errors import UsageError
@@ -81,7 +84,7 @@ class RecordingMonitor(MockMonitor):
                 protect=bool(request.protect),
                 retain_on_delete=bool(request.retainOnDelete),
                 id=response.id or None,
-                inputs=rpc.deserialize_properties(request.object) if request.type != "pulumi:pulumi:Stack" else {},
+                inputs=deserialize_properties(request.object) if request.type != "pulumi:pulumi:Stack" else {},
                 # The SDK gathers dependencies in sets; sorted, a plan is byte-for-byte repeatable.
                 dependencies=sorted(request.dependencies),
                 property_dependencies={
@@ -162,7 +165,7 @@ def _resolve_stack_outputs() -> dict[str, Any]:
             resolved[name] = "[secret]" if is_secret else await output.future()
         return resolved
 
-    return _sync_await(resolve())
+    return sync_await(resolve())
 
 
 def run_program(
@@ -191,7 +194,7 @@ def run_program(
             # As pulumi.runtime.test does: a failed earlier run must not leak pending work into this one.
             SETTINGS.rpc_manager.clear()
             SETTINGS.outputs.clear()
-            _sync_await(run_pulumi_func(program))
+            sync_await(run_pulumi_func(program))
             outputs = _resolve_stack_outputs()
         finally:
             logger.removeHandler(collector)

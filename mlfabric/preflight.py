@@ -129,8 +129,8 @@ class PreflightReport:
 
 def boto3_clients(region: str, endpoint_url: str | None = None) -> ClientFactory:
     """Cached boto3 clients for one region, all pointed at ``endpoint_url`` when given."""
-    import boto3  # type: ignore[import-untyped]
-    from botocore.config import Config  # type: ignore[import-untyped]
+    import boto3
+    from botocore.config import Config
 
     session = boto3.session.Session(region_name=region)
     config = Config(retries={"max_attempts": 3, "mode": "standard"}, connect_timeout=10, read_timeout=30)
@@ -152,7 +152,7 @@ def error_code(error: Exception) -> str:
 
 
 def is_client_error(error: Exception) -> bool:
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import ClientError
 
     return isinstance(error, ClientError)
 
@@ -421,7 +421,7 @@ def check_endpoint_quotas(found: Inventory, clients: ClientFactory) -> list[Find
 def run(plan: Plan, clients: ClientFactory) -> PreflightReport:
     """Every preflight check of an AWS stack; UsageError when it is not AWS or AWS is unreachable."""
     require_aws(plan, "preflight")
-    from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError
 
     found = inventory(plan)
     report = PreflightReport(plan.stack, plan.spec.region)

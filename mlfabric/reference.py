@@ -7,7 +7,6 @@ when either has drifted from the models, terraform-docs style.
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -67,14 +66,11 @@ def spec_reference() -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def policy_table() -> str | None:
-    """The README policy table, when the policy pack provides one."""
-    try:
-        check = importlib.import_module("mlfabric.check")
-    except ImportError:
-        return None
-    render = getattr(check, "rules_markdown", None)
-    return str(render()) if render else None
+def policy_table() -> str:
+    """The README policy table: every rule of the pack with its enforcement per environment."""
+    from mlfabric.check.rules_table import rules_markdown
+
+    return rules_markdown()
 
 
 def schema_text() -> str:
@@ -89,9 +85,8 @@ def _splice(text: str, start: str, end: str, body: str) -> str:
 
 def rendered_readme(current: str) -> str:
     text = _splice(current, SPEC_START, SPEC_END, spec_reference())
-    table = policy_table()
-    if table is not None and POLICY_START in text:
-        text = _splice(text, POLICY_START, POLICY_END, table if table.endswith("\n") else table + "\n")
+    if POLICY_START in text:
+        text = _splice(text, POLICY_START, POLICY_END, policy_table())
     return text
 
 

@@ -84,7 +84,7 @@ class _Unreadable(Exception):
 
 
 def _call(method: Callable[..., Any], **kwargs: Any) -> Any:
-    from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+    from botocore.exceptions import ClientError
 
     try:
         return method(**kwargs)
@@ -386,51 +386,64 @@ def _chunks(items: list[str], size: int) -> Iterable[list[str]]:
         yield items[start:start + size]
 
 
+def _topic_checks(plan: Plan, topic: str, clients: ClientFactory) -> list[Check]:
+    """The alert topic: deployed, KMS-encrypted, every notify target subscribed."""
+    sns = clients("sns")
+    resource = f"alert topic ({topic.rsplit(':', 1)[-1]})"
+    answer, missing = _exists(resource, sns.get_topic_attributes, TopicArn=topic)
+    if missing:
+        return missing
+    key = (answer.get("Attributes") or {}).get("KmsMasterKeyId") or ""
+    checks = [Check(resource, "encryption", "KMS key", key or "none", bool(key))]
+    try:
+        subscribed = {s.get("Endpoint") for page in sns.get_paginator("list_subscriptions_by_topic").paginate(
+            TopicArn=topic) for s in page.get("Subscriptions") or []}
+    except Exception as error:
+        subscribed = set()
+        checks.append(Check(resource, "subscriptions", "readable", f"unreadable ({error_code(error)})", False))
+    for target in plan.spec.monitoring.notify:
+        checks.append(Check(resource, f"subscription {target}", "subscribed",
+                            "subscribed" if target in subscribed else "missing", target in subscribed))
+    return checks
+
+
+def _live_alarms(names: list[str], clients: ClientFactory) -> dict[str, dict[str, Any]]:
+    """Alarm name -> its description, for the declared names that exist (_Missing/_Unreadable raise)."""
+    cloudwatch = clients("cloudwatch")
+    live: dict[str, dict[str, Any]] = {}
+    for batch in _chunks(names, 100):
+        response = _call(cloudwatch.describe_alarms, AlarmNames=batch, MaxRecords=100)
+        for alarm in (response.get("MetricAlarms") or []) + (response.get("CompositeAlarms") or []):
+            live[alarm["AlarmName"]] = alarm
+    return live
+
+
+def _alarm_check(name: str, alarm: dict[str, Any] | None, topic: str) -> Check:
+    if alarm is None:
+        return Check(f"alarm {name}", "exists", "deployed", "missing", False)
+    if not topic:
+        return Check(f"alarm {name}", "exists", "deployed", "deployed", True)
+    actions = list(alarm.get("AlarmActions") or [])
+    return Check(f"alarm {name}", "notifies the alert topic", "yes",
+                 "yes" if topic in actions else f"no ({', '.join(actions) or 'no actions'})", topic in actions)
+
+
+def _alarm_checks(plan: Plan, topic: str, clients: ClientFactory) -> list[Check]:
+    """Every declared CloudWatch alarm: deployed, and notifying the alert topic when there is one."""
+    names = sorted(str(r.inputs.get("name")) for r in plan.of_type(AWS_ALARM) if r.inputs.get("name"))
+    if not names:
+        return []
+    try:
+        live = _live_alarms(names, clients)
+    except (_Missing, _Unreadable) as error:
+        return [Check("alarms", "readable", "described", f"unreadable ({error})", False)]
+    return [_alarm_check(name, live.get(name), topic) for name in names]
+
+
 def check_monitoring(plan: Plan, outputs: dict[str, Any], clients: ClientFactory) -> list[Check]:
     topic = str(outputs.get("alert_topic") or "")
-    checks: list[Check] = []
-    if "alert_topic" in plan.outputs:
-        sns = clients("sns")
-        resource = f"alert topic ({topic.rsplit(':', 1)[-1]})"
-        answer, missing = _exists(resource, sns.get_topic_attributes, TopicArn=topic)
-        if missing:
-            checks += missing
-        else:
-            key = (answer.get("Attributes") or {}).get("KmsMasterKeyId") or ""
-            checks.append(Check(resource, "encryption", "KMS key", key or "none", bool(key)))
-            try:
-                subscribed = {s.get("Endpoint") for page in sns.get_paginator("list_subscriptions_by_topic").paginate(
-                    TopicArn=topic) for s in page.get("Subscriptions") or []}
-            except Exception as error:
-                subscribed = set()
-                checks.append(Check(resource, "subscriptions", "readable", f"unreadable ({error_code(error)})", False))
-            for target in plan.spec.monitoring.notify:
-                checks.append(Check(resource, f"subscription {target}", "subscribed",
-                                    "subscribed" if target in subscribed else "missing", target in subscribed))
-    names = sorted(str(r.inputs.get("name")) for r in plan.of_type(AWS_ALARM) if r.inputs.get("name"))
-    if names:
-        cloudwatch = clients("cloudwatch")
-        live: dict[str, dict[str, Any]] = {}
-        try:
-            for batch in _chunks(names, 100):
-                response = _call(cloudwatch.describe_alarms, AlarmNames=batch, MaxRecords=100)
-                for alarm in (response.get("MetricAlarms") or []) + (response.get("CompositeAlarms") or []):
-                    live[alarm["AlarmName"]] = alarm
-        except (_Missing, _Unreadable) as error:
-            return [*checks, Check("alarms", "readable", "described", f"unreadable ({error})", False)]
-        for name in names:
-            alarm = live.get(name)
-            if alarm is None:
-                checks.append(Check(f"alarm {name}", "exists", "deployed", "missing", False))
-                continue
-            actions = list(alarm.get("AlarmActions") or [])
-            if topic:
-                checks.append(Check(f"alarm {name}", "notifies the alert topic", "yes",
-                                    "yes" if topic in actions else f"no ({', '.join(actions) or 'no actions'})",
-                                    topic in actions))
-            else:
-                checks.append(Check(f"alarm {name}", "exists", "deployed", "deployed", True))
-    return checks
+    checks = _topic_checks(plan, topic, clients) if "alert_topic" in plan.outputs else []
+    return checks + _alarm_checks(plan, topic, clients)
 
 
 # --- the whole check -------------------------------------------------------------------------------------
@@ -439,7 +452,7 @@ def check_monitoring(plan: Plan, outputs: dict[str, Any], clients: ClientFactory
 def run(plan: Plan, outputs: dict[str, Any], clients: ClientFactory) -> VerifyReport:
     """Every check of a deployed AWS stack; UsageError when it is not AWS or AWS is unreachable."""
     require_aws(plan, "verify")
-    from botocore.exceptions import BotoCoreError  # type: ignore[import-untyped]
+    from botocore.exceptions import BotoCoreError
 
     found = inventory(plan)
     report = VerifyReport(plan.stack, plan.spec.region)

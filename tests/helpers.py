@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from mlfabric.mocks import World
-from mlfabric.plan import Plan, ResourceRecord, plan_spec, run_program
+from mlfabric.testing import Plan, ResourceRecord, of_type, only, plan_spec, run_program
+
+__all__ = ["CLOUD_BLOCKS", "REGIONS", "ROOT", "of_type", "only", "plan", "run_components", "spec_data"]
 
 ROOT = Path(__file__).resolve().parent.parent
 REGIONS = {"aws": "us-east-1", "gcp": "us-central1", "azure": "eastus"}
@@ -35,19 +36,4 @@ def plan(cloud: str = "aws", environment: str = "dev", **sections: Any) -> Plan:
 
 def run_components(program: Callable[[], None], region: str = "us-east-1") -> list[ResourceRecord]:
     """Run a program that builds components directly (no MLPlatform) under the same mocks."""
-    records, _, _ = run_program(
-        program, project="mlfabric", stack="test", config={}, secret_keys=[],
-        world=World(project="mlfabric", stack="test", region=region),
-    )
-    return records
-
-
-def only(records: list[ResourceRecord], type_token: str, name: str | None = None) -> ResourceRecord:
-    """The single record of a type (and logical name); fails loudly when there are 0 or 2+."""
-    found = [r for r in records if r.type == type_token and (name is None or r.name == name)]
-    assert len(found) == 1, f"expected one {type_token} {name or ''}, found {len(found)}"
-    return found[0]
-
-
-def of_type(records: list[ResourceRecord], type_token: str) -> list[ResourceRecord]:
-    return [r for r in records if r.type == type_token]
+    return run_program(program, region=region)

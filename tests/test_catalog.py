@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mlfabric.components import catalog, naming
+from mlfabric.components.kit import kit_for
 
 REQUIRED = ("t4", "l4", "a10g", "a100-40gb", "a100-80gb", "h100-80gb")
 
@@ -63,12 +64,17 @@ def test_identity_tags_win_over_resource_and_global_tags() -> None:
 
 
 def test_gcp_labels_are_lowercased_and_revalidated_after_the_merge() -> None:
-    assert naming.render_tags("gcp", {"Team": "Risk-ML"}) == {"team": "risk-ml"}
-    assert naming.render_tags("aws", {"Team": "Risk-ML"}) == {"Team": "Risk-ML"}
+    gcp = kit_for("gcp").render_tags
+    assert gcp({"Team": "Risk-ML"}) == {"team": "risk-ml"}
     with pytest.raises(naming.NamingError, match=r"tags.team: not a valid GCP label value once lowercased \(got 'a b'\)"):
-        naming.render_tags("gcp", {"team": "a b"})
+        gcp({"team": "a b"})
     with pytest.raises(naming.NamingError, match="collides"):
-        naming.render_tags("gcp", {"Team": "a", "team": "b"})
+        gcp({"Team": "a", "team": "b"})
+
+
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_aws_and_azure_tags_are_rendered_as_given(cloud: str) -> None:
+    assert kit_for(cloud).render_tags({"Team": "Risk ML"}) == {"Team": "Risk ML"}
 
 
 @given(st.lists(st.text("abcdefghijklmnopqrstuvwxyz0123456789-", min_size=1, max_size=30), min_size=1, max_size=4))

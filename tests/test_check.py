@@ -35,7 +35,7 @@ from mlfabric.check import (
     to_sarif,
 )
 from mlfabric.plan import Plan, ResourceRecord
-from mlfabric.policies.rules import BY_ID, RULES
+from mlfabric.policies.rules import RULES
 from mlfabric.policies.rules.base import TypeMatcher
 from tests.helpers import plan
 
@@ -319,7 +319,7 @@ def test_a_policy_that_crashes_fails_the_check_instead_of_passing_silently() -> 
         raise KeyError("boom")
 
     info = RuleInfo(id="mlf-test-broken", title="t", description="d", remediation="r",
-                    severity=BY_ID["mlf-gcs-versioning"].severity, enforcement=BY_ID["mlf-gcs-versioning"].enforcement_level,
+                    severity=RULES["mlf-gcs-versioning"].severity, enforcement=RULES["mlf-gcs-versioning"].enforcement,
                     clouds=("aws",), resource_types=("aws:s3/bucket:Bucket",), section="storage")
     report = run_pack(source_from_plan(plan("aws", "dev")), PackConfig(), [MlfResourcePolicy(info, broken)])
     assert report.exit_code == 1 and "failed to run: KeyError" in report.violations[0].message
@@ -401,6 +401,16 @@ def test_cli_check_rejects_a_bad_spec_and_a_bad_config_with_exit_2(tmp_path: Pat
         f"{config}: mlf-gpu-budget.maxTotalGpus: must be >= 0 (got -1)",
         f"{config}: mlf-unknown: no such rule in the mlfabric pack",
     ]
+
+
+@needs_cli
+def test_cli_check_takes_the_policy_config_from_the_installed_pack_outside_the_project(tmp_path: Path) -> None:
+    """Run from a directory with no Pulumi.yaml and no policies/ folder: the config is package data."""
+    from mlfabric.check import pack_config_dir
+
+    result = mlfabric("check", "--file", str(ROOT / "stacks" / "Pulumi.dev.yaml"), "--format", "json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert Path(json.loads(result.stdout)["config"]) == pack_config_dir() / "dev.json"
 
 
 def test_ci_workflow_tests_checks_every_stack_and_previews_only_with_credentials() -> None:

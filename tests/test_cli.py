@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from typer.testing import CliRunner, Result
 
 from tests.helpers import ROOT
 
@@ -113,6 +114,33 @@ def test_gcp_project_may_come_from_the_provider_config(tmp_path: Path) -> None:
 def test_stack_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
     assert_clean_failure(mlfabric("plan", "-s", "dev", "--file", str(tmp_path / "x.yaml")),
                          "give exactly one of -s/--stack STACK or --file FILE")
+
+
+STACK_COMMANDS = [("validate",), ("plan",), ("check",), ("cost",), ("preflight",), ("verify", "--outputs", "x.json")]
+
+
+def invoke(*args: str) -> Result:
+    """The CLI in-process (typer's runner): for what does not need a fresh interpreter."""
+    from mlfabric.cli import app
+
+    return CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+
+
+@pytest.mark.parametrize("command", STACK_COMMANDS, ids=[c[0] for c in STACK_COMMANDS])
+def test_every_stack_command_takes_the_same_stack_options(command: tuple[str, ...]) -> None:
+    result = invoke(command[0], "--help")
+    assert result.exit_code == 0, result.output
+    for option in ("--stack", "-s", "--file", "-f", "stacks/Pulumi.<STACK>.yaml", "A stack file anywhere on disk."):
+        assert option in result.stdout, f"{command[0]} --help lacks {option}"
+
+
+@pytest.mark.parametrize("command", STACK_COMMANDS, ids=[c[0] for c in STACK_COMMANDS])
+def test_every_stack_command_reports_an_unknown_stack_in_one_line_with_exit_2(command: tuple[str, ...]) -> None:
+    result = invoke(*command, "-s", "qa")
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    [line] = result.stderr.splitlines()
+    assert line.startswith("stack 'qa': no stack file ")
 
 
 def test_plan_prints_a_tree_and_a_summary_line() -> None:

@@ -21,10 +21,11 @@ import pulumi
 import pytest
 
 from mlfabric.components import catalog
-from mlfabric.components.aws.cluster import AwsTrainingCluster, kubeconfig_json
+from mlfabric.components.aws.cluster import AwsTrainingCluster, eks_credentials
 from mlfabric.components.aws.network import AwsNetwork
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
+from mlfabric.components.kubernetes.kubeconfig import kubeconfig_json
 from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import RecordingMonitor, ResourceRecord, run_program
@@ -188,7 +189,7 @@ def test_public_endpoint_is_reachable_only_from_the_listed_cidrs(prod: Built) ->
 
 
 def test_cluster_runs_in_the_private_subnets_of_the_network(prod: Built) -> None:
-    private = [r.id for r in of_type(prod.records, "aws:ec2/subnet:Subnet") if r.inputs["tags"]["mlfabric-tier"] == "private"]
+    private = [str(r.id) for r in of_type(prod.records, "aws:ec2/subnet:Subnet") if r.inputs["tags"]["mlfabric-tier"] == "private"]
     # Registration order of the subnets is async; the set of subnets is what matters.
     assert sorted(only(prod.records, CLUSTER).inputs["vpcConfig"]["subnetIds"]) == sorted(private)
     for group in of_type(prod.records, NODE_GROUP):
@@ -312,7 +313,12 @@ def test_gpu_node_groups_take_their_instance_type_from_the_catalogue(
     shape = catalog.gpu_shape("aws", accelerator, gpus)
     assert group.inputs["instanceTypes"] == [shape.machine]
     assert group.inputs["amiType"] == "AL2023_x86_64_NVIDIA"
-    assert group.inputs["labels"] == {"k8s.amazonaws.com/accelerator": shape.device, "mlfabric.dev/gpu-pool": pool}
+    assert group.inputs["labels"] == {
+        "mlfabric.dev/accelerator": shape.device,
+        "mlfabric.dev/gpu-pool": pool,
+        # the AWS Cluster Autoscaler's GPU label, kept besides the common one
+        "k8s.amazonaws.com/accelerator": shape.device,
+    }
     assert group.inputs["taints"] == [GPU_TAINT]
 
 
@@ -520,12 +526,13 @@ def test_kubeconfig_output_is_a_secret(dev: Built) -> None:
 
 
 def test_kubeconfig_authenticates_with_aws_eks_get_token() -> None:
-    config = json.loads(kubeconfig_json("c1", "https://x.eks.amazonaws.com", "Q0E=", "eu-west-1"))
+    config = json.loads(kubeconfig_json("c1", "https://x.eks.amazonaws.com", "Q0E=", eks_credentials("c1", "eu-west-1")))
     assert config["current-context"] == "c1"
     assert config["clusters"] == [{"name": "c1", "cluster": {"server": "https://x.eks.amazonaws.com", "certificate-authority-data": "Q0E="}}]
     exec_ = config["users"][0]["user"]["exec"]
     assert exec_["command"] == "aws"
     assert exec_["args"] == ["eks", "get-token", "--cluster-name", "c1", "--region", "eu-west-1", "--output", "json"]
+    assert exec_["interactiveMode"] == "Never"
 
 
 def test_prod_cluster_and_its_key_are_protected_retained_and_deletion_protected(prod: Built) -> None:
@@ -550,7 +557,10 @@ def test_dev_cluster_can_be_destroyed(dev: Built) -> None:
 
 def test_outputs_satisfy_the_cluster_protocol_exactly(prod: Built) -> None:
     assert prod.conforms
-    assert set(AwsTrainingCluster.__annotations__) == set(ClusterOutputs.__annotations__)
+    assert AwsTrainingCluster.contract() is ClusterOutputs
+    assert AwsTrainingCluster.output_names() == OUTPUT_NAMES
+    # The outputs are declared once, on the contract; the cloud class only assigns them.
+    assert not vars(AwsTrainingCluster).get("__annotations__")
     cluster = only(prod.records, CLUSTER)
     assert prod.outputs["cluster_name"] == cluster.id == "fraud-prod"
     assert prod.outputs["cluster_endpoint"].startswith("https://") and prod.outputs["cluster_endpoint"].endswith(".eks.amazonaws.com")

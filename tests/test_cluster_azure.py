@@ -40,6 +40,7 @@ from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
+from tests.azure_support import prerequisites
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:cluster:AzureTrainingCluster"
@@ -95,7 +96,7 @@ def build(environment: str, training: dict[str, Any], *, registry: bool = True, 
     spec = parse_spec(spec_data("azure", environment, region="westeurope", training=training, **sections))
     assert spec.training is not None
     training_spec = spec.training
-    ctx = PlatformContext.from_spec(spec).with_handles(resource_group_name=pulumi.Output.from_input("rg-x"))
+    ctx = PlatformContext.from_spec(spec).with_handles(prerequisites=prerequisites(WORKSPACE_ID))
     conforms: list[bool] = []
 
     def program() -> None:
@@ -104,8 +105,6 @@ def build(environment: str, training: dict[str, Any], *, registry: bool = True, 
         if registry:
             handles["registry"] = SimpleNamespace(container_registry_id=pulumi.Output.from_input(ACR_ID))
         cluster = AzureTrainingCluster(spec.base_name, training_spec, ctx.with_handles(**handles))
-        # Monitoring resolves the workspace the cluster was promised (see test_monitoring_azure).
-        cluster.telemetry.provide(WORKSPACE_ID, f"{GROUP_ID}/providers/Microsoft.Insights/components/appi-x")
         conforms.append(isinstance(cluster, ClusterOutputs))
         for key in OUTPUT_NAMES:
             pulumi.export(key, getattr(cluster, key))
@@ -298,6 +297,24 @@ def test_spot_pools_are_evicted_by_deletion_and_carry_the_spot_taint(dev: Built,
     a100 = _pool(prod, "a100")  # prod defaults to on-demand
     assert a100["scaleSetPriority"] == "Regular"
     assert "scaleSetEvictionPolicy" not in a100
+
+
+def test_the_cluster_refuses_a_network_that_has_no_aks_subnet() -> None:
+    spec = parse_spec(spec_data("azure", "dev", region="westeurope", training=DEV_TRAINING))
+    assert spec.training is not None
+    training = spec.training
+    ctx = PlatformContext.from_spec(spec).with_handles(prerequisites=prerequisites(WORKSPACE_ID))
+    # A network with the contract's outputs only: no AKS subnet, NAT gateway, address space or zones.
+    network = SimpleNamespace(network_id="vnet", private_subnet_ids=["snet"], public_subnet_ids=[])
+
+    def program() -> None:
+        AzureTrainingCluster("fraud-dev", training, ctx.with_handles(network=network))
+
+    with pytest.raises(pulumi.RunError, match=r"needs the platform's Azure network"):
+        run_program(
+            program, project="mlfabric", stack="no-aks-subnet", config={}, secret_keys=[],
+            world=World(project="mlfabric", stack="no-aks-subnet", region="westeurope"),
+        )
 
 
 def test_a_gpu_pool_named_like_the_system_pool_is_refused() -> None:

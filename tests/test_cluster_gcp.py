@@ -24,7 +24,7 @@ import pytest
 from mlfabric.components import catalog
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.cluster import GcpTrainingCluster, kubeconfig_json
+from mlfabric.components.gcp.cluster import GcpTrainingCluster
 from mlfabric.components.gcp.network import GcpNetwork
 from mlfabric.components.gcp.registry import GcpRegistry
 from mlfabric.components.spec import GcpOptions, parse_spec
@@ -103,6 +103,8 @@ def build(environment: str, training: dict[str, Any], *, registry: bool = True,
     assert spec.training is not None
     training_spec = spec.training
     ctx = PlatformContext.from_spec(spec, account=PROJECT)
+    if options is not None:
+        ctx = ctx.with_handles(spec=spec.model_copy(update={"gcp": options}))
     conforms: list[bool] = []
 
     def program() -> None:
@@ -110,10 +112,12 @@ def build(environment: str, training: dict[str, Any], *, registry: bool = True,
         handles: dict[str, object] = {"network": network}
         if spec.registry is not None:
             handles["registry"] = GcpRegistry(spec.base_name, spec.registry, ctx)
-        cluster = GcpTrainingCluster(spec.base_name, training_spec, ctx.with_handles(**handles), gcp=options)
+        cluster = GcpTrainingCluster(spec.base_name, training_spec, ctx.with_handles(**handles))
         conforms.append(isinstance(cluster, ClusterOutputs))
         for key in OUTPUT_NAMES:
             pulumi.export(key, getattr(cluster, key))
+        # The kubeconfig's text, to read what the secret holds.
+        pulumi.export("kubeconfig_text", pulumi.Output.unsecret(cluster.kubeconfig))
 
     with _capturing_ignore_changes() as ignore_changes:
         records, outputs, _ = run_program(
@@ -297,7 +301,8 @@ def test_gpu_pools_take_machine_and_accelerator_from_the_catalogue(
         {"type": shape.device, "count": gpus, "gpuDriverInstallationConfig": {"gpuDriverVersion": "DEFAULT"}}
     ]
     assert config["taints"] == [GPU_TAINT]
-    assert config["labels"] == {"mlfabric.dev/gpu-pool": pool}
+    # GKE adds cloud.google.com/gke-accelerator itself; the common labels are declared.
+    assert config["labels"] == {"mlfabric.dev/accelerator": shape.device, "mlfabric.dev/gpu-pool": pool}
     assert config["resourceLabels"]["mlfabric-accelerator"] == accelerator
 
 
@@ -365,9 +370,15 @@ def test_outputs_name_the_cluster_its_issuer_and_its_gpu_pools(prod: Built) -> N
 
 def test_kubeconfig_is_secret_and_authenticates_with_the_gke_plugin(prod: Built) -> None:
     assert prod.outputs["kubeconfig"] == "[secret]"
-    config = json.loads(kubeconfig_json("fraud-prod", "10.0.0.2", "Q0E="))
-    assert config["clusters"][0]["cluster"] == {"server": "https://10.0.0.2", "certificate-authority-data": "Q0E="}
-    assert config["users"][0]["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
+    config = json.loads(prod.outputs["kubeconfig_text"])
+    [cluster] = config["clusters"]
+    assert cluster["cluster"]["server"] == prod.outputs["cluster_endpoint"]
+    assert cluster["cluster"]["server"].startswith("https://")
+    assert cluster["cluster"]["certificate-authority-data"]
+    [user] = config["users"]
+    assert user["user"]["exec"]["command"] == "gke-gcloud-auth-plugin"
+    assert user["user"]["exec"]["provideClusterInfo"] is True
+    assert user["user"]["exec"]["interactiveMode"] == "Never"
 
 
 def test_no_in_cluster_manifests_are_declared(prod: Built) -> None:

@@ -9,7 +9,6 @@ README says to verify before budgeting) or what usage-based charges a deployment
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
 import subprocess
@@ -182,15 +181,20 @@ def test_the_summary_line_for_mlfabric_plan() -> None:
                         r"— aws list prices us-east-1 2024-12; `mlfabric cost` itemises", line), line
 
 
-def test_cost_reads_the_labels_and_defaults_the_components_declare() -> None:
-    from mlfabric import cost
-    from mlfabric.components.aws import cluster, serving
+def test_spec_derived_inventories_use_the_defaults_the_components_declare() -> None:
+    from mlfabric.components.azure import cluster as azure_cluster
+    from mlfabric.components.azure import cost_inventory as azure_costs
+    from mlfabric.components.azure import serving as azure_serving
+    from mlfabric.components.gcp import cluster as gcp_cluster
+    from mlfabric.components.gcp import cost_inventory as gcp_costs
+    from mlfabric.components.gcp import serving as gcp_serving
 
-    assert (cost.GPU_POOL_LABEL, cost.SYSTEM_POOL_LABEL) == (cluster.GPU_POOL_LABEL, cluster.SYSTEM_POOL_LABEL)
-    assert cost.DEFAULT_SERVING_INSTANCE["aws"] == serving.DEFAULT_CPU_INSTANCE
-    for cloud, constant in (("gcp", "DEFAULT_CPU_MACHINE"), ("azure", "DEFAULT_CPU_INSTANCE")):
-        module = importlib.import_module(f"mlfabric.components.{cloud}.serving")
-        assert cost.DEFAULT_SERVING_INSTANCE[cloud] == getattr(module, constant), cloud  # type: ignore[index]
+    # AWS reads pools (by their mlfabric.dev/gpu-pool label), endpoints and disks from the plan: see
+    # test_the_prod_inventory_is_read_from_the_plans_registrations.
+    assert (gcp_costs.DEFAULT_SERVING_INSTANCE, gcp_costs.SYSTEM_DISK_GIB) == (
+        gcp_serving.DEFAULT_CPU_MACHINE, gcp_cluster.SYSTEM_DISK_GIB)
+    assert (azure_costs.DEFAULT_SERVING_INSTANCE, azure_costs.SYSTEM_DISK_GIB) == (
+        azure_serving.DEFAULT_CPU_INSTANCE, azure_cluster.SYSTEM_DISK_GIB)
 
 
 # --- the CLI ---------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""AzureMonitoring under the mock runtime on stand-in handles, and the example Azure stacks planned
-end to end with every Azure concern.
+"""AzureMonitoring under the mock runtime on stand-in handles (with the Azure prerequisites that
+hold the platform's telemetry), and the example Azure stacks planned end to end.
 
 What a mock test cannot prove: that Container Insights publishes the GPU metrics the idle-GPU query
 reads, that AKS publishes ``kube_node_status_condition`` with these dimensions, that the e-mail and
@@ -9,7 +9,6 @@ need a real subscription (README: limits).
 
 from __future__ import annotations
 
-import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,14 +21,9 @@ import pytest
 
 from mlfabric import stackfile
 from mlfabric.check import Source, check_plan, check_source
-from mlfabric.components import platform
-from mlfabric.components.azure.monitoring import (
-    GPU_DUTY_CYCLE_QUERY,
-    AzureMonitoring,
-    Telemetry,
-    action_group_short_name,
-    storage_account_id,
-)
+from mlfabric.components.azure.common import storage_account_id
+from mlfabric.components.azure.monitoring import GPU_DUTY_CYCLE_QUERY, AzureMonitoring, action_group_short_name
+from mlfabric.components.azure.prerequisites import MONITORING_COMPONENT, child_urn, create_prerequisites
 from mlfabric.components.concerns import MonitoringOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import parse_spec
@@ -70,26 +64,19 @@ def build(environment: str, *, with_platform: bool = True, **monitoring: Any) ->
     conforms: list[bool] = []
 
     def program() -> None:
-        handles: dict[str, object] = {"resource_group_name": pulumi.Output.from_input("rg-x")}
+        handles: dict[str, object] = {}
         if with_platform:
-            # The registry and the cluster share one telemetry handle, as AzureRegistry/-Cluster do.
-            # (An unresolved handle keeps a Pulumi program waiting: only create one that is resolved.)
-            telemetry = Telemetry()
             handles["storage"] = SimpleNamespace(bucket_ids=pulumi.Output.from_input(containers))
             handles["registry"] = SimpleNamespace(
-                telemetry=telemetry,
                 container_registry_id=pulumi.Output.from_input(ACR_ID),
                 ml_workspace_id=pulumi.Output.from_input(ML_ID),
             )
-            handles["cluster"] = SimpleNamespace(telemetry=telemetry, cluster_id=pulumi.Output.from_input(CLUSTER_ID))
-        ctx = PlatformContext.from_spec(spec).with_handles(**handles)
-        component = AzureMonitoring(spec.base_name, spec.monitoring, ctx)
+            handles["cluster"] = SimpleNamespace(cluster_id=pulumi.Output.from_input(CLUSTER_ID))
+        ctx = create_prerequisites(spec.base_name, spec, PlatformContext.from_spec(spec), pulumi.ResourceOptions())
+        component = AzureMonitoring(spec.base_name, spec.monitoring, ctx.with_handles(**handles))
         conforms.append(isinstance(component, MonitoringOutputs))
         pulumi.export("alert_topic", component.alert_topic)
         pulumi.export("dashboard_url", component.dashboard_url)
-        if with_platform:
-            pulumi.export("promised_workspace", telemetry.log_workspace_id)
-            pulumi.export("promised_insights", telemetry.app_insights_id)
 
     records, outputs, _ = run_program(
         program, project="mlfabric", stack=f"azure-{environment}", config={}, secret_keys=[],
@@ -104,26 +91,50 @@ def dev() -> Built:
 
 
 def test_monitoring_creates_exact_child_types_with_a_cluster_a_registry_and_storage(dev: Built) -> None:
-    assert dev.counts() == {WORKSPACE: 1, INSIGHTS: 1, ACTION_GROUP: 1, METRIC_ALERT: 1, QUERY_ALERT: 1, DIAGNOSTICS: 3}
+    assert dev.counts() == {ACTION_GROUP: 1, METRIC_ALERT: 1, QUERY_ALERT: 1, DIAGNOSTICS: 3}
 
 
-def test_alone_monitoring_is_a_workspace_insights_and_an_action_group() -> None:
-    assert build("dev", with_platform=False).counts() == {WORKSPACE: 1, INSIGHTS: 1, ACTION_GROUP: 1}
+def test_alone_monitoring_is_an_action_group() -> None:
+    assert build("dev", with_platform=False).counts() == {ACTION_GROUP: 1}
 
 
-def test_concerns_built_earlier_get_the_workspace_and_insights_monitoring_declares(dev: Built) -> None:
-    assert dev.outputs["promised_workspace"] == only(dev.records, WORKSPACE).id
-    assert dev.outputs["promised_insights"] == only(dev.records, INSIGHTS).id
+def test_the_workspace_and_insights_are_prerequisites_not_children_of_monitoring(dev: Built) -> None:
+    component = only(dev.records, COMPONENT)
+    assert only(dev.records, WORKSPACE).parent != component.urn
+    assert only(dev.records, INSIGHTS).parent != component.urn
 
 
-def test_a_telemetry_handle_resolves_once() -> None:
-    def program() -> None:
-        telemetry = Telemetry()
-        telemetry.provide("a", "b")
-        with pytest.raises(pulumi.RunError, match="resolved twice"):
-            telemetry.provide("a", "b")
+def test_example_stacks_keep_the_workspace_urn_through_an_alias() -> None:
+    plan = plan_stack(stackfile.load(ROOT / "stacks" / "Pulumi.azure-dev.yaml"))
+    former_parent = "urn:pulumi:azure-dev::mlfabric::mlfabric:platform:MLPlatform$mlfabric:monitoring:AzureMonitoring::speech-dev"
+    for kind in (WORKSPACE, INSIGHTS):
+        assert {"spec": {"parentUrn": former_parent}} in only(plan.resources, kind).aliases, kind
 
-    run_program(program, project="p", stack="s", config={}, secret_keys=[], world=World("p", "s", "westeurope"))
+
+def test_a_platform_built_at_the_root_aliases_its_telemetry_to_a_root_monitoring_component(dev: Built) -> None:
+    former_parent = "urn:pulumi:azure-dev::mlfabric::mlfabric:monitoring:AzureMonitoring::fraud-dev"
+    for kind in (WORKSPACE, INSIGHTS):
+        assert {"spec": {"parentUrn": former_parent}} in only(dev.records, kind).aliases, kind
+
+
+@pytest.mark.parametrize(
+    ("platform_urn", "monitoring_urn"),
+    [
+        # the engine's URN of a platform at the root of its stack
+        ("urn:pulumi:s::p::mlfabric:platform:MLPlatform::x",
+         "urn:pulumi:s::p::mlfabric:platform:MLPlatform$mlfabric:monitoring:AzureMonitoring::x"),
+        # the mock runtime's URN of the same platform: the root stack is no parent in the engine
+        ("urn:pulumi:s::p::pulumi:pulumi:Stack$mlfabric:platform:MLPlatform::x",
+         "urn:pulumi:s::p::mlfabric:platform:MLPlatform$mlfabric:monitoring:AzureMonitoring::x"),
+        # a platform inside a program's own component keeps that component in the chain
+        ("urn:pulumi:s::p::acme:infra:Landing$mlfabric:platform:MLPlatform::x",
+         "urn:pulumi:s::p::acme:infra:Landing$mlfabric:platform:MLPlatform$mlfabric:monitoring:AzureMonitoring::x"),
+    ],
+)
+def test_the_former_monitoring_urn_is_the_platforms_child_as_the_engine_names_it(
+    platform_urn: str, monitoring_urn: str
+) -> None:
+    assert child_urn(platform_urn, MONITORING_COMPONENT, "x") == monitoring_urn
 
 
 def test_workspace_keeps_logs_for_the_spec_retention_and_accepts_only_entra_auth() -> None:
@@ -209,13 +220,8 @@ AZURE_CLASSES = {
 
 @pytest.fixture(scope="module")
 def stacks() -> Iterator[dict[str, Plan]]:
-    """Both example stacks planned with the Azure classes in MLPlatform's concern table (a no-op once wired)."""
-    wired = tuple(
-        dataclasses.replace(c, classes={**c.classes, "azure": AZURE_CLASSES[c.name]}) for c in platform.CONCERNS
-    )
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(platform, "CONCERNS", wired)
-        yield {s: plan_stack(stackfile.load(ROOT / "stacks" / f"Pulumi.{s}.yaml")) for s in ("azure-dev", "azure-prod")}
+    """Both example stacks planned end to end."""
+    yield {s: plan_stack(stackfile.load(ROOT / "stacks" / f"Pulumi.{s}.yaml")) for s in ("azure-dev", "azure-prod")}
 
 
 @pytest.mark.parametrize("stack", ["azure-dev", "azure-prod"])

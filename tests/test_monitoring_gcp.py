@@ -19,7 +19,8 @@ import pytest
 
 from mlfabric.components.concerns import MonitoringOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.monitoring import GcpMonitoring, alert_channels
+from mlfabric.components.gcp.alerts import alert_channels
+from mlfabric.components.gcp.monitoring import GcpMonitoring
 from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program

@@ -63,7 +63,7 @@ def build(environment: str, **network: Any) -> Built:
     def program() -> None:
         net = AwsNetwork(spec.base_name, spec.network, ctx)
         conforms.append(isinstance(net, NetworkOutputs))
-        for key in ("network_id", "private_subnet_ids", "public_subnet_ids"):
+        for key in NetworkOutputs.output_names():
             pulumi.export(key, getattr(net, key))
 
     records, outputs, _ = run_program(
@@ -150,10 +150,10 @@ def test_each_zone_gets_one_private_and_one_public_subnet(environment: str, zone
 
 def test_subnets_are_carved_from_the_vpc_cidr_without_overlap() -> None:
     built = build("prod", cidr="10.42.0.0/20", availability_zones=6)
-    vpc = ipaddress.ip_network("10.42.0.0/20")
-    blocks = [ipaddress.ip_network(r.inputs["cidrBlock"]) for r in of_type(built.records, SUBNET)]
+    vpc = ipaddress.IPv4Network("10.42.0.0/20")
+    blocks = [ipaddress.IPv4Network(r.inputs["cidrBlock"]) for r in of_type(built.records, SUBNET)]
     assert len(blocks) == 12
-    assert all(block.subnet_of(vpc) for block in blocks)  # type: ignore[arg-type]
+    assert all(block.subnet_of(vpc) for block in blocks)
     assert not any(a.overlaps(b) for i, a in enumerate(blocks) for b in blocks[i + 1 :])
 
 
@@ -292,9 +292,10 @@ def test_no_iam_or_key_policy_allows_every_action_on_every_resource(prod: Built)
             assert not ("*" in actions and "*" in resources), statement
 
 
-def test_outputs_satisfy_the_network_protocol_exactly(prod: Built) -> None:
+def test_outputs_are_the_network_contracts_declared_once_and_name_the_created_vpc(prod: Built) -> None:
     assert prod.conforms
-    assert set(AwsNetwork.__annotations__) == set(NetworkOutputs.__annotations__)
+    # The contract declares the outputs; the AWS class assigns them and re-declares none.
+    assert not set(vars(AwsNetwork).get("__annotations__", {})) & set(NetworkOutputs.output_names())
     vpc = only(prod.records, "aws:ec2/vpc:Vpc")
     subnets = {r.inputs["tags"]["Name"]: r.id for r in of_type(prod.records, SUBNET)}
     assert prod.outputs["network_id"] == vpc.id

@@ -18,20 +18,15 @@ import pulumi
 import pytest
 
 from mlfabric.check import Source, check_source
-from mlfabric.components.azure.network import (
-    GROUP_ZONES,
-    PRIVATE_DNS_ZONES,
-    AzureNetwork,
-    parse_network_id,
-    private_endpoint,
-    subnet_cidrs,
-)
+from mlfabric.components.azure.common import GROUP_ZONES, PRIVATE_DNS_ZONES, private_endpoint
+from mlfabric.components.azure.network import AzureNetwork, parse_network_id, subnet_cidrs
 from mlfabric.components.concerns import NetworkOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.tags import tag_property
+from tests.azure_support import prerequisites
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:network:AzureNetwork"
@@ -62,7 +57,7 @@ class Built:
 
 def build(environment: str, *, endpoint_for: str | None = None, **network: Any) -> Built:
     spec = parse_spec(spec_data("azure", environment, network=network) if network else spec_data("azure", environment))
-    ctx = PlatformContext.from_spec(spec).with_handles(resource_group_name=pulumi.Output.from_input("rg-x"))
+    ctx = PlatformContext.from_spec(spec).with_handles(prerequisites=prerequisites())
     conforms: list[bool] = []
 
     def program() -> None:

@@ -1,4 +1,4 @@
-"""GcpNetwork (and the GCP helpers it holds) under the mock runtime.
+"""GcpNetwork under the mock runtime, and the service account ids GCP concerns derive (``account_id``).
 
 What a mock test cannot prove: that Compute Engine accepts these ranges together (GKE wants its
 secondary ranges unused by anything else in the VPC, peered networks included), that Cloud NAT's
@@ -19,7 +19,8 @@ import pytest
 
 from mlfabric.components.concerns import NetworkOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.network import GcpNetwork, account_id, subnet_ranges
+from mlfabric.components.gcp.common import account_id
+from mlfabric.components.gcp.network import GcpNetwork, subnet_ranges
 from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program

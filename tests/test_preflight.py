@@ -19,10 +19,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3  # type: ignore[import-untyped]
+import boto3
 import pytest
 import yaml
-from botocore.stub import Stubber  # type: ignore[import-untyped]
+from botocore.stub import Stubber
 
 from mlfabric import preflight
 from mlfabric.cost import Cluster, Endpoint, Inventory, NodePool, Variant

@@ -20,7 +20,7 @@ from mlfabric.components.aws.rbac import EKS_ACCESS_POLICIES, PERSONA_CAPABILITI
 from mlfabric.components.aws.storage import AwsStorage
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import parse_spec
+from mlfabric.components.spec import Persona, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data
@@ -86,7 +86,11 @@ def handles(cluster: bool) -> dict[str, object]:
     return found
 
 
-def build(personas: dict[str, list[str]] | None = None, *, cluster: bool = True) -> tuple[list[ResourceRecord], dict[str, Any]]:
+# What one run of the mock runtime gave: every registration and the stack outputs.
+Built = tuple[list[ResourceRecord], dict[str, Any]]
+
+
+def build(personas: dict[str, list[str]] | None = None, *, cluster: bool = True) -> Built:
     spec = parse_spec(spec_data("aws", "prod", rbac={"personas": PERSONAS if personas is None else personas}))
 
     def program() -> None:
@@ -104,7 +108,7 @@ def build(personas: dict[str, list[str]] | None = None, *, cluster: bool = True)
 
 
 @pytest.fixture(scope="module")
-def prod() -> tuple[list[ResourceRecord], dict[str, Any]]:
+def prod() -> Built:
     return build()
 
 
@@ -133,7 +137,7 @@ def grants(role: dict[str, Any], action: str) -> set[str]:
     return found
 
 
-def test_creates_a_role_access_entry_and_access_policy_per_persona_and_a_workload_role(prod: Any) -> None:
+def test_creates_a_role_access_entry_and_access_policy_per_persona_and_a_workload_role(prod: Built) -> None:
     records, _ = prod
     assert Counter(r.type for r in records if r.custom) == {ROLE: 5, ENTRY: 4, ASSOCIATION: 4}
     component = only(records, COMPONENT)
@@ -152,14 +156,14 @@ def test_only_personas_listed_in_the_spec_get_a_role() -> None:
     assert outputs["persona_roles"] == {"data-scientist": f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-data-scientist"}
 
 
-def test_each_persona_role_is_assumable_only_by_that_personas_principals(prod: Any) -> None:
+def test_each_persona_role_is_assumable_only_by_that_personas_principals(prod: Built) -> None:
     found = roles(prod[0])
     for persona, principals in PERSONAS.items():
         (statement,) = json.loads(found[f"fraud-prod-{persona}"]["assumeRolePolicy"])["Statement"]
         assert statement == {"Effect": "Allow", "Principal": {"AWS": sorted(principals)}, "Action": "sts:AssumeRole"}
 
 
-def test_no_policy_allows_any_action_on_every_resource_or_a_whole_service_everywhere(prod: Any) -> None:
+def test_no_policy_allows_any_action_on_every_resource_or_a_whole_service_everywhere(prod: Built) -> None:
     for role in roles(prod[0]).values():
         for statement in policy(role) + json.loads(role["assumeRolePolicy"])["Statement"]:
             actions = as_list(statement["Action"])
@@ -169,7 +173,7 @@ def test_no_policy_allows_any_action_on_every_resource_or_a_whole_service_everyw
                 assert not [a for a in actions if a.endswith(":*")], statement
 
 
-def test_every_scoped_resource_belongs_to_this_platform(prod: Any) -> None:
+def test_every_scoped_resource_belongs_to_this_platform(prod: Built) -> None:
     platform = (
         *BUCKETS.values(), KEY_ARN, ":repository/fraud-prod/", "model-package-group/fraud-prod-",
         "model-package/fraud-prod-", ":endpoint/fraud-prod-", f":cluster/{CLUSTER}", f"/{CLUSTER}/",
@@ -181,7 +185,7 @@ def test_every_scoped_resource_belongs_to_this_platform(prod: Any) -> None:
                 assert resource == "*" or any(part in resource for part in platform), resource
 
 
-def test_data_scientists_read_everything_but_write_only_artifacts(prod: Any) -> None:
+def test_data_scientists_read_everything_but_write_only_artifacts(prod: Built) -> None:
     role = roles(prod[0])["fraud-prod-data-scientist"]
     assert grants(role, "s3:GetObject") == {f"{arn}/*" for arn in BUCKETS.values()}
     assert grants(role, "s3:PutObject") == {f"{BUCKETS['artifacts']}/*"}
@@ -191,7 +195,7 @@ def test_data_scientists_read_everything_but_write_only_artifacts(prod: Any) -> 
     assert not grants(role, "sagemaker:CreateModelPackage")
 
 
-def test_ml_engineers_and_ci_push_images_and_register_model_versions(prod: Any) -> None:
+def test_ml_engineers_and_ci_push_images_and_register_model_versions(prod: Built) -> None:
     found = roles(prod[0])
     repositories = {f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/fraud-prod/{r}" for r in ("trainer", "scorer")}
     for persona in ("ml-engineer", "ci-deployer"):
@@ -206,7 +210,7 @@ def test_ml_engineers_and_ci_push_images_and_register_model_versions(prod: Any) 
     assert not grants(found["fraud-prod-ci-deployer"], "s3:DeleteObject")
 
 
-def test_platform_admins_administer_only_the_platforms_resources(prod: Any) -> None:
+def test_platform_admins_administer_only_the_platforms_resources(prod: Built) -> None:
     role = roles(prod[0])["fraud-prod-platform-admin"]
     assert grants(role, "s3:DeleteBucket") == {*BUCKETS.values(), *(f"{arn}/*" for arn in BUCKETS.values())}
     assert grants(role, "eks:DeleteNodegroup") >= {f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/{CLUSTER}"}
@@ -218,14 +222,14 @@ def test_platform_admins_administer_only_the_platforms_resources(prod: Any) -> N
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONA_CAPABILITIES))
-def test_each_persona_gets_its_eks_access_policy_on_the_whole_cluster(prod: Any, persona: str) -> None:
+def test_each_persona_gets_its_eks_access_policy_on_the_whole_cluster(prod: Built, persona: Persona) -> None:
     records, _ = prod
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{persona}"
     entry = only(records, ENTRY, f"fraud-prod-{persona}")
     assert (entry.inputs["clusterName"], entry.inputs["principalArn"], entry.inputs["type"]) == (CLUSTER, role_arn, "STANDARD")
     association = only(records, ASSOCIATION, f"fraud-prod-{persona}")
     assert association.inputs["policyArn"] == (
-        f"arn:aws:eks::aws:cluster-access-policy/{EKS_ACCESS_POLICIES[persona]}"  # type: ignore[index]
+        f"arn:aws:eks::aws:cluster-access-policy/{EKS_ACCESS_POLICIES[persona]}"
     )
     assert association.inputs["principalArn"] == role_arn
     assert association.inputs["accessScope"] == {"type": "cluster"}
@@ -240,7 +244,7 @@ def test_access_policies_match_each_personas_duty() -> None:
     }
 
 
-def test_training_pods_assume_the_workload_role_through_the_clusters_oidc_provider(prod: Any) -> None:
+def test_training_pods_assume_the_workload_role_through_the_clusters_oidc_provider(prod: Built) -> None:
     records, outputs = prod
     role = roles(records)["fraud-prod-training"]
     (trust,) = json.loads(role["assumeRolePolicy"])["Statement"]
@@ -255,7 +259,7 @@ def test_training_pods_assume_the_workload_role_through_the_clusters_oidc_provid
     assert outputs["workload_identity"] == f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-training"
 
 
-def test_the_workload_role_reads_datasets_and_writes_artifacts_only(prod: Any) -> None:
+def test_the_workload_role_reads_datasets_and_writes_artifacts_only(prod: Built) -> None:
     role = roles(prod[0])["fraud-prod-training"]
     assert grants(role, "s3:GetObject") == {f"{BUCKETS['datasets']}/*", f"{BUCKETS['artifacts']}/*"}
     assert grants(role, "s3:PutObject") == {f"{BUCKETS['artifacts']}/*"}
@@ -264,7 +268,7 @@ def test_the_workload_role_reads_datasets_and_writes_artifacts_only(prod: Any) -
     assert not grants(role, "ecr:PutImage")
 
 
-def test_persona_roles_output_maps_each_persona_to_its_role_arn(prod: Any) -> None:
+def test_persona_roles_output_maps_each_persona_to_its_role_arn(prod: Built) -> None:
     assert prod[1]["persona_roles"] == {p: f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{p}" for p in PERSONAS}
 
 

@@ -35,6 +35,7 @@ from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
+from tests.azure_support import prerequisites
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:rbac:AzureRbac"
@@ -80,15 +81,17 @@ class Built:
 
 def build(personas: dict[str, list[str]], *, cluster: bool = True, registry: bool = True,
           buckets: tuple[str, ...] = ("datasets", "artifacts", "models")) -> Built:
-    spec = parse_spec(spec_data("azure", "dev", region="westeurope", rbac={"personas": personas}))
+    spec = parse_spec(spec_data(
+        "azure", "dev", region="westeurope", rbac={"personas": personas},
+        storage={"buckets": [{"name": b} for b in buckets]},
+    ))
     conforms: list[bool] = []
 
     def program() -> None:
         handles: dict[str, object] = {
-            "resource_group_name": pulumi.Output.from_input("rg-x"),
+            "prerequisites": prerequisites(),
             "storage": SimpleNamespace(
                 bucket_ids=pulumi.Output.from_input({b: container(b) for b in buckets}),
-                _spec=SimpleNamespace(buckets=[SimpleNamespace(name=b) for b in buckets]),
             ),
         }
         if registry:

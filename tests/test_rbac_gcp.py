@@ -271,9 +271,9 @@ def _compose(stack: str) -> list[ResourceRecord]:
         ctx = ctx.with_handles(network=GcpNetwork(name, spec.network, ctx, child))
         ctx = ctx.with_handles(storage=GcpStorage(name, spec.storage, ctx, child))
         ctx = ctx.with_handles(registry=GcpRegistry(name, registry, ctx, child))
-        ctx = ctx.with_handles(cluster=GcpTrainingCluster(name, training, ctx, child, gcp=spec.gcp))
+        ctx = ctx.with_handles(cluster=GcpTrainingCluster(name, training, ctx, child))
         ctx = ctx.with_handles(monitoring=GcpMonitoring(name, spec.monitoring, ctx, child))
-        ctx = ctx.with_handles(serving=GcpServing(name, serving, ctx, child, monitoring=spec.monitoring))
+        ctx = ctx.with_handles(serving=GcpServing(name, serving, ctx, child))
         GcpRbac(name, spec.rbac, ctx, child)
 
     records, _, _ = run_program(

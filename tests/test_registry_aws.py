@@ -15,7 +15,8 @@ from typing import Any
 import pulumi
 import pytest
 
-from mlfabric.components.aws.registry import AwsRegistry, ecr_repository_arn
+from mlfabric.components.aws.common import ecr_repository_arn
+from mlfabric.components.aws.registry import AwsRegistry
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import parse_spec

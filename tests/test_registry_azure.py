@@ -19,14 +19,16 @@ import pulumi
 import pytest
 
 from mlfabric.check import Source, check_source
+from mlfabric.components.azure.common import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
 from mlfabric.components.azure.network import AzureNetwork
-from mlfabric.components.azure.registry import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER, AzureRegistry, key_vault_ids
+from mlfabric.components.azure.registry import AzureRegistry, key_vault_ids
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
+from tests.azure_support import prerequisites
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:registry:AzureRegistry"
@@ -77,15 +79,13 @@ def build(environment: str, registry: dict[str, Any] | None = None) -> Built:
     assert spec.registry is not None
     registry_spec = spec.registry
     ctx = PlatformContext.from_spec(spec).with_handles(
-        resource_group_name=pulumi.Output.from_input("rg-x"), storage=storage_handles()
+        prerequisites=prerequisites(insights_id=INSIGHTS_ID), storage=storage_handles()
     )
     conforms: list[bool] = []
 
     def program() -> None:
         network = AzureNetwork(spec.base_name, spec.network, ctx)
         component = AzureRegistry(spec.base_name, registry_spec, ctx.with_handles(network=network))
-        # Monitoring resolves the Application Insights the workspace was promised.
-        component.telemetry.provide(f"{GROUP_ID}/providers/Microsoft.OperationalInsights/workspaces/log-x", INSIGHTS_ID)
         conforms.append(isinstance(component, RegistryOutputs))
         pulumi.export("registry_urls", component.registry_urls)
         pulumi.export("model_registry_ids", component.model_registry_ids)

@@ -18,7 +18,8 @@ import pytest
 
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.registry import GcpRegistry, repositories_of
+from mlfabric.components.gcp.common import models_of, repositories_of
+from mlfabric.components.gcp.registry import GcpRegistry
 from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
@@ -41,6 +42,7 @@ class Built:
     records: list[ResourceRecord]
     outputs: dict[str, Any]
     repository_ids: dict[str, str]
+    model_ids: dict[str, str]
 
     def counts(self) -> Counter[str]:
         return Counter(r.type for r in self.records if r.custom)
@@ -52,11 +54,13 @@ def build(environment: str, registry: dict[str, Any]) -> Built:
     section = spec.registry
     ctx = PlatformContext.from_spec(spec, account=PROJECT)
     static: dict[str, str] = {}
+    models: dict[str, str] = {}
 
     def program() -> None:
         component = GcpRegistry(spec.base_name, section, ctx)
         assert isinstance(component, RegistryOutputs)
         static.update(repositories_of(component))
+        models.update(models_of(component))
         pulumi.export("registry_urls", component.registry_urls)
         pulumi.export("model_registry_ids", component.model_registry_ids)
         pulumi.export("model_encryption_key", component.model_encryption_key)
@@ -65,7 +69,7 @@ def build(environment: str, registry: dict[str, Any]) -> Built:
         program, project="mlfabric", stack="test", config={}, secret_keys=[],
         world=World(project="mlfabric", stack="test", region="us-central1"),
     )
-    return Built(records, outputs, static)
+    return Built(records, outputs, static, models)
 
 
 @pytest.fixture(scope="module")
@@ -185,14 +189,19 @@ def test_outputs_are_image_addresses_and_reserved_vertex_model_names(prod: Built
         "fraud-detector": f"projects/{PROJECT}/locations/us-central1/models/fraud-prod-fraud-detector",
         "ranker": f"projects/{PROJECT}/locations/us-central1/models/fraud-prod-ranker",
     }
+    # What RBAC grants on is known at declaration, and names the same models.
+    assert prod.model_ids == {"fraud-detector": "fraud-prod-fraud-detector", "ranker": "fraud-prod-ranker"}
+    assert all(prod.outputs["model_registry_ids"][m].endswith(f"/models/{i}") for m, i in prod.model_ids.items())
 
 
-def test_other_concerns_refuse_a_registry_handle_without_static_repository_ids() -> None:
+def test_other_concerns_refuse_a_registry_handle_without_static_repository_and_model_ids() -> None:
     @dataclass(frozen=True)
     class Foreign:
         registry_urls: Any = None
         model_registry_ids: Any = None
 
-    assert repositories_of(None) == {}
+    assert repositories_of(None) == {} and models_of(None) == {}
     with pytest.raises(TypeError, match="repository_ids"):
         repositories_of(Foreign())  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="model_ids"):
+        models_of(Foreign())  # type: ignore[arg-type]

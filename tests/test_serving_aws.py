@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +115,11 @@ def handles(buckets: tuple[str, ...] = ("datasets", "artifacts", "models")) -> d
     }
 
 
-def run(program: Any) -> tuple[list[ResourceRecord], dict[str, Any]]:
+# What one run of the mock runtime gave: every registration and the stack outputs.
+Built = tuple[list[ResourceRecord], dict[str, Any]]
+
+
+def run(program: Callable[[], None]) -> Built:
     records, outputs, _ = run_program(
         program, project="mlfabric", stack="test", config={}, secret_keys=[],
         world=World(project="mlfabric", stack="test", region="us-east-1"),
@@ -129,7 +133,7 @@ def build(
     monitoring: dict[str, Any] | None = None,
     network: bool = True,
     buckets: tuple[str, ...] = ("datasets", "artifacts", "models"),
-) -> tuple[list[ResourceRecord], dict[str, Any]]:
+) -> Built:
     spec = parse_spec(spec_data(
         "aws", environment, registry=REGISTRY_SECTION, serving={"endpoints": list(endpoints)},
         monitoring=monitoring or {},
@@ -142,7 +146,7 @@ def build(
         if not network:
             del prerequisites["network"]
         ctx = PlatformContext.from_spec(spec).with_handles(**prerequisites)
-        component = AwsServing(spec.base_name, serving, ctx, monitoring=spec.monitoring)
+        component = AwsServing(spec.base_name, serving, ctx)
         assert isinstance(component, ServingOutputs)
         pulumi.export("endpoint_names", component.endpoint_names)
         pulumi.export("endpoint_urls", component.endpoint_urls)
@@ -167,11 +171,11 @@ def named(records: list[ResourceRecord], type_token: str) -> dict[str, dict[str,
 
 
 @pytest.fixture(scope="module")
-def prod() -> tuple[list[ResourceRecord], dict[str, Any]]:
+def prod() -> Built:
     return build(AB_ENDPOINT, SHADOW_ENDPOINT)
 
 
-def test_creates_exact_children_for_an_ab_endpoint_and_a_shadowed_endpoint(prod: Any) -> None:
+def test_creates_exact_children_for_an_ab_endpoint_and_a_shadowed_endpoint(prod: Built) -> None:
     records, _ = prod
     assert Counter(r.type for r in records if r.custom) == {
         SECURITY_GROUP: 1,
@@ -187,7 +191,7 @@ def test_creates_exact_children_for_an_ab_endpoint_and_a_shadowed_endpoint(prod:
     assert all(r.parent == component.urn for r in records if r.custom)
 
 
-def test_endpoints_have_stable_platform_names_and_https_invocation_urls(prod: Any) -> None:
+def test_endpoints_have_stable_platform_names_and_https_invocation_urls(prod: Built) -> None:
     records, outputs = prod
     assert {e["name"] for e in named(records, ENDPOINT).values()} == {"fraud-prod-scorer", "fraud-prod-ranker"}
     assert outputs["endpoint_names"] == {"scorer": "fraud-prod-scorer", "ranker": "fraud-prod-ranker"}
@@ -196,14 +200,14 @@ def test_endpoints_have_stable_platform_names_and_https_invocation_urls(prod: An
     )
 
 
-def test_ab_endpoint_splits_traffic_by_variant_weight(prod: Any) -> None:
+def test_ab_endpoint_splits_traffic_by_variant_weight(prod: Built) -> None:
     config = named(prod[0], CONFIG)["fraud-prod-scorer"]
     weights = {v["variantName"]: v["initialVariantWeight"] for v in config["productionVariants"]}
     assert weights == {"main": 80, "challenger": 20}
     assert "shadowProductionVariants" not in config
 
 
-def test_shadow_endpoint_mirrors_a_share_of_requests_to_one_shadow_variant(prod: Any) -> None:
+def test_shadow_endpoint_mirrors_a_share_of_requests_to_one_shadow_variant(prod: Built) -> None:
     config = named(prod[0], CONFIG)["fraud-prod-ranker"]
     assert [v["variantName"] for v in config["productionVariants"]] == ["main"]
     (shadow,) = config["shadowProductionVariants"]
@@ -212,7 +216,7 @@ def test_shadow_endpoint_mirrors_a_share_of_requests_to_one_shadow_variant(prod:
     assert (config["productionVariants"][0]["initialVariantWeight"], shadow["initialVariantWeight"]) == (100, 30)
 
 
-def test_each_variant_serves_its_own_model_and_image(prod: Any) -> None:
+def test_each_variant_serves_its_own_model_and_image(prod: Built) -> None:
     records, _ = prod
     models = named(records, MODEL)
     assert models["fraud-prod-scorer-main"]["primaryContainer"]["image"] == f"{REGISTRY}/fraud-prod/scorer:1.4.2"
@@ -226,7 +230,7 @@ def test_each_variant_serves_its_own_model_and_image(prod: Any) -> None:
     }
 
 
-def test_models_are_network_isolated_in_the_private_subnets_behind_an_egress_only_group(prod: Any) -> None:
+def test_models_are_network_isolated_in_the_private_subnets_behind_an_egress_only_group(prod: Built) -> None:
     records, _ = prod
     group = only(records, SECURITY_GROUP)
     assert group.inputs["vpcId"] == "vpc-0123"
@@ -269,7 +273,7 @@ def test_instance_types_with_local_nvme_storage_are_recognised(instance: str, lo
     assert has_local_storage(instance) is local
 
 
-def test_volumes_use_the_storage_key_except_on_instances_with_local_storage(prod: Any) -> None:
+def test_volumes_use_the_storage_key_except_on_instances_with_local_storage(prod: Built) -> None:
     configs = named(prod[0], CONFIG)
     # ml.g5.xlarge has NVMe instance storage: SageMaker rejects a volume key there (hardware-encrypted).
     assert {v["instanceType"] for v in configs["fraud-prod-scorer"]["productionVariants"]} == {"ml.g5.xlarge"}
@@ -278,14 +282,14 @@ def test_volumes_use_the_storage_key_except_on_instances_with_local_storage(prod
     assert configs["fraud-prod-ranker"]["kmsKeyArn"] == KEY_ARN
 
 
-def test_variants_start_at_min_replicas(prod: Any) -> None:
+def test_variants_start_at_min_replicas(prod: Built) -> None:
     configs = named(prod[0], CONFIG)
     counts = [v["initialInstanceCount"] for c in configs.values()
               for v in c["productionVariants"] + c.get("shadowProductionVariants", [])]
     assert counts == [2, 2, 2, 2]
 
 
-def test_prod_captures_the_default_share_of_traffic_to_the_artifacts_bucket_encrypted(prod: Any) -> None:
+def test_prod_captures_the_default_share_of_traffic_to_the_artifacts_bucket_encrypted(prod: Built) -> None:
     capture = named(prod[0], CONFIG)["fraud-prod-scorer"]["dataCaptureConfig"]
     assert capture["enableCapture"] is True
     assert capture["initialSamplingPercentage"] == 20
@@ -312,7 +316,7 @@ def test_data_capture_without_an_artifacts_bucket_is_refused_with_the_field_name
         build(SHADOW_ENDPOINT, buckets=("datasets",))
 
 
-def test_a_canary_rollout_bakes_each_step_and_rolls_back_on_the_variant_alarms(prod: Any) -> None:
+def test_a_canary_rollout_bakes_each_step_and_rolls_back_on_the_variant_alarms(prod: Built) -> None:
     records, _ = prod
     config = named(records, ENDPOINT)["fraud-prod-scorer"]["deploymentConfig"]
     policy = config["blueGreenUpdatePolicy"]
@@ -331,7 +335,7 @@ def test_a_canary_rollout_bakes_each_step_and_rolls_back_on_the_variant_alarms(p
     assert rollback <= {a["name"] for a in named(records, ALARM).values()}
 
 
-def test_a_linear_rollout_moves_traffic_in_canary_percent_steps(prod: Any) -> None:
+def test_a_linear_rollout_moves_traffic_in_canary_percent_steps(prod: Built) -> None:
     routing = named(prod[0], ENDPOINT)["fraud-prod-ranker"]["deploymentConfig"]["blueGreenUpdatePolicy"][
         "trafficRoutingConfiguration"
     ]
@@ -375,13 +379,13 @@ def test_error_rate_alarms_divide_5xx_and_4xx_by_invocations_against_the_spec_pe
         assert alarm["threshold"] == 2.5
 
 
-def test_every_alarm_notifies_the_monitoring_topic(prod: Any) -> None:
+def test_every_alarm_notifies_the_monitoring_topic(prod: Built) -> None:
     for alarm in named(prod[0], ALARM).values():
         assert alarm["alarmActions"] == [TOPIC_ARN]
         assert alarm["okActions"] == [TOPIC_ARN]
 
 
-def test_invocations_dropping_to_zero_alarms_but_does_not_roll_back(prod: Any) -> None:
+def test_invocations_dropping_to_zero_alarms_but_does_not_roll_back(prod: Built) -> None:
     records, _ = prod
     alarm = named(records, ALARM)["fraud-prod-scorer-no-invocations"]
     assert (alarm["metricName"], alarm["statistic"], alarm["comparisonOperator"], alarm["threshold"]) == (
@@ -392,7 +396,7 @@ def test_invocations_dropping_to_zero_alarms_but_does_not_roll_back(prod: Any) -
     assert "fraud-prod-scorer-no-invocations" not in {a["alarmName"] for a in rollback["alarms"]}
 
 
-def test_every_variant_autoscales_between_min_and_max_on_invocations_per_instance(prod: Any) -> None:
+def test_every_variant_autoscales_between_min_and_max_on_invocations_per_instance(prod: Built) -> None:
     records, _ = prod
     targets = named(records, TARGET)
     assert {t["resourceId"] for t in targets.values()} == {
@@ -423,7 +427,7 @@ def wildcard_violations(document: dict[str, Any]) -> list[dict[str, Any]]:
     return bad
 
 
-def test_execution_roles_are_assumable_only_by_sagemaker_and_scoped_to_the_platform(prod: Any) -> None:
+def test_execution_roles_are_assumable_only_by_sagemaker_and_scoped_to_the_platform(prod: Built) -> None:
     roles = named(prod[0], ROLE)
     assert set(roles) == {"fraud-prod-scorer-execution", "fraud-prod-ranker-execution"}
     for role in roles.values():
@@ -483,7 +487,7 @@ def test_serving_reads_the_real_registry_storage_and_monitoring_components() -> 
         ctx = ctx.with_handles(storage=AwsStorage(spec.base_name, spec.storage, ctx))
         ctx = ctx.with_handles(registry=AwsRegistry(spec.base_name, registry_spec, ctx))
         ctx = ctx.with_handles(monitoring=AwsMonitoring(spec.base_name, spec.monitoring, ctx))
-        AwsServing(spec.base_name, serving_spec, ctx, monitoring=spec.monitoring)
+        AwsServing(spec.base_name, serving_spec, ctx)
 
     records, _ = run(program)
     topic = only(records, "aws:sns/topic:Topic")

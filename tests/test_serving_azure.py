@@ -27,6 +27,7 @@ from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import EndpointSpec, MonitoringSpec, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
+from tests.azure_support import prerequisites
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:serving:AzureServing"
@@ -75,17 +76,15 @@ def build(environment: str, *endpoints: dict[str, Any], **sections: Any) -> Buil
         bucket_ids=pulumi.Output.from_input(containers),
         encryption_key_id=pulumi.Output.from_input("https://kvx.vault.azure.net/keys/storage-cmk"),
     )
-    ctx = PlatformContext.from_spec(spec).with_handles(resource_group_name=pulumi.Output.from_input("rg-x"), storage=storage)
+    ctx = PlatformContext.from_spec(spec).with_handles(prerequisites=prerequisites(), storage=storage)
     conforms: list[bool] = []
 
     def program() -> None:
         network = AzureNetwork(spec.base_name, spec.network, ctx)
         registry = AzureRegistry(spec.base_name, registry_spec, ctx.with_handles(network=network))
-        registry.telemetry.provide("log-x", "appi-x")
         monitoring = SimpleNamespace(alert_topic=pulumi.Output.from_input(ACTION_GROUP))
         serving = AzureServing(
             spec.base_name, serving_spec, ctx.with_handles(network=network, registry=registry, monitoring=monitoring),
-            monitoring=spec.monitoring,
         )
         conforms.append(isinstance(serving, ServingOutputs))
         pulumi.export("endpoint_names", serving.endpoint_names)
@@ -229,6 +228,17 @@ def test_traffic_split_is_blue_green_with_mirroring() -> None:
 def test_a_shadow_above_what_azure_ml_mirrors_is_refused() -> None:
     with pytest.raises(pulumi.RunError, match=r"serving.endpoints\[0\].traffic.shadow.percent: Azure ML mirrors at most 50%"):
         build("dev", {**ENDPOINT_SPEC, "traffic": {"shadow": {"image": "scorer:2", "percent": 60}}})
+
+
+def test_serving_is_refused_without_the_registry_ml_workspace_endpoints_live_in() -> None:
+    spec = parse_spec(spec_data(
+        "azure", "dev", region="westeurope", registry=REGISTRY, serving={"endpoints": [ENDPOINT_SPEC]},
+    ))
+    assert spec.serving is not None
+    # A registry handle with image addresses but no Azure ML workspace (as another cloud's would be).
+    ctx = PlatformContext.from_spec(spec).with_handles(registry=SimpleNamespace(registry_urls={}))
+    with pytest.raises(pulumi.RunError, match="serving: Azure ML endpoints live in the platform's ML workspace"):
+        AzureServing(spec.base_name, spec.serving, ctx)
 
 
 # --- alerts ---------------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ import pytest
 
 from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.serving import GcpServing, concurrency, service_name, services_of
+from mlfabric.components.gcp.common import services_of
+from mlfabric.components.gcp.serving import GcpServing, concurrency, service_name
 from mlfabric.components.spec import EndpointSpec, MonitoringSpec, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
@@ -124,7 +125,7 @@ def build(*endpoints: dict[str, Any], environment: str = "prod", monitoring: dic
         if network:
             handles["network"] = FakeNetwork(o(NETWORK_ID), o([SUBNET_ID]), o([]))
         ctx = PlatformContext.from_spec(spec, account=PROJECT).with_handles(**handles)
-        component = GcpServing(spec.base_name, serving, ctx, monitoring=spec.monitoring)
+        component = GcpServing(spec.base_name, serving, ctx)
         assert isinstance(component, ServingOutputs)
         static.update(services_of(component))
         pulumi.export("endpoint_names", component.endpoint_names)
@@ -289,3 +290,14 @@ def test_long_service_names_fit_cloud_run_limit() -> None:
     name = service_name("a-very-long-platform-staging", "an-even-longer-endpoint1")
     assert len(name) <= 49 and name.startswith("a-very-long-platform-staging-an-")
     assert service_name("fraud-prod", "scorer") == "fraud-prod-scorer"
+
+
+def test_rbac_refuses_a_serving_handle_without_static_service_names() -> None:
+    @dataclass(frozen=True)
+    class Foreign:
+        endpoint_names: Any = None
+        endpoint_urls: Any = None
+
+    assert services_of(None) == {}
+    with pytest.raises(TypeError, match="service_names"):
+        services_of(Foreign())  # type: ignore[arg-type]

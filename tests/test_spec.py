@@ -9,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mlfabric.components import catalog
+from mlfabric.components.kit import kit_for
 from mlfabric.components.spec import ENV_DEFAULTS_KEY, PlatformSpec, SpecError, json_schema, parse_spec
 from tests.helpers import ROOT, spec_data
 
@@ -136,6 +137,44 @@ INVALID: list[tuple[str, Any, list[str]]] = [
 @pytest.mark.parametrize(("data", "expected"), [(d, e) for _, d, e in INVALID], ids=[i for i, _, _ in INVALID])
 def test_invalid_spec_reports_exact_lines(data: Any, expected: list[str]) -> None:
     assert problems_of(data) == expected
+
+
+# --- each cloud's own rules, from its home (components/<cloud>/spec_rules.py, through its kit) --------
+
+# (cloud, sections that break one of its rules, the exact line, a cloud on which they are fine)
+CLOUD_RULES: list[tuple[str, dict[str, Any], str, str]] = [
+    ("aws", {"network": {"availability_zones": 1}, "training": {}},
+     "network.availability_zones: EKS needs at least 2 zones for a training cluster (got 1)", "gcp"),
+    ("gcp", {"tags": {"team": "Risk ML"}},
+     "tags.team: not a valid GCP label value once lowercased: at most 63 lowercase letters, digits, '_' or '-' "
+     "(got 'Risk ML')", "azure"),
+    ("azure", {"monitoring": {"log_retention_days": 20}},
+     "monitoring.log_retention_days: Log Analytics keeps 30 to 730 days (got 20)", "gcp"),
+]
+
+
+@pytest.mark.parametrize(("cloud", "sections", "line", "elsewhere"), CLOUD_RULES, ids=[c for c, *_ in CLOUD_RULES])
+def test_a_clouds_own_rule_fires_through_parse_spec_on_that_cloud_only(
+    cloud: str, sections: dict[str, Any], line: str, elsewhere: str
+) -> None:
+    assert problems_of(spec_data(cloud, "dev", **sections)) == [line]
+    assert parse_spec(spec_data(elsewhere, "dev", **sections)).cloud == elsewhere
+
+
+@pytest.mark.parametrize("cloud", catalog.CLOUDS)
+def test_each_kits_rules_find_nothing_in_a_valid_spec(cloud: str) -> None:
+    assert kit_for(cloud).spec_rules(parse_spec(spec_data(cloud, "dev"))) == []
+
+
+def test_gcp_collects_its_label_problems_with_the_cloud_neutral_ones() -> None:
+    data = spec_data("gcp", "dev", tags={"Team": "a", "team": "b", "managed-by": "Not A Label"},
+                     monitoring={"log_retention_days": 45})
+    # The reserved key's value is not judged as a label on top; retention is free on GCP.
+    assert problems_of(data) == [
+        "tags.managed-by: reserved for mlfabric's identity tags (got 'managed-by')",
+        "tags.Team: collides with another key once lowercased for GCP (got 'Team')",
+        "tags.team: collides with another key once lowercased for GCP (got 'team')",
+    ]
 
 
 def test_corpus_has_at_least_25_invalid_specs() -> None:

@@ -24,11 +24,9 @@ import pytest
 from mlfabric.components import naming
 from mlfabric.components.azure import fakes as azure_fakes
 from mlfabric.components.azure import provider as azure_provider
-from mlfabric.components.azure.storage import (
-    KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER,
-    AzureStorage,
-    lifecycle_rule_names,
-)
+from mlfabric.components.azure.common import KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER
+from mlfabric.components.azure.prerequisites import create_prerequisites
+from mlfabric.components.azure.storage import AzureStorage, lifecycle_rule_names
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import BucketSpec, parse_spec
 from mlfabric.mocks import World
@@ -396,7 +394,7 @@ def _component_outputs(environment: str) -> dict[str, Any]:
         provider = azure_provider.create_provider("t", spec, root)
         child = pulumi.ResourceOptions(parent=root, providers=[provider])
         ctx = PlatformContext.from_spec(spec)
-        ctx = ctx.with_handles(**azure_provider.shared_handles("t", spec, ctx, child))
+        ctx = create_prerequisites("t", spec, ctx, child)
         storage = AzureStorage("t", spec.storage, ctx, child)
         for name in ("bucket_names", "bucket_urls", "bucket_ids", "encryption_key_id", "access_log_bucket"):
             pulumi.export(name, getattr(storage, name))
@@ -428,12 +426,12 @@ def test_component_without_a_resource_group_fails_with_a_clear_message() -> None
     def program() -> None:
         try:
             AzureStorage("t", spec.storage, PlatformContext.from_spec(spec))
-        except ValueError as error:
+        except pulumi.RunError as error:
             errors.append(str(error))
 
     run_program(program, project="mlfabric", stack="test", config={}, secret_keys=[],
                 world=World(project="mlfabric", stack="test", region="eastus"))
-    assert errors and "resource_group_name" in errors[0]
+    assert errors and "ctx.prerequisites" in errors[0]
 
 
 def test_mock_answers_api_versioned_type_tokens_like_the_default_ones() -> None:

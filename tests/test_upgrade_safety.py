@@ -53,7 +53,7 @@ def test_every_snapshot_belongs_to_an_example_stack() -> None:
     assert not orphans, f"snapshots without a stack file: {orphans} (run `{REGENERATE}` after deleting them)"
 
 
-def _views(*entries: tuple[str, str, dict[str, str], tuple[str, ...]]) -> dict[str, ResourceView]:
+def _views(*entries: tuple[str, str, dict[str, Any], tuple[str, ...]]) -> dict[str, ResourceView]:
     return {urn: ResourceView(urn, type_, inputs, aliases) for urn, type_, inputs, aliases in entries}
 
 
@@ -74,8 +74,8 @@ def test_a_renamed_resource_with_an_alias_is_kept() -> None:
 
 
 def test_a_changed_physical_name_is_a_replacement_but_other_inputs_are_changes() -> None:
-    before = _views((OLD, "aws:s3/bucket:Bucket", {"bucket": "a", "forceDestroy": False}, ()))  # type: ignore[dict-item]
-    after = _views((OLD, "aws:s3/bucket:Bucket", {"bucket": "b", "forceDestroy": True}, ()))  # type: ignore[dict-item]
+    before = _views((OLD, "aws:s3/bucket:Bucket", {"bucket": "a", "forceDestroy": False}, ()))
+    after = _views((OLD, "aws:s3/bucket:Bucket", {"bucket": "b", "forceDestroy": True}, ()))
     result = diff_views(before, after)
     assert result.replaced == {OLD: ["bucket"]}
     assert result.changed[OLD] == [("bucket", "a", "b"), ("forceDestroy", False, True)]
@@ -127,12 +127,12 @@ def test_alias_specs_from_the_sdk_become_urns_and_cover_the_renamed_subtree() ->
     from mlfabric.diff import alias_entries, engine_views
 
     class Mocks(pulumi.runtime.Mocks):
-        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict]:
+        def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
             return f"{args.name}-id", dict(args.inputs)
 
-        def call(self, args: pulumi.runtime.MockCallArgs) -> dict:
+        def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
             del args
-            return {}
+            return {}, []
 
     class Capture(MockMonitor):
         def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
@@ -140,7 +140,7 @@ def test_alias_specs_from_the_sdk_become_urns_and_cover_the_renamed_subtree() ->
             self.seen: list[tuple[str, Any, Any]] = []
 
         def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-            response = super().RegisterResource(request)
+            response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
             self.seen.append((response.urn, request, request.parent))
             return response
 

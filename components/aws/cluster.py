@@ -22,14 +22,15 @@ Creates:
   pods cannot borrow the node role, encrypted gp3 root volume sized from the spec) and an
   ``aws:eks/nodeGroup:NodeGroup``: the system group (``AL2023_x86_64_STANDARD``) and per GPU pool a
   group with the catalogue's instance type, ``AL2023_x86_64_NVIDIA``, spot or on-demand, ``min_nodes``
-  possibly 0, taint ``nvidia.com/gpu=present:NoSchedule`` and accelerator/pool labels. Desired
+  possibly 0, and the taint and labels every cloud's GPU pool carries
+  (``mlfabric.components.kubernetes.gpu_pool``) plus ``k8s.amazonaws.com/accelerator``. Desired
   size is left to the autoscaler (``ignore_changes``);
 - per GPU pool ``aws:autoscaling/tag:Tag`` resources that copy the Cluster Autoscaler node-template
   tags onto the node group's Auto Scaling group: EKS does not propagate node-group tags to it, and
   the autoscaler reads the ASG to learn what a node of an empty (scaled-to-zero) pool would offer;
-- through a ``kubernetes.Provider`` built from the cluster's kubeconfig (see ``aws_addons``): the
-  NVIDIA device plugin DaemonSet and the Cluster Autoscaler (IRSA role scoped by tag to this
-  cluster's node groups).
+- through a ``kubernetes.Provider`` built from the cluster's kubeconfig (see ``aws_addons``; the
+  kubeconfig logs in with ``aws eks get-token``): the NVIDIA device plugin DaemonSet and the Cluster
+  Autoscaler (IRSA role scoped by tag to this cluster's node groups).
 """
 
 from __future__ import annotations
@@ -44,9 +45,20 @@ import pulumi_aws as aws
 
 from mlfabric.components import catalog
 from mlfabric.components.aws import cluster_addons as aws_addons
-from mlfabric.components.aws.network import logs_key_policy
+from mlfabric.components.aws.common import logs_key_policy
+from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import GpuPoolSpec, TrainingSpec
+from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL as GPU_POOL_LABEL  # noqa: PLC0414
+from mlfabric.components.kubernetes.gpu_pool import (
+    GPU_RESOURCE,
+    SYSTEM_POOL_LABELS,
+    SYSTEM_POOL_TAGS,
+    GpuPool,
+    pool_names,
+)
+from mlfabric.components.kubernetes.gpu_pool import SYSTEM_POOL_LABEL as SYSTEM_POOL_LABEL  # noqa: PLC0414
+from mlfabric.components.kubernetes.kubeconfig import exec_plugin, kubeconfig_secret
+from mlfabric.components.spec import TrainingSpec
 
 CONTROL_PLANE_LOG_TYPES: Final = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # CloudWatch retention of control-plane logs, by environment (values CloudWatch accepts).
@@ -56,12 +68,14 @@ GPU_AMI_TYPE: Final = "AL2023_x86_64_NVIDIA"
 SYSTEM_AMI_TYPE: Final = "AL2023_x86_64_STANDARD"
 SYSTEM_DISK_GIB: Final = 50
 
-GPU_TAINT_KEY: Final = "nvidia.com/gpu"
-GPU_TAINT_VALUE: Final = "present"
-# The label the Cluster Autoscaler (>= 1.15) recognises as "this node carries GPUs" on AWS.
-ACCELERATOR_LABEL: Final = "k8s.amazonaws.com/accelerator"
-GPU_POOL_LABEL: Final = "mlfabric.dev/gpu-pool"
-SYSTEM_POOL_LABEL: Final = "mlfabric.dev/system-pool"
+# GPU_POOL_LABEL and SYSTEM_POOL_LABEL (defined with the GPU pool model) are re-exported above
+# ("X as X"): mlfabric.cost finds a node group's pool by them and its tests read them from here.
+# Besides the labels every cloud's GPU pool carries: the label the AWS Cluster Autoscaler (>= 1.15)
+# reads as "this node carries GPUs" (its GPU label on AWS). With it, a new GPU node whose device
+# plugin has not advertised its GPUs yet counts as not ready (not as a node without GPUs, which
+# would scale the pool up again), and the template of a pool scaled to zero is known to be a GPU
+# node. The device plugin's DaemonSet selects GPU nodes by it too.
+AWS_ACCELERATOR_LABEL: Final = "k8s.amazonaws.com/accelerator"
 
 NODE_TEMPLATE_TAG: Final = "k8s.io/cluster-autoscaler/node-template"
 AUTOSCALER_ENABLED_TAG: Final = "k8s.io/cluster-autoscaler/enabled"
@@ -108,15 +122,43 @@ def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
     return {AUTOSCALER_ENABLED_TAG: "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
 
 
-def gpu_node_template_tags(pool: GpuPoolSpec, shape: catalog.GpuShape) -> dict[str, tuple[str, str]]:
+def gpu_node_template_tags(pool: GpuPool) -> dict[str, tuple[str, str]]:
     """What a node of ``pool`` will carry, told to the autoscaler before any such node exists:
-    short name -> (tag key, value)."""
+    short name -> (tag key, value). The autoscaler also reads a managed node group's own labels and
+    taints (``eks:DescribeNodegroup``, granted below), so the common accelerator label needs no tag."""
+    taint = pool.taint
     return {
-        "label-accelerator": (f"{NODE_TEMPLATE_TAG}/label/{ACCELERATOR_LABEL}", shape.device),
+        "label-accelerator": (f"{NODE_TEMPLATE_TAG}/label/{AWS_ACCELERATOR_LABEL}", pool.device),
         "label-pool": (f"{NODE_TEMPLATE_TAG}/label/{GPU_POOL_LABEL}", pool.name),
-        "taint-gpu": (f"{NODE_TEMPLATE_TAG}/taint/{GPU_TAINT_KEY}", f"{GPU_TAINT_VALUE}:NoSchedule"),
-        "resources-gpu": (f"{NODE_TEMPLATE_TAG}/resources/{GPU_TAINT_KEY}", str(shape.gpus)),
+        "taint-gpu": (f"{NODE_TEMPLATE_TAG}/taint/{taint.key}", f"{taint.value}:{taint.effect}"),
+        "resources-gpu": (f"{NODE_TEMPLATE_TAG}/resources/{GPU_RESOURCE}", str(pool.gpus_per_node)),
     }
+
+
+def gpu_node_group_args(pool: GpuPool) -> NodeGroupArgs:
+    """The node group of a GPU pool: the common model in EKS terms."""
+    return NodeGroupArgs(
+        suffix=pool.suffix,
+        instance_type=pool.machine,
+        ami_type=GPU_AMI_TYPE,
+        capacity_type="SPOT" if pool.spot else "ON_DEMAND",
+        min_size=pool.min_nodes,
+        max_size=pool.max_nodes,
+        disk_gib=pool.disk_gib,
+        labels={**pool.labels, AWS_ACCELERATOR_LABEL: pool.device},
+        taints=[
+            aws.eks.NodeGroupTaintArgs(key=pool.taint.key, value=pool.taint.value, effect=pool.taint.effect_constant)
+        ],
+        node_template_tags=gpu_node_template_tags(pool),
+        pool_tags=pool.tags,
+    )
+
+
+def eks_credentials(cluster_name: str, region: str) -> dict[str, Any]:
+    """The kubeconfig's exec stanza: `aws eks get-token` as whoever runs Pulumi (or kubectl)."""
+    return exec_plugin(
+        "aws", ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"]
+    )
 
 
 def _oidc_issuer(identities: Sequence[aws.eks.outputs.ClusterIdentity]) -> str:
@@ -138,14 +180,11 @@ def _service_trust(service: str) -> pulumi.Output[str]:
     return _policy({"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"})
 
 
-class AwsTrainingCluster(pulumi.ComponentResource):
+class AwsTrainingCluster(ClusterOutputs):
     """EKS cluster with a system node group and one managed GPU node group per pool."""
 
-    cluster_name: pulumi.Output[str]
-    cluster_endpoint: pulumi.Output[str]
-    kubeconfig: pulumi.Output[str]  # secret
-    oidc_issuer_url: pulumi.Output[str]
-    gpu_pool_names: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:cluster:AwsTrainingCluster"
+    needs = ("network",)
 
     def __init__(
         self,
@@ -154,13 +193,9 @@ class AwsTrainingCluster(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:cluster:AwsTrainingCluster", name, None, opts)
+        super().__init__(name, spec, ctx, opts)
         if ctx.network is None:
             raise ValueError("AwsTrainingCluster needs ctx.network: build the network concern first")
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        self._child = pulumi.ResourceOptions(parent=self)
         invoke = pulumi.InvokeOutputOptions(parent=self)
         self._account = aws.get_caller_identity_output(opts=invoke).account_id
         self._partition = aws.get_partition_output(opts=invoke).partition
@@ -183,7 +218,7 @@ class AwsTrainingCluster(pulumi.ComponentResource):
         self._issuer_host = issuer.apply(lambda url: url.removeprefix("https://"))
 
         early_addons = [self._addon(cluster, addon) for addon in ADDONS_BEFORE_NODES]
-        node_role, node_attachments = self._node_role()
+        node_role, node_attachments = self._service_role("node", "EKS worker nodes", "ec2.amazonaws.com", NODE_MANAGED_POLICIES)
         # Nodes bootstrap over the network's routes, NAT and endpoints: wait for all of it, not just
         # for the subnet ids (depending on a component waits for its children).
         network = [ctx.network] if isinstance(ctx.network, pulumi.Resource) else []
@@ -201,14 +236,15 @@ class AwsTrainingCluster(pulumi.ComponentResource):
                 min_size=system_pool.min_nodes,
                 max_size=system_pool.max_nodes,
                 disk_gib=SYSTEM_DISK_GIB,
-                labels={SYSTEM_POOL_LABEL: "true"},
+                labels=dict(SYSTEM_POOL_LABELS),
                 taints=[],
                 node_template_tags={},
-                pool_tags={"mlfabric-node-pool": "system"},
+                pool_tags=dict(SYSTEM_POOL_TAGS),
             ),
             after,
         )
-        gpu_groups = {pool.name: self._gpu_node_group(cluster, node_role, subnets, pool, after) for pool in spec.gpu_pools}
+        pools = [GpuPool.build("aws", pool) for pool in spec.gpu_pools]
+        gpu_groups = {pool.name: self._gpu_node_group(cluster, node_role, subnets, pool, after) for pool in pools}
 
         ebs_role = self._irsa_role(f"{name}-ebs-csi", *EBS_CSI_SERVICE_ACCOUNT)
         ebs_attachment = aws.iam.RolePolicyAttachment(
@@ -241,10 +277,11 @@ class AwsTrainingCluster(pulumi.ComponentResource):
             depends_on=[system, observability_attachment],
         )
 
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data).apply(
-                lambda args: kubeconfig_json(args[0], args[1], args[2], ctx.region)
-            )
+        self.kubeconfig = kubeconfig_secret(
+            cluster.name,
+            cluster.endpoint,
+            cluster.certificate_authority.data,
+            eks_credentials(self._cluster_name, ctx.region),
         )
         autoscaler_role = self._autoscaler_role()
         aws_addons.install(
@@ -256,9 +293,8 @@ class AwsTrainingCluster(pulumi.ComponentResource):
                 region=ctx.region,
                 kubernetes_version=spec.cluster.kubernetes_version,
                 autoscaler_role_arn=autoscaler_role.arn,
-                gpu_taint_key=GPU_TAINT_KEY,
-                gpu_node_label=ACCELERATOR_LABEL,
-                system_node_selector={SYSTEM_POOL_LABEL: "true"},
+                gpu_node_label=AWS_ACCELERATOR_LABEL,
+                system_node_selector=dict(SYSTEM_POOL_LABELS),
             ),
             parent=self,
             depends_on=[system],
@@ -267,20 +303,8 @@ class AwsTrainingCluster(pulumi.ComponentResource):
         self.cluster_name = cluster.name
         self.cluster_endpoint = cluster.endpoint
         self.oidc_issuer_url = issuer
-        self.gpu_pool_names = (
-            pulumi.Output.all(**{pool: group.node_group_name for pool, group in gpu_groups.items()})
-            if gpu_groups
-            else pulumi.Output.from_input({})
-        )
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "cluster_endpoint": self.cluster_endpoint,
-                "kubeconfig": self.kubeconfig,
-                "oidc_issuer_url": self.oidc_issuer_url,
-                "gpu_pool_names": self.gpu_pool_names,
-            }
-        )
+        self.gpu_pool_names = pool_names({pool: group.node_group_name for pool, group in gpu_groups.items()})
+        self.register_contract()
 
     # --- control plane ------------------------------------------------------------------------
 
@@ -312,22 +336,7 @@ class AwsTrainingCluster(pulumi.ComponentResource):
 
     def _cluster(self, key: aws.kms.Key, subnets: pulumi.Output[list[str]]) -> aws.eks.Cluster:
         name, spec, ctx, child = self._name, self._spec.cluster, self._ctx, self._child
-        role = aws.iam.Role(
-            f"{name}-cluster",
-            description=f"mlfabric {ctx.base_name}: EKS control plane",
-            assume_role_policy=_service_trust("eks.amazonaws.com"),
-            tags=ctx.tags(),
-            opts=child,
-        )
-        prerequisites: list[pulumi.Resource] = [
-            aws.iam.RolePolicyAttachment(
-                f"{name}-cluster-{policy}",
-                role=role.name,
-                policy_arn=self._managed_policy(policy),
-                opts=child,
-            )
-            for policy in CLUSTER_MANAGED_POLICIES
-        ]
+        role, prerequisites = self._service_role("cluster", "EKS control plane", "eks.amazonaws.com", CLUSTER_MANAGED_POLICIES)
         prerequisites.append(
             aws.iam.RolePolicy(
                 f"{name}-cluster-kms",
@@ -410,23 +419,26 @@ class AwsTrainingCluster(pulumi.ComponentResource):
 
     # --- IAM ----------------------------------------------------------------------------------
 
-    def _node_role(self) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+    def _service_role(
+        self, suffix: str, what: str, service: str, policies: Sequence[str]
+    ) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+        """A role ``service`` assumes, with exactly the AWS managed ``policies`` attached."""
         name, ctx, child = self._name, self._ctx, self._child
         role = aws.iam.Role(
-            f"{name}-node",
-            description=f"mlfabric {ctx.base_name}: EKS worker nodes",
-            assume_role_policy=_service_trust("ec2.amazonaws.com"),
+            f"{name}-{suffix}",
+            description=f"mlfabric {ctx.base_name}: {what}",
+            assume_role_policy=_service_trust(service),
             tags=ctx.tags(),
             opts=child,
         )
         attachments: list[pulumi.Resource] = [
             aws.iam.RolePolicyAttachment(
-                f"{name}-node-{policy}",
+                f"{name}-{suffix}-{policy}",
                 role=role.name,
                 policy_arn=self._managed_policy(policy),
                 opts=child,
             )
-            for policy in NODE_MANAGED_POLICIES
+            for policy in policies
         ]
         return role, attachments
 
@@ -477,23 +489,10 @@ class AwsTrainingCluster(pulumi.ComponentResource):
         cluster: aws.eks.Cluster,
         role: aws.iam.Role,
         subnets: pulumi.Output[list[str]],
-        pool: GpuPoolSpec,
+        pool: GpuPool,
         after: list[pulumi.Resource],
     ) -> aws.eks.NodeGroup:
-        shape = catalog.gpu_shape("aws", pool.accelerator, pool.gpus_per_node)
-        args = NodeGroupArgs(
-            suffix=f"gpu-{pool.name}",
-            instance_type=shape.machine,
-            ami_type=GPU_AMI_TYPE,
-            capacity_type="SPOT" if pool.spot else "ON_DEMAND",
-            min_size=pool.min_nodes,
-            max_size=pool.max_nodes,
-            disk_gib=pool.disk_gib,
-            labels={ACCELERATOR_LABEL: shape.device, GPU_POOL_LABEL: pool.name},
-            taints=[aws.eks.NodeGroupTaintArgs(key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE")],
-            node_template_tags=gpu_node_template_tags(pool, shape),
-            pool_tags={"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator},
-        )
+        args = gpu_node_group_args(pool)
         group = self._node_group(cluster, role, subnets, args, after)
         asg_name = group.resources.apply(_autoscaling_group_name)
         for slug, (key, value) in args.node_template_tags.items():
@@ -624,29 +623,3 @@ def autoscaler_policy(partition: str, region: str, account: str, cluster_name: s
         ],
     }
 
-
-def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str, region: str) -> str:
-    """A kubeconfig that authenticates with `aws eks get-token` as whoever runs Pulumi."""
-    user = f"mlfabric-{cluster_name}"
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": user,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "aws",
-                            "args": ["eks", "get-token", "--cluster-name", cluster_name, "--region", region, "--output", "json"],
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        }
-    )

@@ -1,11 +1,10 @@
 """In-cluster add-ons of the AWS training cluster, declared with pulumi-kubernetes.
 
-Creates, through a ``kubernetes.Provider`` built from the cluster's kubeconfig (all children of the
+Creates, through the ``kubernetes.Provider`` built from the cluster's kubeconfig (all children of the
 cluster component):
 
-- the NVIDIA device plugin as a ``apps/v1:DaemonSet`` in ``kube-system``: it tolerates the GPU taint,
-  runs only on nodes carrying the accelerator label and advertises ``nvidia.com/gpu`` to the
-  scheduler (the EKS AL2023 NVIDIA AMI ships the driver and container toolkit, not the plugin);
+- the NVIDIA device plugin (``mlfabric.components.kubernetes.device_plugin``; the EKS AL2023 NVIDIA
+  AMI ships the driver and container toolkit, not the plugin);
 - the Cluster Autoscaler: ``ServiceAccount`` (annotated with its IRSA role), ``ClusterRole`` +
   ``ClusterRoleBinding``, ``Role`` + ``RoleBinding`` (its status config map and lease in
   ``kube-system``) and a ``apps/v1:Deployment`` on the system nodes that auto-discovers this
@@ -24,12 +23,11 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
+from mlfabric.components.kubernetes.device_plugin import MANAGED_BY, kubernetes_provider, nvidia_device_plugin
+
 AUTOSCALER_SERVICE_ACCOUNT: Final = ("kube-system", "cluster-autoscaler")
-DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
 # The Cluster Autoscaler's minor version must match the cluster's Kubernetes minor version.
 AUTOSCALER_IMAGE: Final = "registry.k8s.io/autoscaling/cluster-autoscaler:v{kubernetes_version}.0"
-
-_MANAGED_BY: Final = {"app.kubernetes.io/managed-by": "mlfabric"}
 
 
 @dataclass(frozen=True)
@@ -43,7 +41,7 @@ class AddonArgs:
     region: str
     kubernetes_version: str
     autoscaler_role_arn: pulumi.Input[str]
-    gpu_taint_key: str
+    # the label whose presence marks a GPU node (where the device plugin runs)
     gpu_node_label: str
     system_node_selector: dict[str, str] = field(default_factory=dict)
 
@@ -55,16 +53,10 @@ def install(
     depends_on: list[pulumi.Resource],
 ) -> k8s.Provider:
     """Declare the Kubernetes provider, the NVIDIA device plugin and the Cluster Autoscaler."""
-    provider = k8s.Provider(
-        f"{name}-k8s",
-        kubeconfig=args.kubeconfig,
-        cluster_identifier=args.cluster_identifier,
-        enable_server_side_apply=True,
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
+    provider = kubernetes_provider(name, args.kubeconfig, args.cluster_identifier, parent)
     # Workloads wait for the system nodes: a Deployment with no node to run on never gets ready.
     opts = pulumi.ResourceOptions(parent=parent, provider=provider, depends_on=depends_on)
-    nvidia_device_plugin(name, args, opts)
+    nvidia_device_plugin(name, opts, node_label=args.gpu_node_label)
     cluster_autoscaler(name, args, opts)
     return provider
 
@@ -73,73 +65,8 @@ def _meta(name: str, namespace: str | None = "kube-system", **extra: object) -> 
     return k8s.meta.v1.ObjectMetaArgs(
         name=name,
         namespace=namespace,
-        labels={"app.kubernetes.io/name": name, **_MANAGED_BY},
+        labels={"app.kubernetes.io/name": name, **MANAGED_BY},
         **extra,  # type: ignore[arg-type]
-    )
-
-
-def nvidia_device_plugin(name: str, args: AddonArgs, opts: pulumi.ResourceOptions) -> k8s.apps.v1.DaemonSet:
-    """The NVIDIA device plugin on every GPU node (and nowhere else)."""
-    app = "nvidia-device-plugin"
-    selector = {"app.kubernetes.io/name": app}
-    return k8s.apps.v1.DaemonSet(
-        f"{name}-nvidia-device-plugin",
-        metadata=_meta(app),
-        spec=k8s.apps.v1.DaemonSetSpecArgs(
-            selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
-            update_strategy=k8s.apps.v1.DaemonSetUpdateStrategyArgs(type="RollingUpdate"),
-            template=k8s.core.v1.PodTemplateSpecArgs(
-                metadata=k8s.meta.v1.ObjectMetaArgs(labels={**selector, **_MANAGED_BY}),
-                spec=k8s.core.v1.PodSpecArgs(
-                    priority_class_name="system-node-critical",
-                    tolerations=[
-                        k8s.core.v1.TolerationArgs(key=args.gpu_taint_key, operator="Exists", effect="NoSchedule")
-                    ],
-                    affinity=k8s.core.v1.AffinityArgs(
-                        node_affinity=k8s.core.v1.NodeAffinityArgs(
-                            required_during_scheduling_ignored_during_execution=k8s.core.v1.NodeSelectorArgs(
-                                node_selector_terms=[
-                                    k8s.core.v1.NodeSelectorTermArgs(
-                                        match_expressions=[
-                                            k8s.core.v1.NodeSelectorRequirementArgs(
-                                                key=args.gpu_node_label, operator="Exists"
-                                            )
-                                        ]
-                                    )
-                                ]
-                            )
-                        )
-                    ),
-                    containers=[
-                        k8s.core.v1.ContainerArgs(
-                            name=app,
-                            image=DEVICE_PLUGIN_IMAGE,
-                            # Keep running (and report 0 GPUs) rather than crash-loop on a node
-                            # whose driver is still initialising.
-                            env=[k8s.core.v1.EnvVarArgs(name="FAIL_ON_INIT_ERROR", value="false")],
-                            security_context=k8s.core.v1.SecurityContextArgs(
-                                allow_privilege_escalation=False,
-                                capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
-                            ),
-                            resources=k8s.core.v1.ResourceRequirementsArgs(
-                                requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}
-                            ),
-                            volume_mounts=[
-                                k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path="/var/lib/kubelet/device-plugins")
-                            ],
-                        )
-                    ],
-                    # The kubelet's device-plugin socket directory: the one host path the plugin needs.
-                    volumes=[
-                        k8s.core.v1.VolumeArgs(
-                            name="device-plugin",
-                            host_path=k8s.core.v1.HostPathVolumeSourceArgs(path="/var/lib/kubelet/device-plugins"),
-                        )
-                    ],
-                ),
-            ),
-        ),
-        opts=opts,
     )
 
 
@@ -226,7 +153,7 @@ def cluster_autoscaler(name: str, args: AddonArgs, opts: pulumi.ResourceOptions)
             selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
             template=k8s.core.v1.PodTemplateSpecArgs(
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    labels={**selector, **_MANAGED_BY},
+                    labels={**selector, **MANAGED_BY},
                     # Never evict the autoscaler while it scales down the node it runs on.
                     annotations={"cluster-autoscaler.kubernetes.io/safe-to-evict": "false"},
                 ),

@@ -1,226 +1,233 @@
-"""Fake AWS answers: ARNs, physical names and ids as the AWS provider would compute them.
+"""Fake AWS answers: ids, physical names, ARNs and URLs in the formats AWS uses.
 
-``outputs`` answers in this order: the ML-side types of ``aws_ml.OUTPUTS``; then the network and
-training-cluster types of ``_OUTPUTS`` here (EC2 ids with their real prefixes such as ``vpc-``,
-``subnet-``, ``nat-``, ``eipalloc-``, ``lt-``; the EKS cluster's endpoint, certificate authority and
-OIDC issuer; node groups with their Auto Scaling group; the IAM OIDC provider's ARN); then a
-generic ARN/name answer. ``INVOKES`` answers the data sources the components call.
+Which outputs a type computes comes from the installed ``pulumi_aws`` SDK (``derived_outputs``); this
+module only formats them. ``outputs`` answers a registration with:
+
+- its id: EC2 ids carry their real prefix and 17 hex digits (``vpc-``, ``subnet-``, ``sg-``, ``nat-``,
+  ``eipalloc-``, ``lt-``…, table ``_EC2``); other types are identified by their physical name, their
+  ARN or a composite the provider uses (``_IDS``);
+- its physical name: the name input (``name``, ``bucket``, ``<kind>Name``), else a stable auto-name;
+- the ``STYLE`` rules every type shares: ``arn`` (and any computed ``*Arn``) from ``_ARNS`` or the
+  generic ``arn:aws:<service>:<region>:<account>:<kind>/<name>``, the account in ``ownerId`` and its
+  kin, ``tagsAll``, and EC2 id prefixes for ``*SecurityGroupId``, ``*VpcId``, ``*SubnetId``…;
+- the few values components and policies read that need a real shape (``_SPECIAL``): the EKS
+  cluster's endpoint, certificate authority and OIDC issuer, a node group's Auto Scaling group, an
+  ECR repository URL, SageMaker's provider-assigned names.
+
+The ML-side ARN formats live in ``fakes_ml``. ``INVOKES`` answers the data sources components call.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from mlfabric.components.aws.fakes_ml import OUTPUTS as ML_OUTPUTS
-from mlfabric.components.fakes import World
+from mlfabric.components.aws.fakes_ml import ARNS as ML_ARNS
+from mlfabric.components.aws.fakes_ml import NAME_SEEDS, PROVIDER_NAMED, provider_name
+from mlfabric.components.aws.fakes_ml import NAMED as ML_NAMED
+from mlfabric.components.derived_outputs import Style, complete, schema_of
+from mlfabric.components.fakes import Registration, World, digest, fields, uuid_of
 
-Fake = Callable[[str, str, dict[str, Any], World], dict[str, Any]]
+Fake = Callable[[Registration], dict[str, Any]]
+
+# EC2 resource types: (id prefix, the resource type in their ARN).
+_EC2: Final[dict[str, tuple[str, str]]] = {
+    "aws:ec2/vpc:Vpc": ("vpc", "vpc"),
+    "aws:ec2/subnet:Subnet": ("subnet", "subnet"),
+    "aws:ec2/internetGateway:InternetGateway": ("igw", "internet-gateway"),
+    "aws:ec2/eip:Eip": ("eipalloc", "elastic-ip"),
+    "aws:ec2/natGateway:NatGateway": ("nat", "natgateway"),
+    "aws:ec2/routeTable:RouteTable": ("rtb", "route-table"),
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": ("rtbassoc", "route-table-association"),
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": ("sg", "security-group"),
+    "aws:ec2/securityGroup:SecurityGroup": ("sg", "security-group"),
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ("sgr", "security-group-rule"),
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ("sgr", "security-group-rule"),
+    "aws:ec2/vpcEndpoint:VpcEndpoint": ("vpce", "vpc-endpoint"),
+    "aws:ec2/flowLog:FlowLog": ("fl", "vpc-flow-log"),
+    "aws:ec2/launchTemplate:LaunchTemplate": ("lt", "launch-template"),
+    "aws:ec2/networkInterface:NetworkInterface": ("eni", "network-interface"),
+}
+
+# Ids of other types (``str.format`` over the inputs, ``physical``, ``arn``, ``uuid``).
+_IDS: Final[dict[str, str]] = {
+    "aws:kms/key:Key": "{uuid}",
+    "aws:sns/topic:Topic": "{arn}",
+    "aws:sns/topicSubscription:TopicSubscription": "{arn}",
+    "aws:sns/topicPolicy:TopicPolicy": "{arn}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "{arn}",
+    "aws:eks/nodeGroup:NodeGroup": "{clusterName}:{physical}",
+    "aws:eks/addon:Addon": "{clusterName}:{addonName}",
+    "aws:eks/accessEntry:AccessEntry": "{clusterName}:{principalArn}",
+    "aws:eks/accessPolicyAssociation:AccessPolicyAssociation": "{clusterName}#{principalArn}#{policyArn}",
+    "aws:iam/rolePolicy:RolePolicy": "{role}:{physical}",
+    "aws:autoscaling/tag:Tag": "{autoscalingGroupName},{tag[key]}",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": "{repository}",
+    "aws:appautoscaling/target:Target": "{resourceId}",
+}
+# Types identified by their physical name (besides every ``iam`` type).
+_NAMED: Final = frozenset({
+    "aws:s3/bucket:Bucket", "aws:cloudwatch/logGroup:LogGroup", "aws:eks/cluster:Cluster",
+    "aws:kms/alias:Alias", *ML_NAMED,
+})
+
+# ARNs whose resource part is not ``<kind>/<physical name>``.
+_ARNS: Final[dict[str, str]] = {
+    "aws:s3/bucket:Bucket": "arn:aws:s3:::{physical}",
+    "aws:sns/topic:Topic": "arn:aws:sns:{region}:{account}:{physical}",
+    "aws:cloudwatch/logGroup:LogGroup": "arn:aws:logs:{region}:{account}:log-group:{physical}",
+    "aws:kms/key:Key": "arn:aws:kms:{region}:{account}:key/{uuid}",
+    "aws:kms/alias:Alias": "arn:aws:kms:{region}:{account}:{physical}",
+    "aws:eks/nodeGroup:NodeGroup": "arn:aws:eks:{region}:{account}:nodegroup/{clusterName}/{physical}/{uuid}",
+    "aws:eks/addon:Addon": "arn:aws:eks:{region}:{account}:addon/{clusterName}/{addonName}/{uuid}",
+    "aws:iam/role:Role": "arn:aws:iam::{account}:role{path}{physical}",
+    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "arn:aws:iam::{account}:oidc-provider/{host}",
+    **ML_ARNS,
+}
+# Services whose ARNs name another service than the token's module.
+_SERVICE: Final = {"appautoscaling": "application-autoscaling"}
+# EC2 id prefixes of ids other resources hand out, by the property name's suffix.
+_ID_PREFIXES: Final = {"SecurityGroupId": "sg", "VpcId": "vpc", "SubnetId": "subnet", "RouteTableId": "rtb",
+                       "NetworkInterfaceId": "eni", "AllocationId": "eipalloc",
+                       "NetworkAclId": "acl", "DhcpOptionsId": "dopt", "PrefixListId": "pl"}
+# Outputs that repeat the resource's own id.
+_ID_OUTPUTS: Final = {"aws:ec2/eip:Eip": "allocationId", "aws:kms/key:Key": "keyId",
+                      "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "securityGroupRuleId",
+                      "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "securityGroupRuleId"}
 
 
-def _suffix(*parts: str, length: int = 7) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def _auto_name(name: str, typ: str) -> str:
+def _auto_name(r: Registration) -> str:
     # Pulumi auto-naming: the logical name plus a random suffix; here a stable one.
-    return f"{name}-{_suffix(typ, name)}"
+    seed = NAME_SEEDS.get(r.typ, r.typ)
+    if r.typ in PROVIDER_NAMED:
+        return provider_name(r.name, seed)
+    return f"{r.name}-{digest(seed, r.name, length=7)}"
 
 
-def _uuid(*parts: str) -> str:
-    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
+def _name_key(r: Registration) -> str | None:
+    """The input holding the physical name: ``name``, else ``<kind>Name``, else ``<kind>`` (``bucket``)."""
+    schema = schema_of(r.typ)
+    return schema.name_key("name", f"{r.camel_kind}Name", r.camel_kind) if schema else "name"
 
 
-def _resource_id(prefix: str, typ: str, name: str) -> str:
-    # EC2 ids: a type prefix and 17 lowercase hex digits (vpc-0a1b..., subnet-..., nat-...).
-    return f"{prefix}-{_suffix(typ, name, length=17)}"
+def _physical(r: Registration) -> str:
+    if r.typ == "aws:kms/alias:Alias":
+        return r.text("name", f"alias/{r.name}")
+    key = _name_key(r)
+    return r.text(key, _auto_name(r)) if key else _auto_name(r)
 
 
-def _ip(base: str, *parts: str) -> str:
-    # A stable documentation-range address (RFC 5737) per resource.
-    return f"{base}.{int(_suffix(*parts, length=2), 16) % 254 + 1}"
+def _arn(r: Registration) -> str:
+    template = _ARNS.get(r.typ)
+    if template is None and r.typ in _EC2:
+        template = f"arn:aws:ec2:{{region}}:{{account}}:{_EC2[r.typ][1]}/{{id}}"
+    if template is None and r.module == "iam":
+        template = f"arn:aws:iam::{{account}}:{r.camel_kind}/{{physical}}"
+    if template is None:
+        template = f"arn:aws:{_SERVICE.get(r.module, r.module)}:{{region}}:{{account}}:{r.kind.lower()}/{{physical}}"
+    host = r.text("url").removeprefix("https://")
+    return template.format_map(fields(r, account=r.world.aws_account_id, path=r.text("path", "/"),
+                                      lower=r.physical.lower(), host=host))
 
 
-# --- network (EC2 / VPC) -------------------------------------------------------------------------
+def _resource_id(r: Registration) -> str:
+    if r.typ in _EC2:
+        return f"{_EC2[r.typ][0]}-{r.digest(length=17)}"
+    if r.typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
+        return f"{r.text('role', r.name)}-{digest(r.name, r.text('policyArn'), length=20)}"
+    if r.typ in _IDS:
+        return _IDS[r.typ].format_map(fields(r, arn=_arn(r)))
+    if r.typ in _NAMED or r.module == "iam":
+        return r.physical
+    return ""
 
 
-def _ec2(prefix: str, kind: str, **extra: Any) -> Fake:
-    """An EC2 resource whose id carries ``prefix`` and whose ARN names ``kind``."""
-
-    def fake(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-        del inputs
-        rid = _resource_id(prefix, typ, name)
-        answer = {"__id": rid, "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:{kind}/{rid}", "ownerId": w.aws_account_id}
-        answer.update(extra)
-        return answer
-
-    return fake
+# base64 of a PEM header: enough for a kubeconfig to carry; nothing can verify it offline.
+CA_DATA: Final = (
+    "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURW"
+    "UVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
+)
 
 
-def _vpc(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del inputs
-    vpc_id = _resource_id("vpc", typ, name)
+def _eks_cluster(r: Registration) -> dict[str, Any]:
+    oidc = digest(r.typ, r.physical, length=32).upper()
+    region = r.world.region
     return {
-        "__id": vpc_id,
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:vpc/{vpc_id}",
-        "ownerId": w.aws_account_id,
-        "defaultSecurityGroupId": _resource_id("sg", typ, name + "/default"),
-        "defaultRouteTableId": _resource_id("rtb", typ, name + "/main"),
-        "mainRouteTableId": _resource_id("rtb", typ, name + "/main"),
-        "defaultNetworkAclId": _resource_id("acl", typ, name),
-        "dhcpOptionsId": _resource_id("dopt", typ, name),
-        "instanceTenancy": "default",
+        "endpoint": f"https://{oidc}.gr7.{region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": CA_DATA},
+        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
     }
 
 
-def _subnet(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    subnet_id = _resource_id("subnet", typ, name)
-    zone = str(inputs.get("availabilityZone") or f"{w.region}a")
-    return {
-        "__id": subnet_id,
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:subnet/{subnet_id}",
-        "ownerId": w.aws_account_id,
-        "availabilityZone": zone,
-        "availabilityZoneId": f"use1-az{'abcdef'.find(zone[-1]) + 1}",
-    }
+def _eks_node_group(r: Registration) -> dict[str, Any]:
+    # EKS names the node group's Auto Scaling group eks-<node group>-<uuid>.
+    group_uuid = uuid_of(r.typ, r.text("clusterName"), r.physical)
+    return {"resources": [{"autoscalingGroups": [{"name": f"eks-{r.physical}-{group_uuid}"}],
+                           "remoteAccessSecurityGroupId": ""}]}
 
 
-def _eip(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del inputs
-    allocation = _resource_id("eipalloc", typ, name)
-    public_ip = _ip("198.51.100", typ, name)
-    return {
-        "__id": allocation,
-        "allocationId": allocation,
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:elastic-ip/{allocation}",
-        "publicIp": public_ip,
-        "publicDns": f"ec2-{public_ip.replace('.', '-')}.compute-1.amazonaws.com",
-        "domain": "vpc",
-    }
+def _ecr_repository(r: Registration) -> dict[str, Any]:
+    account, region = r.world.aws_account_id, r.world.region
+    return {"repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{r.physical}"}
 
 
-def _nat_gateway(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del inputs, w
-    return {
-        "__id": _resource_id("nat", typ, name),
-        "publicIp": _ip("198.51.100", typ, name),
-        "privateIp": _ip("10.0.200", typ, name),
-        "networkInterfaceId": _resource_id("eni", typ, name),
-    }
+_SPECIAL: Final[dict[str, Fake]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
+    "aws:ecr/repository:Repository": _ecr_repository,
+}
 
 
-def _vpc_endpoint(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    endpoint_id = _resource_id("vpce", typ, name)
-    service = str(inputs.get("serviceName", ""))
-    interface = inputs.get("vpcEndpointType") == "Interface"
-    return {
-        "__id": endpoint_id,
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:vpc-endpoint/{endpoint_id}",
-        "ownerId": w.aws_account_id,
-        "state": "available",
-        "requesterManaged": False,
-        "prefixListId": "" if interface else f"pl-{_suffix(service, length=8)}",
-        "cidrBlocks": [] if interface else ["52.216.0.0/15"],
-        "networkInterfaceIds": [_resource_id("eni", typ, f"{name}/{i}") for i in range(len(inputs.get("subnetIds") or []))],
-        "dnsEntries": [{"dnsName": f"{endpoint_id}-{_suffix(name, length=8)}.{service.rsplit('.', 1)[-1]}.{w.region}.vpce.amazonaws.com", "hostedZoneId": "Z7HUB22UULQXV"}] if interface else [],
-    }
+def _account(r: Registration, prop: str) -> str:
+    del prop
+    return r.world.aws_account_id
 
 
-def _security_group(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    group_id = _resource_id("sg", typ, name)
-    return {
-        "__id": group_id,
-        "name": inputs.get("name") or _auto_name(name, typ),
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:security-group/{group_id}",
-        "ownerId": w.aws_account_id,
-    }
+def _prefixed_id(r: Registration, prop: str) -> str | None:
+    prefix = next((p for suffix, p in _ID_PREFIXES.items() if prop.endswith((suffix, suffix[0].lower() + suffix[1:]))), None)
+    return f"{prefix}-{r.digest(prop, length=17)}" if prefix else None
 
 
-def _security_group_rule(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del inputs
-    rule_id = _resource_id("sgr", typ, name)
-    return {
-        "__id": rule_id,
-        "securityGroupRuleId": rule_id,
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:security-group-rule/{rule_id}",
-    }
+STYLE: Final = Style(
+    cloud="aws",
+    rules={
+        "arn": lambda r, _: _arn(r),
+        "*Arn": lambda r, _: _arn(r),
+        "ownerId": _account,
+        "owner": _account,
+        "registryId": _account,
+        "accountId": _account,
+        "tagsAll": lambda r, _: dict(r.inputs.get("tags") or {}),
+        "*Id": _prefixed_id,
+        "*Ip": lambda r, p: f"198.51.100.{int(r.digest(p, length=2), 16) % 254 + 1}",
+    },
+    defaults=("region",),
+    host=lambda r: f"{r.physical or r.name}.{_SERVICE.get(r.module, r.module)}.{r.world.region}.amazonaws.com",
+    ready="ACTIVE",
+)
 
 
-def _launch_template(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    template_id = _resource_id("lt", typ, name)
-    return {
-        "__id": template_id,
-        "name": inputs.get("name") or _auto_name(name, typ),
-        "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:launch-template/{template_id}",
-        "latestVersion": 1,
-        "defaultVersion": 1,
-    }
+def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
+    """Computed outputs of an ``aws:`` resource (``__id``: its id)."""
+    r = Registration(typ, name, inputs, world)
+    r.physical = _physical(r)
+    r.resource_id = _resource_id(r)
+    answer: dict[str, Any] = {"__id": r.resource_id} if r.resource_id else {}
+    key = _name_key(r)
+    if key and key not in inputs:
+        answer[key] = r.physical  # an auto-name
+    if typ in _ID_OUTPUTS:
+        answer[_ID_OUTPUTS[typ]] = r.resource_id
+    special = _SPECIAL.get(typ)
+    if special is not None:
+        answer.update(special(r))
+    return complete(r, answer, STYLE)
 
 
-def _log_group(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    group = inputs.get("name") or _auto_name(name, typ)
-    return {"__id": group, "name": group, "arn": f"arn:aws:logs:{w.region}:{w.aws_account_id}:log-group:{group}"}
-
-
-# --- EKS -----------------------------------------------------------------------------------------
-
-
-def _eks_cluster(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    cluster = inputs.get("name") or _auto_name(name, typ)
-    oidc_id = _suffix(typ, cluster, length=32).upper()
-    # base64 of a PEM header: enough for a kubeconfig to carry; nothing can verify it offline.
-    ca_data = "LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURWUVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo="
-    return {
-        "__id": cluster,
-        "name": cluster,
-        "arn": f"arn:aws:eks:{w.region}:{w.aws_account_id}:cluster/{cluster}",
-        "clusterId": _uuid(typ, cluster),
-        "endpoint": f"https://{oidc_id}.gr7.{w.region}.eks.amazonaws.com",
-        "certificateAuthority": {"data": ca_data},
-        "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{w.region}.amazonaws.com/id/{oidc_id}"}]}],
-        "platformVersion": "eks.1",
-        "status": "ACTIVE",
-        "createdAt": "2024-01-01T00:00:00Z",
-        "version": inputs.get("version") or "1.31",
-        "vpcConfig": {
-            **dict(inputs.get("vpcConfig") or {}),
-            "clusterSecurityGroupId": _resource_id("sg", typ, cluster + "/cluster"),
-            "vpcId": _resource_id("vpc", typ, cluster),
-        },
-    }
-
-
-def _eks_node_group(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    cluster = str(inputs.get("clusterName", ""))
-    group = inputs.get("nodeGroupName") or _auto_name(name, typ)
-    group_uuid = _uuid(typ, cluster, group)
-    return {
-        "__id": f"{cluster}:{group}",
-        "nodeGroupName": group,
-        "arn": f"arn:aws:eks:{w.region}:{w.aws_account_id}:nodegroup/{cluster}/{group}/{group_uuid}",
-        "status": "ACTIVE",
-        "releaseVersion": f"{inputs.get('version') or '1.31'}.0-20241213",
-        # EKS names the node group's Auto Scaling group eks-<node group>-<uuid>.
-        "resources": [{"autoscalingGroups": [{"name": f"eks-{group}-{group_uuid}"}], "remoteAccessSecurityGroupId": ""}],
-    }
-
-
-def _eks_addon(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del name
-    cluster, addon = str(inputs.get("clusterName", "")), str(inputs.get("addonName", ""))
-    return {
-        "__id": f"{cluster}:{addon}",
-        "arn": f"arn:aws:eks:{w.region}:{w.aws_account_id}:addon/{cluster}/{addon}/{_uuid(typ, cluster, addon)}",
-        "addonVersion": inputs.get("addonVersion") or _ADDON_VERSIONS.get(addon, "v1.0.0-eksbuild.1"),
-        "createdAt": "2024-01-01T00:00:00Z",
-        "modifiedAt": "2024-01-01T00:00:00Z",
-    }
-
+# --- invokes -------------------------------------------------------------------------------------
 
 # Default add-on versions for Kubernetes 1.31 (aws eks describe-addon-versions, 2024-12).
-_ADDON_VERSIONS: dict[str, str] = {
+ADDON_VERSIONS: Final[dict[str, str]] = {
     "vpc-cni": "v1.19.0-eksbuild.1",
     "coredns": "v1.11.3-eksbuild.1",
     "kube-proxy": "v1.31.2-eksbuild.3",
@@ -230,112 +237,19 @@ _ADDON_VERSIONS: dict[str, str] = {
 }
 
 
-# --- IAM and Auto Scaling --------------------------------------------------------------------------
-
-
-def _oidc_provider(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del typ, name
-    url = str(inputs.get("url", "")).removeprefix("https://")
-    arn = f"arn:aws:iam::{w.aws_account_id}:oidc-provider/{url}"
-    return {"__id": arn, "arn": arn}
-
-
-def _role_policy_attachment(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del typ, w
-    return {"__id": f"{inputs.get('role', name)}-{_suffix(name, str(inputs.get('policyArn', '')), length=20)}"}
-
-
-def _role_policy(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del w
-    policy = inputs.get("name") or _auto_name(name, typ)
-    return {"__id": f"{inputs.get('role', '')}:{policy}", "name": policy}
-
-
-def _autoscaling_tag(typ: str, name: str, inputs: dict[str, Any], w: World) -> dict[str, Any]:
-    del typ, name, w
-    tag = inputs.get("tag") or {}
-    return {"__id": f"{inputs.get('autoscalingGroupName', '')},{tag.get('key', '')}"}
-
-
-# Per-type answers for the network and training-cluster resources; ``aws_ml.OUTPUTS`` is consulted
-# first (it owns the ML-side types), then these, then the generic ARN/name answer.
-_OUTPUTS: dict[str, Fake] = {
-    "aws:ec2/vpc:Vpc": _vpc,
-    "aws:ec2/subnet:Subnet": _subnet,
-    "aws:ec2/internetGateway:InternetGateway": _ec2("igw", "internet-gateway"),
-    "aws:ec2/eip:Eip": _eip,
-    "aws:ec2/natGateway:NatGateway": _nat_gateway,
-    "aws:ec2/routeTable:RouteTable": _ec2("rtb", "route-table"),
-    "aws:ec2/routeTableAssociation:RouteTableAssociation": _ec2("rtbassoc", "route-table-association"),
-    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": _ec2("sg", "security-group", name="default"),
-    "aws:ec2/securityGroup:SecurityGroup": _security_group,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": _security_group_rule,
-    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": _security_group_rule,
-    "aws:ec2/vpcEndpoint:VpcEndpoint": _vpc_endpoint,
-    "aws:ec2/flowLog:FlowLog": _ec2("fl", "vpc-flow-log"),
-    "aws:ec2/launchTemplate:LaunchTemplate": _launch_template,
-    "aws:cloudwatch/logGroup:LogGroup": _log_group,
-    "aws:eks/cluster:Cluster": _eks_cluster,
-    "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
-    "aws:eks/addon:Addon": _eks_addon,
-    "aws:iam/openIdConnectProvider:OpenIdConnectProvider": _oidc_provider,
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": _role_policy_attachment,
-    "aws:iam/rolePolicy:RolePolicy": _role_policy,
-    "aws:autoscaling/tag:Tag": _autoscaling_tag,
-}
-
-
-def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    """Computed outputs of an ``aws:`` resource."""
-    module = typ.split(":")[1].split("/", maxsplit=1)[0]
-    kind = typ.rsplit(":", 1)[-1]
-    region, account = world.region, world.aws_account_id
-    if typ in ML_OUTPUTS:
-        return ML_OUTPUTS[typ](name, inputs, world)
-    if typ in _OUTPUTS:
-        return _OUTPUTS[typ](typ, name, inputs, world)
-    if typ == "aws:s3/bucket:Bucket":
-        bucket = inputs.get("bucket") or _auto_name(name, typ)
-        return {
-            "__id": bucket,
-            "bucket": bucket,
-            "arn": f"arn:aws:s3:::{bucket}",
-            "bucketDomainName": f"{bucket}.s3.amazonaws.com",
-            "bucketRegionalDomainName": f"{bucket}.s3.{region}.amazonaws.com",
-            "region": region,
-        }
-    if typ == "aws:kms/key:Key":
-        key_id = _uuid(typ, name)
-        return {"__id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{account}:key/{key_id}"}
-    if typ == "aws:kms/alias:Alias":
-        alias = inputs.get("name") or f"alias/{name}"
-        return {"__id": alias, "arn": f"arn:aws:kms:{region}:{account}:{alias}"}
-    physical = inputs.get("name") or _auto_name(name, typ)
-    if module == "iam":
-        return {
-            "__id": physical,
-            "name": physical,
-            "arn": f"arn:aws:iam::{account}:{kind[0].lower() + kind[1:]}/{physical}",
-            "uniqueId": f"AROA{_suffix(typ, name, length=16).upper()}",
-        }
-    return {
-        "name": physical,
-        "arn": f"arn:aws:{module}:{region}:{account}:{kind.lower()}/{physical}",
-    }
-
-
 def _get_vpc(args: dict[str, Any], w: World) -> dict[str, Any]:
-    vpc_id = str(args.get("id") or _resource_id("vpc", "getVpc", w.region))
+    vpc_id = str(args.get("id") or f"vpc-{digest('getVpc', w.region, length=17)}")
     return {
         "id": vpc_id,
         "arn": f"arn:aws:ec2:{w.region}:{w.aws_account_id}:vpc/{vpc_id}",
         "cidrBlock": "10.0.0.0/16",
-        "cidrBlockAssociations": [{"associationId": _resource_id("vpc-cidr-assoc", vpc_id, ""), "cidrBlock": "10.0.0.0/16", "state": "associated"}],
+        "cidrBlockAssociations": [{"associationId": f"vpc-cidr-assoc-{digest(vpc_id, '', length=17)}",
+                                   "cidrBlock": "10.0.0.0/16", "state": "associated"}],
         "default": False,
         "enableDnsHostnames": True,
         "enableDnsSupport": True,
         "instanceTenancy": "default",
-        "mainRouteTableId": _resource_id("rtb", vpc_id, "main"),
+        "mainRouteTableId": f"rtb-{digest(vpc_id, 'main', length=17)}",
         "ownerId": w.aws_account_id,
         "state": "available",
         "region": w.region,
@@ -347,67 +261,26 @@ def _get_subnets(args: dict[str, Any], w: World) -> dict[str, Any]:
     """Three subnets per (VPC, filter set): an existing VPC with one subnet per tier and zone."""
     filters = args.get("filters") or []
     key = ";".join(f"{f.get('name')}={','.join(f.get('values') or [])}" for f in filters)
-    return {
-        "id": w.region,
-        "ids": [_resource_id("subnet", key, str(zone)) for zone in range(3)],
-        "filters": filters,
-        "region": w.region,
-    }
-
-
-def _get_caller_identity(args: dict[str, Any], w: World) -> dict[str, Any]:
-    del args
-    return {
-        "accountId": w.aws_account_id,
-        "arn": f"arn:aws:iam::{w.aws_account_id}:user/mlfabric-offline",
-        "userId": "AIDAOFFLINEPLAN",
-        "id": w.aws_account_id,
-    }
-
-
-def _get_region(args: dict[str, Any], w: World) -> dict[str, Any]:
-    del args
-    return {
-        "name": w.region,
-        "region": w.region,
-        "id": w.region,
-        "endpoint": f"ec2.{w.region}.amazonaws.com",
-        "description": w.region,
-    }
-
-
-def _get_partition(args: dict[str, Any], w: World) -> dict[str, Any]:
-    del args, w
-    return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"}
-
-
-def _get_availability_zones(args: dict[str, Any], w: World) -> dict[str, Any]:
-    del args
-    return {
-        "names": [f"{w.region}{z}" for z in "abcdef"],
-        "zoneIds": [f"use1-az{i}" for i in range(1, 7)],
-        "id": w.region,
-    }
-
-
-def _get_addon_version(args: dict[str, Any], w: World) -> dict[str, Any]:
-    addon = str(args.get("addonName", ""))
-    return {
-        "id": addon,
-        "addonName": addon,
-        "kubernetesVersion": args.get("kubernetesVersion"),
-        "mostRecent": bool(args.get("mostRecent", False)),
-        "version": _ADDON_VERSIONS.get(addon, "v1.0.0-eksbuild.1"),
-        "region": w.region,
-    }
+    return {"id": w.region, "ids": [f"subnet-{digest(key, str(zone), length=17)}" for zone in range(3)],
+            "filters": filters, "region": w.region}
 
 
 INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {
-    "aws:index/getCallerIdentity:getCallerIdentity": _get_caller_identity,
-    "aws:index/getRegion:getRegion": _get_region,
-    "aws:index/getPartition:getPartition": _get_partition,
-    "aws:index/getAvailabilityZones:getAvailabilityZones": _get_availability_zones,
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda _, w: {
+        "accountId": w.aws_account_id, "arn": f"arn:aws:iam::{w.aws_account_id}:user/mlfabric-offline",
+        "userId": "AIDAOFFLINEPLAN", "id": w.aws_account_id},
+    "aws:index/getRegion:getRegion": lambda _, w: {
+        "name": w.region, "region": w.region, "id": w.region, "endpoint": f"ec2.{w.region}.amazonaws.com",
+        "description": w.region},
+    "aws:index/getPartition:getPartition": lambda _, __: {
+        "partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws", "reverseDnsPrefix": "com.amazonaws"},
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _, w: {
+        "names": [f"{w.region}{z}" for z in "abcdef"], "zoneIds": [f"use1-az{i}" for i in range(1, 7)],
+        "id": w.region},
     "aws:ec2/getVpc:getVpc": _get_vpc,
     "aws:ec2/getSubnets:getSubnets": _get_subnets,
-    "aws:eks/getAddonVersion:getAddonVersion": _get_addon_version,
+    "aws:eks/getAddonVersion:getAddonVersion": lambda args, w: {
+        "id": str(args.get("addonName", "")), "addonName": str(args.get("addonName", "")),
+        "kubernetesVersion": args.get("kubernetesVersion"), "mostRecent": bool(args.get("mostRecent", False)),
+        "version": ADDON_VERSIONS.get(str(args.get("addonName", "")), "v1.0.0-eksbuild.1"), "region": w.region},
 }

@@ -23,6 +23,14 @@ import pulumi
 import pulumi_aws as aws
 
 from mlfabric.components import naming
+from mlfabric.components.aws.common import (
+    caller_account,
+    concern_key,
+    deny_insecure_transport,
+    platform_log_group_name,
+    policy_document,
+)
+from mlfabric.components.concerns import MonitoringOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import MonitoringSpec
 
@@ -35,15 +43,9 @@ _PERIOD_SECONDS = 300
 _GPU_IDLE_PERIODS = 12
 
 
-def platform_log_group_name(base_name: str) -> str:
-    """The platform's own log group (jobs and tools of this platform write here)."""
-    return f"/mlfabric/{base_name}"
-
-
 def _key_policy(account: str, partition: str, region: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    return policy_document(
+        [
             {
                 # The default key policy: the account administers the key through IAM. Without it
                 # the key could become unmanageable (KMS refuses such a policy anyway).
@@ -73,14 +75,13 @@ def _key_policy(account: str, partition: str, region: str) -> dict[str, Any]:
                     }
                 },
             },
-        ],
-    }
+        ]
+    )
 
 
 def _topic_policy(topic_arn: str, account: str, partition: str, region: str) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
+    return policy_document(
+        [
             {
                 "Sid": "ThisAccountsAlarmsPublish",
                 "Effect": "Allow",
@@ -92,16 +93,9 @@ def _topic_policy(topic_arn: str, account: str, partition: str, region: str) -> 
                     "StringEquals": {"aws:SourceAccount": account},
                 },
             },
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "sns:Publish",
-                "Resource": topic_arn,
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-        ],
-    }
+            deny_insecure_transport("sns:Publish", topic_arn),
+        ]
+    )
 
 
 def _dashboard_body(
@@ -146,11 +140,11 @@ def _dashboard_body(
     return json.dumps({"widgets": widgets})
 
 
-class AwsMonitoring(pulumi.ComponentResource):
+class AwsMonitoring(MonitoringOutputs):
     """Encrypted alert topic with the spec's subscribers, log retention, dashboard, cluster alarms."""
 
-    alert_topic: pulumi.Output[str]
-    dashboard_url: pulumi.Output[str]
+    type_token = "mlfabric:monitoring:AwsMonitoring"
+    needs = ("cluster",)
 
     def __init__(
         self,
@@ -159,34 +153,31 @@ class AwsMonitoring(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:monitoring:AwsMonitoring", name, None, opts)
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        child = pulumi.ResourceOptions(parent=self)
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        account = caller.account_id
-        partition = caller.arn.apply(lambda arn: arn.split(":")[1])
-        region = ctx.region
-
-        key_policy = pulumi.Output.all(account, partition).apply(lambda a: _key_policy(a[0], a[1], region))
-        self.key = aws.kms.Key(
+        super().__init__(name, spec, ctx, opts)
+        account, partition = caller_account(self)
+        key_policy = pulumi.Output.all(account, partition).apply(lambda a: _key_policy(a[0], a[1], ctx.region))
+        self.key = concern_key(
+            self,
+            ctx,
             f"{name}-monitoring",
-            description=f"mlfabric {ctx.base_name}: alert topic and log encryption",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
+            "alert topic and log encryption",
+            alias="monitoring",
             policy=pulumi.Output.json_dumps(key_policy),
-            tags=ctx.tags(),
-            opts=ctx.stateful(self),
         )
-        aws.kms.Alias(
-            f"{name}-monitoring",
-            name=f"alias/mlfabric/{ctx.base_name}/monitoring",
-            target_key_id=self.key.key_id,
-            opts=child,
-        )
+        self.topic = self._alert_topic(account, partition)
+        dashboard = self._logs_and_dashboard()
 
-        self.topic = aws.sns.Topic(
+        self.alert_topic = self.topic.arn
+        self.dashboard_url = dashboard.dashboard_name.apply(
+            lambda d: f"https://{ctx.region}.console.aws.amazon.com/cloudwatch/home?region={ctx.region}"
+            f"#dashboards/dashboard/{d}"
+        )
+        self.register_contract()
+
+    def _alert_topic(self, account: pulumi.Output[str], partition: pulumi.Output[str]) -> aws.sns.Topic:
+        """The encrypted topic alarms publish to, its policy and one subscription per notify target."""
+        name, ctx, child = self._name, self._ctx, self._child
+        topic = aws.sns.Topic(
             f"{name}-alerts",
             name=f"{ctx.base_name}-alerts",
             display_name=f"mlfabric {ctx.base_name} alerts",
@@ -194,22 +185,25 @@ class AwsMonitoring(pulumi.ComponentResource):
             tags=ctx.tags(),
             opts=child,
         )
-        topic_policy = pulumi.Output.all(self.topic.arn, account, partition).apply(
-            lambda a: _topic_policy(a[0], a[1], a[2], region)
+        topic_policy = pulumi.Output.all(topic.arn, account, partition).apply(
+            lambda a: _topic_policy(a[0], a[1], a[2], ctx.region)
         )
-        aws.sns.TopicPolicy(
-            f"{name}-alerts", arn=self.topic.arn, policy=pulumi.Output.json_dumps(topic_policy), opts=child
-        )
-        for target in spec.notify:
+        aws.sns.TopicPolicy(f"{name}-alerts", arn=topic.arn, policy=pulumi.Output.json_dumps(topic_policy), opts=child)
+        for target in self._spec.notify:
             # Named by the target, not its position, so reordering the list replaces nothing.
             aws.sns.TopicSubscription(
                 f"{name}-notify-{naming.short_hash(target)}",
-                topic=self.topic.arn,
+                topic=topic.arn,
                 protocol="https" if target.startswith("https://") else "email",
                 endpoint=target,
                 opts=child,
             )
+        return topic
 
+    def _logs_and_dashboard(self) -> aws.cloudwatch.Dashboard:
+        """The platform's log groups, with a cluster its Container Insights log groups and alarms,
+        and the dashboard that shows them."""
+        name, ctx = self._name, self._ctx
         self._log_group(f"{name}-platform-logs", platform_log_group_name(ctx.base_name))
         alarm_arns: list[pulumi.Output[str]] = []
         cluster_name: pulumi.Output[str] | None = None
@@ -223,18 +217,11 @@ class AwsMonitoring(pulumi.ComponentResource):
             alarm_arns = [a.arn for a in self._cluster_alarms(cluster_name)]
 
         body = pulumi.Output.all(cluster_name, *alarm_arns).apply(
-            lambda a: _dashboard_body(ctx.base_name, region, a[0], a[1:])
+            lambda a: _dashboard_body(ctx.base_name, ctx.region, a[0], a[1:])
         )
-        dashboard = aws.cloudwatch.Dashboard(
-            f"{name}-dashboard", dashboard_name=ctx.base_name, dashboard_body=body, opts=child
+        return aws.cloudwatch.Dashboard(
+            f"{name}-dashboard", dashboard_name=ctx.base_name, dashboard_body=body, opts=self._child
         )
-
-        self.alert_topic = self.topic.arn
-        self.dashboard_url = dashboard.dashboard_name.apply(
-            lambda d: f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-            f"#dashboards/dashboard/{d}"
-        )
-        self.register_outputs({"alert_topic": self.alert_topic, "dashboard_url": self.dashboard_url})
 
     def _log_group(self, logical: str, group_name: pulumi.Input[str]) -> aws.cloudwatch.LogGroup:
         return aws.cloudwatch.LogGroup(
@@ -259,7 +246,7 @@ class AwsMonitoring(pulumi.ComponentResource):
             "alarm_actions": actions,
             "ok_actions": actions,
             "tags": self._ctx.tags(),
-            "opts": pulumi.ResourceOptions(parent=self),
+            "opts": self._child,
         }
         not_ready = aws.cloudwatch.MetricAlarm(
             f"{self._name}-cluster-nodes-not-ready",

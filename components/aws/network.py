@@ -26,11 +26,13 @@ endpoint's prefix-list routes are managed by the endpoint and ignored by the rou
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Final
+from typing import Final
 
 import pulumi
 import pulumi_aws as aws
 
+from mlfabric.components.aws.common import concern_key, logs_key_policy, policy_document, trust_policy
+from mlfabric.components.concerns import NetworkOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import NetworkSpec
 
@@ -61,12 +63,10 @@ def subnet_cidrs(cidr: str, zones: int) -> tuple[list[str], list[str]]:
     return private, public
 
 
-class AwsNetwork(pulumi.ComponentResource):
+class AwsNetwork(NetworkOutputs):
     """VPC with private/public subnets per zone, NAT, S3/ECR/STS endpoints and flow logs."""
 
-    network_id: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-    public_subnet_ids: pulumi.Output[list[str]]
+    type_token = "mlfabric:network:AwsNetwork"
 
     def __init__(
         self,
@@ -75,24 +75,14 @@ class AwsNetwork(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:network:AwsNetwork", name, None, opts)
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        self._child = pulumi.ResourceOptions(parent=self)
+        super().__init__(name, spec, ctx, opts)
         self._invoke = pulumi.InvokeOutputOptions(parent=self)
 
         if spec.existing_network_id is not None:
             self._reuse(spec.existing_network_id)
         else:
             self._create()
-        self.register_outputs(
-            {
-                "network_id": self.network_id,
-                "private_subnet_ids": self.private_subnet_ids,
-                "public_subnet_ids": self.public_subnet_ids,
-            }
-        )
+        self.register_contract()
 
     # --- an existing VPC ---------------------------------------------------------------------
 
@@ -288,16 +278,12 @@ class AwsNetwork(pulumi.ComponentResource):
         log_group_arn = pulumi.Output.format(
             "arn:{0}:logs:{1}:{2}:log-group:{3}", partition, ctx.region, account, log_group_name
         )
-        key = aws.kms.Key(
+        key = concern_key(
+            self,
+            ctx,
             f"{name}-flow-logs",
-            description=f"mlfabric {ctx.base_name}: VPC flow log encryption",
-            enable_key_rotation=True,
-            deletion_window_in_days=30,
-            policy=pulumi.Output.json_dumps(
-                logs_key_policy(partition, account, ctx.region, log_group_arn)
-            ),
-            tags=ctx.tags(),
-            opts=ctx.stateful(self),
+            "VPC flow log encryption",
+            policy=pulumi.Output.json_dumps(logs_key_policy(partition, account, ctx.region, log_group_arn)),
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",
@@ -311,18 +297,11 @@ class AwsNetwork(pulumi.ComponentResource):
             f"{name}-flow-logs",
             description=f"mlfabric {ctx.base_name}: delivers VPC flow logs to CloudWatch",
             assume_role_policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
-                            "Action": "sts:AssumeRole",
-                            # Confused-deputy guard: only flow logs of this account.
-                            "Condition": {"StringEquals": {"aws:SourceAccount": account}},
-                        }
-                    ],
-                }
+                # Confused-deputy guard: only flow logs of this account.
+                trust_policy(
+                    {"Service": "vpc-flow-logs.amazonaws.com"},
+                    condition={"StringEquals": {"aws:SourceAccount": account}},
+                )
             ),
             tags=ctx.tags(),
             opts=child,
@@ -331,17 +310,16 @@ class AwsNetwork(pulumi.ComponentResource):
             f"{name}-flow-logs",
             role=role.id,
             policy=pulumi.Output.json_dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
+                policy_document(
+                    [
                         {
                             "Sid": "WriteThisLogGroupOnly",
                             "Effect": "Allow",
                             "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
                             "Resource": [log_group.arn, pulumi.Output.concat(log_group.arn, ":*")],
                         }
-                    ],
-                }
+                    ]
+                )
             ),
             opts=child,
         )
@@ -358,33 +336,3 @@ class AwsNetwork(pulumi.ComponentResource):
         )
 
 
-def logs_key_policy(
-    partition: pulumi.Input[str],
-    account: pulumi.Input[str],
-    region: str,
-    log_group_arn: pulumi.Input[str] | None,
-) -> dict[str, Any]:
-    """A KMS key policy: the account administers the key through IAM (the default key policy) and,
-    when ``log_group_arn`` is given, CloudWatch Logs may use it for that one log group (CloudWatch
-    Logs needs an explicit key-policy grant; IAM policies alone do not let it use a key)."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
-    if log_group_arn is not None:
-        statements.append(
-            {
-                "Sid": "CloudWatchLogsEncryptsOneLogGroup",
-                "Effect": "Allow",
-                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
-                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                "Resource": "*",
-                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
-            }
-        )
-    return {"Version": "2012-10-17", "Statement": statements}

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pulumi
 import pulumi_aws as aws
 
-from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import PlatformSpec
 
 
@@ -19,10 +18,3 @@ def create_provider(name: str, spec: PlatformSpec, parent: pulumi.Resource) -> p
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
-
-def shared_handles(
-    name: str, spec: PlatformSpec, ctx: PlatformContext, opts: pulumi.ResourceOptions
-) -> dict[str, object]:
-    """AWS needs no platform-wide prerequisite before the concerns are built."""
-    del name, spec, ctx, opts
-    return {}

@@ -22,9 +22,17 @@ from typing import Any, Final, Literal
 import pulumi
 import pulumi_aws as aws
 
-from mlfabric.components.aws.monitoring import platform_log_group_name
-from mlfabric.components.aws.registry import ecr_repository_arn
-from mlfabric.components.aws.serving import endpoint_name
+from mlfabric.components.aws.common import (
+    caller_account,
+    dict_output,
+    ecr_repository_arn,
+    endpoint_name,
+    platform_log_group_name,
+    policy_document,
+    trust_policy,
+    web_identity_trust,
+)
+from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import Persona, RbacSpec
 
@@ -214,7 +222,7 @@ def persona_policy(persona: Persona, scope: _Scope) -> dict[str, Any]:
             if any(s["Sid"] == granted["Sid"] for s in statements):
                 granted = {**granted, "Sid": f"{granted['Sid']}{len(statements)}"}  # noqa: PLW2901
             statements.append(granted)
-    return {"Version": "2012-10-17", "Statement": statements}
+    return policy_document(statements)
 
 
 def _workload_policy(scope: _Scope) -> dict[str, Any]:
@@ -226,43 +234,20 @@ def _workload_policy(scope: _Scope) -> dict[str, Any]:
         *_statement("WriteArtifacts", [*_S3_READ_OBJECT, *_S3_WRITE_OBJECT], [f"{b}/*" for b in artifacts]),
         *_statement("UseStorageKey", _KMS_WRITE, key),
     ]
-    return {"Version": "2012-10-17", "Statement": statements}
-
-
-def _persona_trust(principals: list[str]) -> dict[str, Any]:
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"AWS": sorted(principals)}, "Action": "sts:AssumeRole"}
-        ],
-    }
+    return policy_document(statements)
 
 
 def _irsa_trust(issuer_url: str, account: str, partition: str) -> dict[str, Any]:
     issuer = issuer_url.removeprefix("https://")
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Federated": f"arn:{partition}:iam::{account}:oidc-provider/{issuer}"},
-                "Action": "sts:AssumeRoleWithWebIdentity",
-                "Condition": {
-                    "StringEquals": {
-                        f"{issuer}:sub": f"system:serviceaccount:{TRAINING_NAMESPACE}:{TRAINING_SERVICE_ACCOUNT}",
-                        f"{issuer}:aud": "sts.amazonaws.com",
-                    }
-                },
-            }
-        ],
-    }
+    provider = f"arn:{partition}:iam::{account}:oidc-provider/{issuer}"
+    return web_identity_trust(provider, issuer, TRAINING_NAMESPACE, TRAINING_SERVICE_ACCOUNT)
 
 
-class AwsRbac(pulumi.ComponentResource):
+class AwsRbac(RbacOutputs):
     """IAM roles per persona and for training pods, scoped to this platform; EKS access entries."""
 
-    persona_roles: pulumi.Output[dict[str, str]]
-    workload_identity: pulumi.Output[str]
+    type_token = "mlfabric:rbac:AwsRbac"
+    needs = ("storage", "registry", "cluster", "serving")
 
     def __init__(
         self,
@@ -271,12 +256,8 @@ class AwsRbac(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:rbac:AwsRbac", name, None, opts)
-        self._name = name
-        self._ctx = ctx
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._account = caller.account_id
-        self._partition = caller.arn.apply(lambda arn: arn.split(":")[1])
+        super().__init__(name, spec, ctx, opts)
+        self._account, self._partition = caller_account(self)
         scope = self._scope()
 
         roles = {
@@ -285,13 +266,9 @@ class AwsRbac(pulumi.ComponentResource):
         }
         workload = self._workload_role(scope) if ctx.cluster is not None else None
 
-        self.persona_roles = (
-            pulumi.Output.all(**{p: r.arn for p, r in roles.items()})  # type: ignore[assignment]
-            if roles
-            else pulumi.Output.from_input({})
-        )
+        self.persona_roles = dict_output({p: r.arn for p, r in roles.items()})
         self.workload_identity = workload.arn if workload is not None else pulumi.Output.from_input("")
-        self.register_outputs({"persona_roles": self.persona_roles, "workload_identity": self.workload_identity})
+        self.register_contract()
 
     def _scope(self) -> pulumi.Output[_Scope]:
         ctx = self._ctx
@@ -322,7 +299,7 @@ class AwsRbac(pulumi.ComponentResource):
                 cluster_name=v["cluster"],
             )
 
-        return pulumi.Output.all(**inputs).apply(build)  # type: ignore[arg-type]
+        return pulumi.Output.all(**inputs).apply(build)
 
     def _persona_role(self, persona: Persona, principals: list[str], scope: pulumi.Output[_Scope]) -> aws.iam.Role:
         ctx = self._ctx
@@ -332,10 +309,10 @@ class AwsRbac(pulumi.ComponentResource):
             logical,
             name=f"{ctx.base_name}-{persona}",
             description=f"mlfabric {ctx.base_name}: the {persona} persona",
-            assume_role_policy=pulumi.Output.json_dumps(_persona_trust(principals)),
+            assume_role_policy=pulumi.Output.json_dumps(trust_policy({"AWS": sorted(principals)})),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name=persona, policy=pulumi.Output.json_dumps(policy))],
             tags=ctx.tags({"mlfabric-persona": persona}),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
         if ctx.cluster is not None:
             self._cluster_access(logical, persona, role, ctx.cluster.cluster_name)
@@ -344,7 +321,7 @@ class AwsRbac(pulumi.ComponentResource):
     def _cluster_access(
         self, logical: str, persona: Persona, role: aws.iam.Role, cluster_name: pulumi.Output[str]
     ) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child
         entry = aws.eks.AccessEntry(
             logical,
             cluster_name=cluster_name,
@@ -379,6 +356,6 @@ class AwsRbac(pulumi.ComponentResource):
                 aws.iam.RoleInlinePolicyArgs(name="training", policy=pulumi.Output.json_dumps(scope.apply(_workload_policy)))
             ],
             tags=ctx.tags({"mlfabric-workload": "training"}),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 

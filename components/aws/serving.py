@@ -24,7 +24,7 @@ image and artifact pulls). Per spec endpoint:
   ``max_replicas`` and an ``aws:appautoscaling/policy:Policy`` tracking invocations per instance.
 
 Alarm thresholds (``latency_p99_ms``, ``error_rate_percent``) live in the spec's ``monitoring``
-section, which the constructor takes as the keyword argument ``monitoring``.
+section (``ctx.monitoring_spec``).
 
 Models and endpoint configurations are immutable in SageMaker and keep provider-assigned unique
 names: a change creates new ones and updates the endpoint in place, which is what starts a guarded
@@ -42,9 +42,17 @@ import pulumi
 import pulumi_aws as aws
 
 from mlfabric.components import catalog
-from mlfabric.components.aws.registry import ecr_repository_arn
+from mlfabric.components.aws.common import (
+    caller_account,
+    dict_output,
+    ecr_repository_arn,
+    endpoint_name,
+    policy_document,
+    trust_policy,
+)
+from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
+from mlfabric.components.spec import EndpointSpec, ServingSpec, image_repository
 
 # What an endpoint runs on when the spec names neither an instance type nor an accelerator.
 DEFAULT_CPU_INSTANCE: Final = "ml.m5.xlarge"
@@ -62,11 +70,6 @@ _ROUTING: Final[dict[str, str]] = {"all-at-once": "ALL_AT_ONCE", "canary": "CANA
 _LOCAL_STORAGE_FAMILIES: Final = frozenset({"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
 _D_FAMILY = re.compile(r"^[a-z]+\d+[a-z]*d[a-z]*$")
 _ALARM_PERIOD: Final = 60
-
-
-def endpoint_name(base_name: str, endpoint: str) -> str:
-    """Physical endpoint name (at most 53 of SageMaker's 63 characters)."""
-    return f"{base_name}-{endpoint}"
 
 
 def endpoint_url(region: str, name: str) -> str:
@@ -88,11 +91,14 @@ def has_local_storage(instance: str) -> bool:
     return family in _LOCAL_STORAGE_FAMILIES or _D_FAMILY.match(family) is not None
 
 
+_VariantName = Literal["main", "challenger", "shadow"]
+
+
 @dataclass(frozen=True)
 class _Variant:
     """One model version behind an endpoint."""
 
-    name: Literal["main", "challenger", "shadow"]
+    name: _VariantName
     image: str
     weight: float
 
@@ -140,12 +146,6 @@ def _check(index: int, endpoint: EndpointSpec) -> None:
         )
 
 
-def _dict_output(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    if not values:
-        return pulumi.Output.from_input({})
-    return pulumi.Output.all(**values)  # type: ignore[return-value]
-
-
 def _bucket(outputs: pulumi.Output[dict[str, str]], bucket: str) -> pulumi.Output[str]:
     def pick(values: dict[str, str]) -> str:
         if bucket not in values:
@@ -158,11 +158,91 @@ def _bucket(outputs: pulumi.Output[dict[str, str]], bucket: str) -> pulumi.Outpu
     return outputs.apply(pick)
 
 
-class AwsServing(pulumi.ComponentResource):
+def _execution_policy(region: str, physical: str, args: list[Any]) -> dict[str, Any]:
+    """The inline policy of endpoint ``physical``'s execution role, from the resolved
+    (account, partition, storage key, artifacts bucket or None, VPC id or None, *image URLs)."""
+    account, partition, key_arn, artifacts_arn, vpc_id, *urls = args
+    repositories = sorted({arn for url in urls if (arn := ecr_repository_arn(url, partition))})
+    log_group = f"arn:{partition}:logs:{region}:{account}:log-group:/aws/sagemaker/Endpoints/{physical}"
+    vpc_arn = f"arn:{partition}:ec2:{region}:{account}:vpc/{vpc_id}" if vpc_id is not None else None
+    return policy_document(
+        [
+            {
+                "Sid": "WriteEndpointLogs",
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
+                           "logs:DescribeLogStreams"],
+                "Resource": [log_group, f"{log_group}:*"],
+            },
+            *_pull_statements(repositories),
+            *_capture_statements(artifacts_arn, physical, key_arn),
+            *_eni_statements(vpc_arn),
+        ]
+    )
+
+
+def _pull_statements(repositories: list[str]) -> list[dict[str, Any]]:
+    if not repositories:
+        return []
+    return [
+        {
+            "Sid": "PullServingImages",
+            "Effect": "Allow",
+            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            "Resource": repositories,
+        },
+        # GetAuthorizationToken has no resource-level permissions.
+        {"Sid": "LogInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+    ]
+
+
+def _capture_statements(artifacts_arn: str | None, physical: str, key_arn: str) -> list[dict[str, Any]]:
+    if artifacts_arn is None:
+        return []
+    return [
+        {
+            "Sid": "CaptureRequestsAndResponses",
+            "Effect": "Allow",
+            "Action": "s3:PutObject",
+            "Resource": f"{artifacts_arn}/data-capture/{physical}/*",
+        },
+        {
+            "Sid": "EncryptCapturedDataWithThePlatformKey",
+            "Effect": "Allow",
+            "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
+            "Resource": key_arn,
+        },
+    ]
+
+
+def _eni_statements(vpc_arn: str | None) -> list[dict[str, Any]]:
+    if vpc_arn is None:
+        return []
+    return [
+        {
+            "Sid": "ManageEnisInThePlatformVpc",
+            "Effect": "Allow",
+            "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
+                       "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
+            "Resource": "*",
+            "Condition": {"ArnEquals": {"ec2:Vpc": vpc_arn}},
+        },
+        # EC2 Describe* calls have no resource-level permissions.
+        {
+            "Sid": "DescribeNetwork",
+            "Effect": "Allow",
+            "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
+                       "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
+            "Resource": "*",
+        },
+    ]
+
+
+class AwsServing(ServingOutputs):
     """SageMaker endpoints: A/B and shadow variants, data capture, alarms, canary rollouts, autoscaling."""
 
-    endpoint_names: pulumi.Output[dict[str, str]]
-    endpoint_urls: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:serving:AwsServing"
+    needs = ("network", "storage", "registry", "monitoring")
 
     def __init__(
         self,
@@ -170,31 +250,25 @@ class AwsServing(pulumi.ComponentResource):
         spec: ServingSpec,
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
-        *,
-        monitoring: MonitoringSpec,
     ) -> None:
         # Refuse what SageMaker would refuse before anything is registered.
         for index, endpoint in enumerate(spec.endpoints):
             _check(index, endpoint)
         if ctx.storage is None:
             raise pulumi.RunError("serving: AWS endpoints need the platform storage (data capture, encryption key)")
-        super().__init__("mlfabric:serving:AwsServing", name, None, opts)
-        self._name = name
-        self._ctx = ctx
-        self._monitoring = monitoring
+        super().__init__(name, spec, ctx, opts)
+        self._monitoring = ctx.monitoring_spec
         self._storage = ctx.storage
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        self._account = caller.account_id
-        self._partition = caller.arn.apply(lambda arn: arn.split(":")[1])
+        self._account, self._partition = caller_account(self)
         self._security_group = self._create_security_group()
 
         endpoints = {e.name: self._endpoint(e) for e in spec.endpoints}
 
-        self.endpoint_names = _dict_output({k: e.name for k, e in endpoints.items()})
+        self.endpoint_names = dict_output({k: e.name for k, e in endpoints.items()})
         self.endpoint_urls = self.endpoint_names.apply(
             lambda names: {k: endpoint_url(ctx.region, v) for k, v in names.items()}
         )
-        self.register_outputs({"endpoint_names": self.endpoint_names, "endpoint_urls": self.endpoint_urls})
+        self.register_contract()
 
     # --- shared -------------------------------------------------------------------------------
 
@@ -215,7 +289,7 @@ class AwsServing(pulumi.ComponentResource):
                 )
             ],
             tags=self._ctx.tags({"Name": f"{self._ctx.base_name}-serving"}),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _image_url(self, image: str) -> pulumi.Output[str]:
@@ -233,12 +307,10 @@ class AwsServing(pulumi.ComponentResource):
         ctx = self._ctx
         logical = f"{self._name}-{spec.name}"
         physical = endpoint_name(ctx.base_name, spec.name)
-        child = pulumi.ResourceOptions(parent=self)
         variants = _variants(spec)
         images = {v.name: self._image_url(v.image) for v in variants}
         capture = spec.data_capture_percent > 0
         role = self._execution_role(logical, physical, list(images.values()), capture)
-
         models = {
             v.name: aws.sagemaker.Model(
                 f"{logical}-{v.name}",
@@ -248,45 +320,11 @@ class AwsServing(pulumi.ComponentResource):
                 enable_network_isolation=True,
                 vpc_config=self._vpc_config(),
                 tags=ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": v.name}),
-                opts=child,
+                opts=self._child,
             )
             for v in variants
         }
-
-        instance = instance_type(spec)
-        # Same variant names on every config: SageMaker's blue/green update requires it.
-        production = [
-            aws.sagemaker.EndpointConfigurationProductionVariantArgs(
-                variant_name=v.name,
-                model_name=models[v.name].name,
-                instance_type=instance,
-                initial_instance_count=spec.min_replicas,
-                initial_variant_weight=v.weight,
-            )
-            for v in variants
-            if v.production
-        ]
-        shadow = [
-            aws.sagemaker.EndpointConfigurationShadowProductionVariantArgs(
-                variant_name=v.name,
-                model_name=models[v.name].name,
-                instance_type=instance,
-                initial_instance_count=spec.min_replicas,
-                initial_variant_weight=v.weight,
-            )
-            for v in variants
-            if not v.production
-        ]
-        key = self._storage.encryption_key_id
-        config = aws.sagemaker.EndpointConfiguration(
-            logical,
-            production_variants=production,
-            shadow_production_variants=shadow or None,
-            kms_key_arn=None if has_local_storage(instance) else key,
-            data_capture_config=self._data_capture(spec) if capture else None,
-            tags=ctx.tags({"mlfabric-endpoint": spec.name}),
-            opts=child,
-        )
+        config = self._configuration(logical, spec, variants, models, capture)
 
         rollback_alarms = [
             alarm
@@ -309,11 +347,49 @@ class AwsServing(pulumi.ComponentResource):
                 ),
             ),
             tags=ctx.tags({"mlfabric-endpoint": spec.name}),
-            opts=child,
+            opts=self._child,
         )
         for v in variants:
             self._autoscaling(f"{logical}-{v.name}", endpoint, v.name, spec)
         return endpoint
+
+    def _configuration(
+        self,
+        logical: str,
+        spec: EndpointSpec,
+        variants: list[_Variant],
+        models: dict[_VariantName, aws.sagemaker.Model],
+        capture: bool,
+    ) -> aws.sagemaker.EndpointConfiguration:
+        instance = instance_type(spec)
+
+        def fields(v: _Variant) -> dict[str, Any]:
+            # Same variant names on every config: SageMaker's blue/green update requires it.
+            return {
+                "variant_name": v.name,
+                "model_name": models[v.name].name,
+                "instance_type": instance,
+                "initial_instance_count": spec.min_replicas,
+                "initial_variant_weight": v.weight,
+            }
+
+        production = [
+            aws.sagemaker.EndpointConfigurationProductionVariantArgs(**fields(v)) for v in variants if v.production
+        ]
+        shadow = [
+            aws.sagemaker.EndpointConfigurationShadowProductionVariantArgs(**fields(v))
+            for v in variants
+            if not v.production
+        ]
+        return aws.sagemaker.EndpointConfiguration(
+            logical,
+            production_variants=production,
+            shadow_production_variants=shadow or None,
+            kms_key_arn=None if has_local_storage(instance) else self._storage.encryption_key_id,
+            data_capture_config=self._data_capture(spec) if capture else None,
+            tags=self._ctx.tags({"mlfabric-endpoint": spec.name}),
+            opts=self._child,
+        )
 
     def _execution_role(
         self, logical: str, physical: str, images: list[pulumi.Output[str]], capture: bool
@@ -322,88 +398,17 @@ class AwsServing(pulumi.ComponentResource):
         artifacts = _bucket(self._storage.bucket_ids, ARTIFACTS_BUCKET) if capture else None
         network_id = ctx.network.network_id if ctx.network is not None else None
 
-        def document(args: list[Any]) -> dict[str, Any]:
-            account, partition, key_arn, artifacts_arn, vpc_id, *urls = args
-            repositories = sorted({arn for url in urls if (arn := ecr_repository_arn(url, partition))})
-            log_group = f"arn:{partition}:logs:{ctx.region}:{account}:log-group:/aws/sagemaker/Endpoints/{physical}"
-            statements: list[dict[str, Any]] = [
-                {
-                    "Sid": "WriteEndpointLogs",
-                    "Effect": "Allow",
-                    "Action": ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents",
-                               "logs:DescribeLogStreams"],
-                    "Resource": [log_group, f"{log_group}:*"],
-                }
-            ]
-            if repositories:
-                statements += [
-                    {
-                        "Sid": "PullServingImages",
-                        "Effect": "Allow",
-                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer",
-                                   "ecr:BatchCheckLayerAvailability"],
-                        "Resource": repositories,
-                    },
-                    # GetAuthorizationToken has no resource-level permissions.
-                    {"Sid": "LogInToEcr", "Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
-                ]
-            if artifacts_arn is not None:
-                statements += [
-                    {
-                        "Sid": "CaptureRequestsAndResponses",
-                        "Effect": "Allow",
-                        "Action": "s3:PutObject",
-                        "Resource": f"{artifacts_arn}/data-capture/{physical}/*",
-                    },
-                    {
-                        "Sid": "EncryptCapturedDataWithThePlatformKey",
-                        "Effect": "Allow",
-                        "Action": ["kms:GenerateDataKey", "kms:Decrypt"],
-                        "Resource": key_arn,
-                    },
-                ]
-            if vpc_id is not None:
-                statements += [
-                    {
-                        "Sid": "ManageEnisInThePlatformVpc",
-                        "Effect": "Allow",
-                        "Action": ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission",
-                                   "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"],
-                        "Resource": "*",
-                        "Condition": {"ArnEquals": {"ec2:Vpc": f"arn:{partition}:ec2:{ctx.region}:{account}:vpc/{vpc_id}"}},
-                    },
-                    # EC2 Describe* calls have no resource-level permissions.
-                    {
-                        "Sid": "DescribeNetwork",
-                        "Effect": "Allow",
-                        "Action": ["ec2:DescribeNetworkInterfaces", "ec2:DescribeVpcs", "ec2:DescribeDhcpOptions",
-                                   "ec2:DescribeSubnets", "ec2:DescribeSecurityGroups"],
-                        "Resource": "*",
-                    },
-                ]
-            return {"Version": "2012-10-17", "Statement": statements}
-
         policy = pulumi.Output.all(
             self._account, self._partition, self._storage.encryption_key_id, artifacts, network_id, *images
-        ).apply(document)
-        trust = {
-            "Version": "2012-10-17",
-            "Statement": [
-                {
-                    "Effect": "Allow",
-                    "Principal": {"Service": "sagemaker.amazonaws.com"},
-                    "Action": "sts:AssumeRole",
-                }
-            ],
-        }
+        ).apply(lambda args: _execution_policy(ctx.region, physical, args))
         return aws.iam.Role(
             f"{logical}-execution",
             name=f"{physical}-serving",
             description=f"mlfabric {ctx.base_name}: SageMaker execution role of endpoint {physical}",
-            assume_role_policy=pulumi.Output.json_dumps(trust),
+            assume_role_policy=pulumi.Output.json_dumps(trust_policy({"Service": "sagemaker.amazonaws.com"})),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name="serving", policy=pulumi.Output.json_dumps(policy))],
             tags=ctx.tags(),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _vpc_config(self) -> aws.sagemaker.ModelVpcConfigArgs | None:
@@ -457,7 +462,7 @@ class AwsServing(pulumi.ComponentResource):
             alarm_actions=actions,
             ok_actions=actions,
             tags=self._ctx.tags(),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
             **kwargs,
         )
 
@@ -537,7 +542,7 @@ class AwsServing(pulumi.ComponentResource):
     def _autoscaling(
         self, logical: str, endpoint: aws.sagemaker.Endpoint, variant: str, spec: EndpointSpec
     ) -> aws.appautoscaling.Policy:
-        child = pulumi.ResourceOptions(parent=self)
+        child = self._child
         target = aws.appautoscaling.Target(
             logical,
             service_namespace="sagemaker",

@@ -13,11 +13,14 @@ join them back by the bucket they name.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
+from mlfabric.components.aws.common import caller_account, concern_key, deny_insecure_transport, policy_document
+from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import BucketSpec, StorageSpec
 
@@ -25,39 +28,38 @@ from mlfabric.components.spec import BucketSpec, StorageSpec
 # so the log bucket uses SSE-S3 (AES256); it holds access records, not training data.
 _LOG_BUCKET_SSE = "AES256"
 _ACCESS_LOG_RETENTION_DAYS = 365
+_DefaultEncryption = aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs
 
 
-def _tls_only_statements(bucket_arn: pulumi.Output[str]) -> pulumi.Output[Any]:
-    return pulumi.Output.all(bucket_arn).apply(
-        lambda args: [
-            {
-                "Sid": "DenyInsecureTransport",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [args[0], f"{args[0]}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-            },
-            {
-                "Sid": "DenyOutdatedTls",
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:*",
-                "Resource": [args[0], f"{args[0]}/*"],
-                "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
-            },
-        ]
+def _tls_only_statements(bucket_arn: pulumi.Output[str]) -> list[dict[str, Any]]:
+    objects = [bucket_arn, pulumi.Output.concat(bucket_arn, "/*")]
+    return [
+        deny_insecure_transport("s3:*", objects),
+        {
+            "Sid": "DenyOutdatedTls",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": objects,
+            "Condition": {"NumericLessThan": {"s3:TlsVersion": "1.2"}},
+        },
+    ]
+
+
+def _whole_bucket_rule(rule_id: str, **action: Any) -> aws.s3.BucketLifecycleConfigurationRuleArgs:
+    """An enabled lifecycle rule over every object of the bucket (the empty prefix)."""
+    return aws.s3.BucketLifecycleConfigurationRuleArgs(
+        id=rule_id,
+        status="Enabled",
+        filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+        **action,
     )
 
 
-class AwsStorage(pulumi.ComponentResource):
+class AwsStorage(StorageOutputs):
     """Private, KMS-encrypted S3 buckets for datasets, artifacts and models."""
 
-    bucket_names: pulumi.Output[dict[str, str]]
-    bucket_urls: pulumi.Output[dict[str, str]]
-    bucket_ids: pulumi.Output[dict[str, str]]
-    encryption_key_id: pulumi.Output[str]
-    access_log_bucket: pulumi.Output[str]
+    type_token = "mlfabric:storage:AwsStorage"
 
     def __init__(
         self,
@@ -66,27 +68,15 @@ class AwsStorage(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:storage:AwsStorage", name, None, opts)
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-
-        self.key = aws.kms.Key(
+        super().__init__(name, spec, ctx, opts)
+        self.key = concern_key(
+            self,
+            ctx,
             f"{name}-storage",
-            description=f"mlfabric {ctx.base_name}: object storage encryption",
-            enable_key_rotation=True,
+            "object storage encryption",
+            alias="storage",
             rotation_period_in_days=spec.key_rotation_days,
-            deletion_window_in_days=30,
-            tags=ctx.tags(),
-            opts=ctx.stateful(self),
         )
-        aws.kms.Alias(
-            f"{name}-storage",
-            name=f"alias/mlfabric/{ctx.base_name}/storage",
-            target_key_id=self.key.key_id,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
         self.log_bucket = self._log_bucket() if spec.access_logging else None
         buckets = {b.name: self._bucket(b) for b in spec.buckets}
 
@@ -95,19 +85,21 @@ class AwsStorage(pulumi.ComponentResource):
         self.bucket_ids = pulumi.Output.all(**{k: b.arn for k, b in buckets.items()})
         self.encryption_key_id = self.key.arn
         self.access_log_bucket = self.log_bucket.bucket if self.log_bucket else pulumi.Output.from_input("")
-        self.register_outputs(
-            {
-                "bucket_names": self.bucket_names,
-                "bucket_urls": self.bucket_urls,
-                "bucket_ids": self.bucket_ids,
-                "encryption_key_id": self.encryption_key_id,
-                "access_log_bucket": self.access_log_bucket,
-            }
-        )
+        self.register_contract()
 
-    def _private_bucket(self, logical: str, role: str) -> aws.s3.Bucket:
-        """A bucket with ACLs off and every public-access switch on; shared by data and log buckets."""
-        child = pulumi.ResourceOptions(parent=self)
+    def _private_bucket(
+        self,
+        logical: str,
+        role: str,
+        encryption: _DefaultEncryption,
+        rules: list[aws.s3.BucketLifecycleConfigurationRuleArgs],
+        grants: Callable[[pulumi.Output[str]], list[dict[str, Any]]] = lambda _arn: [],
+        bucket_key: bool | None = None,
+    ) -> aws.s3.Bucket:
+        """A bucket with ACLs off, every public-access switch on, default encryption, lifecycle rules
+        and a TLS-only policy (plus the statements ``grants`` makes of its ARN); data and log buckets
+        differ only in these."""
+        child = self._child
         bucket = aws.s3.Bucket(
             logical,
             force_destroy=self._spec.force_destroy,
@@ -138,109 +130,77 @@ class AwsStorage(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            logical,
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=encryption, bucket_key_enabled=bucket_key
+                )
+            ],
+            opts=child,
+        )
+        aws.s3.BucketLifecycleConfiguration(logical, bucket=bucket.id, rules=rules, opts=child)
+        policy = policy_document([*_tls_only_statements(bucket.arn), *grants(bucket.arn)])
+        aws.s3.BucketPolicy(logical, bucket=bucket.id, policy=pulumi.Output.json_dumps(policy), opts=child)
         return bucket
 
     def _log_bucket(self) -> aws.s3.Bucket:
-        logical = f"{self._name}-access-logs"
-        bucket = self._private_bucket(logical, "access-logs")
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketServerSideEncryptionConfiguration(
-            logical,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm=_LOG_BUCKET_SSE,
-                    ),
-                )
-            ],
-            opts=child,
+        account, _ = caller_account(self)
+
+        def log_delivery(bucket_arn: pulumi.Output[str]) -> list[dict[str, Any]]:
+            return [
+                {
+                    "Sid": "AllowS3AccessLogDelivery",
+                    "Effect": "Allow",
+                    "Principal": {"Service": "logging.s3.amazonaws.com"},
+                    "Action": "s3:PutObject",
+                    "Resource": pulumi.Output.concat(bucket_arn, "/*"),
+                    "Condition": {"StringEquals": {"aws:SourceAccount": account}},
+                }
+            ]
+
+        expire = _whole_bucket_rule(
+            "expire-access-logs",
+            expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=_ACCESS_LOG_RETENTION_DAYS),
         )
-        aws.s3.BucketLifecycleConfiguration(
-            logical,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-access-logs",
-                    status="Enabled",
-                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                    expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(
-                        days=_ACCESS_LOG_RETENTION_DAYS
-                    ),
-                )
-            ],
-            opts=child,
+        return self._private_bucket(
+            f"{self._name}-access-logs",
+            "access-logs",
+            _DefaultEncryption(sse_algorithm=_LOG_BUCKET_SSE),
+            [expire],
+            log_delivery,
         )
-        account = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=self))
-        policy = pulumi.Output.all(_tls_only_statements(bucket.arn), bucket.arn, account.account_id).apply(
-            lambda args: {
-                "Version": "2012-10-17",
-                "Statement": [
-                    *args[0],
-                    {
-                        "Sid": "AllowS3AccessLogDelivery",
-                        "Effect": "Allow",
-                        "Principal": {"Service": "logging.s3.amazonaws.com"},
-                        "Action": "s3:PutObject",
-                        "Resource": f"{args[1]}/*",
-                        "Condition": {"StringEquals": {"aws:SourceAccount": args[2]}},
-                    },
-                ],
-            }
-        )
-        aws.s3.BucketPolicy(logical, bucket=bucket.id, policy=pulumi.Output.json_dumps(policy), opts=child)
-        return bucket
 
     def _bucket(self, spec: BucketSpec) -> aws.s3.Bucket:
         logical = f"{self._name}-{spec.name}"
-        bucket = self._private_bucket(logical, spec.name)
-        child = pulumi.ResourceOptions(parent=self)
-        aws.s3.BucketServerSideEncryptionConfiguration(
+        bucket = self._private_bucket(
             logical,
-            bucket=bucket.id,
-            rules=[
-                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                        sse_algorithm="aws:kms",
-                        kms_master_key_id=self.key.arn,
-                    ),
-                    bucket_key_enabled=True,
-                )
-            ],
-            opts=child,
+            spec.name,
+            _DefaultEncryption(sse_algorithm="aws:kms", kms_master_key_id=self.key.arn),
+            self._lifecycle_rules(spec),
+            bucket_key=True,
         )
-        aws.s3.BucketLifecycleConfiguration(
-            logical, bucket=bucket.id, rules=self._lifecycle_rules(spec), opts=child
-        )
-        policy = _tls_only_statements(bucket.arn).apply(
-            lambda statements: {"Version": "2012-10-17", "Statement": statements}
-        )
-        aws.s3.BucketPolicy(logical, bucket=bucket.id, policy=pulumi.Output.json_dumps(policy), opts=child)
         if self.log_bucket is not None:
             aws.s3.BucketLogging(
                 logical,
                 bucket=bucket.id,
                 target_bucket=self.log_bucket.id,
                 target_prefix=f"{spec.name}/",
-                opts=child,
+                opts=self._child,
             )
         return bucket
 
     def _lifecycle_rules(self, spec: BucketSpec) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
-        everything = aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix="")
         rules = [
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="abort-incomplete-uploads",
-                status="Enabled",
-                filter=everything,
+            _whole_bucket_rule(
+                "abort-incomplete-uploads",
                 abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
                     days_after_initiation=7
                 ),
             ),
-            aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-noncurrent-versions",
-                status="Enabled",
-                filter=everything,
+            _whole_bucket_rule(
+                "expire-noncurrent-versions",
                 noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
                     noncurrent_days=self._spec.noncurrent_version_retention_days
                 ),
@@ -248,10 +208,8 @@ class AwsStorage(pulumi.ComponentResource):
         ]
         if spec.archive_after_days is not None:
             rules.append(
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="archive",
-                    status="Enabled",
-                    filter=everything,
+                _whole_bucket_rule(
+                    "archive",
                     transitions=[
                         aws.s3.BucketLifecycleConfigurationRuleTransitionArgs(
                             days=spec.archive_after_days, storage_class="STANDARD_IA"
@@ -261,10 +219,8 @@ class AwsStorage(pulumi.ComponentResource):
             )
         if spec.retention_days is not None:
             rules.append(
-                aws.s3.BucketLifecycleConfigurationRuleArgs(
-                    id="expire-after-retention",
-                    status="Enabled",
-                    filter=everything,
+                _whole_bucket_rule(
+                    "expire-after-retention",
                     expiration=aws.s3.BucketLifecycleConfigurationRuleExpirationArgs(days=spec.retention_days),
                 )
             )

@@ -19,8 +19,8 @@ Creates, in the platform's resource group:
   tainted ``CriticalAddonsOnly`` so workloads stay off it); the Standard (SLA) tier in prod;
 - per GPU pool a ``containerservice:AgentPool`` (user mode, named after the pool): the catalogue's
   VM size, Spot with eviction policy Delete and no price cap when ``spot`` (regular otherwise),
-  autoscaled between ``min_nodes`` (0 allowed) and ``max_nodes``, taint
-  ``nvidia.com/gpu=present:NoSchedule``, accelerator and pool labels, the spec's OS disk size;
+  autoscaled between ``min_nodes`` (0 allowed) and ``max_nodes``, the taint and labels every cloud's
+  GPU pool carries (``mlfabric.components.kubernetes.gpu_pool``), the spec's OS disk size;
 - the Container Insights ``monitor:DataCollectionRule`` and its
   ``monitor:DataCollectionRuleAssociation`` with the cluster, and with ``audit_logging`` a
   ``monitor:DiagnosticSetting`` sending kube-audit-admin, API server, controller manager, autoscaler
@@ -44,17 +44,19 @@ may use. The storage vault keeps its firewall.
 from __future__ import annotations
 
 import ipaddress
-from typing import Final
+from typing import Final, Protocol, runtime_checkable
 
 import pulumi
 from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity, monitor
 
 from mlfabric.components import catalog, naming
 from mlfabric.components.azure import cluster_addons as azure_addons
-from mlfabric.components.azure.monitoring import Telemetry, telemetry_for
-from mlfabric.components.azure.network import AzureNetwork
+from mlfabric.components.azure.prerequisites import AzurePrerequisites, prerequisites_of
+from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import GpuPoolSpec, TrainingSpec
+from mlfabric.components.kubernetes.gpu_pool import GpuPool, Taint, pool_names
+from mlfabric.components.kubernetes.kubeconfig import kubeconfig_secret
+from mlfabric.components.spec import TrainingSpec
 
 # Built-in role definitions (the same GUID in every tenant).
 KEY_VAULT_CRYPTO_USER: Final = "12338af0-0e69-4776-bea7-57ae8d297424"
@@ -65,11 +67,7 @@ ACR_PULL: Final = "7f951dda-4ed3-4680-a7ca-43fe172d538d"
 SYSTEM_POOL: Final = "system"
 SYSTEM_TAINT: Final = "CriticalAddonsOnly=true:NoSchedule"
 SYSTEM_DISK_GIB: Final = 128
-GPU_TAINT_KEY: Final = "nvidia.com/gpu"
-GPU_TAINT: Final = f"{GPU_TAINT_KEY}=present:NoSchedule"
-SPOT_TAINT: Final = f"{azure_addons.SPOT_TAINT_KEY}=spot:NoSchedule"
-ACCELERATOR_LABEL: Final = "mlfabric.dev/accelerator"
-GPU_POOL_LABEL: Final = "mlfabric.dev/gpu-pool"
+SPOT_TAINT: Final = Taint(key=azure_addons.SPOT_TAINT_KEY, value="spot", effect="NoSchedule")
 KMS_KEY_SIZE_BITS: Final = 2048
 # Container Insights: the stream the CLI's default data collection rule sends, and its settings.
 CONTAINER_INSIGHTS_STREAMS: Final = ("Microsoft-ContainerInsights-Group-Default",)
@@ -99,22 +97,35 @@ def cluster_ranges(vnet_cidr: str) -> tuple[str, str, str]:
     return pods, services, dns
 
 
-def gpu_taints(pool: GpuPoolSpec) -> list[str]:
-    # AKS taints every Spot node itself; declaring it keeps the pool free of drift.
-    return [GPU_TAINT, SPOT_TAINT] if pool.spot else [GPU_TAINT]
+def gpu_taints(pool: GpuPool) -> list[str]:
+    """The pool's ``nodeTaints``. AKS taints every Spot node itself; declaring it keeps the pool
+    free of drift."""
+    return [str(taint) for taint in ((pool.taint, SPOT_TAINT) if pool.spot else (pool.taint,))]
 
 
-class AzureTrainingCluster(pulumi.ComponentResource):
+@runtime_checkable
+class AksNetwork(Protocol):
+    """What the AKS cluster reads from the platform's network (``AzureNetwork`` provides it)."""
+
+    # the subnet the nodes run in (AKS is granted Network Contributor on it)
+    cluster_subnet_id: pulumi.Output[str]
+    # the NAT gateway nodes egress through (None for a reused VNet: egress through a load balancer)
+    nat_gateway_id: pulumi.Output[str] | None
+    # the VNet's range, which the overlay pod and service ranges must not overlap (None when reused)
+    address_space: str | None
+    # zones the system pool spreads over
+    availability_zones: int
+
+
+class AzureTrainingCluster(ClusterOutputs):
     """AKS with Entra ID and Azure RBAC, KMS, workload identity, and autoscaled GPU pools."""
 
-    cluster_name: pulumi.Output[str]
-    cluster_endpoint: pulumi.Output[str]
-    kubeconfig: pulumi.Output[str]
-    oidc_issuer_url: pulumi.Output[str]
-    gpu_pool_names: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:cluster:AzureTrainingCluster"
+    needs = ("network", "registry")
+
     # Azure only: what monitoring and RBAC read.
     cluster_id: pulumi.Output[str]
-    telemetry: Telemetry
+    telemetry: AzurePrerequisites
 
     def __init__(
         self,
@@ -128,21 +139,15 @@ class AzureTrainingCluster(pulumi.ComponentResource):
                 raise pulumi.RunError(
                     f"training.gpu_pools: {SYSTEM_POOL!r} is the name of the AKS system pool; rename the GPU pool"
                 )
-        if not isinstance(ctx.network, AzureNetwork):
+        if not isinstance(ctx.network, AksNetwork):
             raise pulumi.RunError("training: the AKS cluster needs the platform's Azure network (AzureNetwork)")
-        super().__init__("mlfabric:cluster:AzureTrainingCluster", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError("AzureTrainingCluster needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        self._network = ctx.network
-        self._group: pulumi.Output[str] = ctx.resource_group_name
-        self._child = pulumi.ResourceOptions(parent=self)
+        super().__init__(name, spec, ctx, opts)
+        self._network: AksNetwork = ctx.network
+        self._group: pulumi.Output[str] = prerequisites_of(ctx).resource_group_name
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription: pulumi.Output[str] = client.subscription_id
-        self.telemetry = telemetry_for(ctx)
-        self._physical = f"aks-{ctx.base_name}"
+        self.telemetry = prerequisites_of(ctx)
+        self._physical: str = f"aks-{ctx.base_name}"
 
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-cluster",
@@ -162,7 +167,7 @@ class AzureTrainingCluster(pulumi.ComponentResource):
         ]
         cluster = self._cluster(identity, key, client.tenant_id, grants)
         self._container_insights(cluster)
-        pools = {pool.name: self._gpu_pool(cluster, pool) for pool in spec.gpu_pools}
+        pools = {pool.name: self._gpu_pool(cluster, GpuPool.build("azure", pool)) for pool in spec.gpu_pools}
         admin = self._assign(f"{name}-deployer-admin", client.object_id, AKS_RBAC_CLUSTER_ADMIN, cluster.id,
                              "whoever runs Pulumi applies the cluster add-ons", principal_type=None)
         # The Azure registry component's container registry (AzureRegistry; not part of RegistryOutputs).
@@ -188,34 +193,10 @@ class AzureTrainingCluster(pulumi.ComponentResource):
         ca_data = credentials.kubeconfigs.apply(
             lambda configs: azure_addons.certificate_authority([c.value for c in configs or []])
         )
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, self.cluster_endpoint, ca_data).apply(
-                lambda a: azure_addons.kubeconfig_json(a[0], a[1], a[2])
-            )
-        )
-        azure_addons.install(
-            name,
-            self.kubeconfig,
-            cluster.id,
-            GPU_TAINT_KEY,
-            ACCELERATOR_LABEL,
-            parent=self,
-            depends_on=[admin],
-        )
-        self.gpu_pool_names = (
-            pulumi.Output.all(**{k: p.name for k, p in pools.items()})  # type: ignore[assignment]
-            if pools
-            else pulumi.Output.from_input({})
-        )
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "cluster_endpoint": self.cluster_endpoint,
-                "kubeconfig": self.kubeconfig,
-                "oidc_issuer_url": self.oidc_issuer_url,
-                "gpu_pool_names": self.gpu_pool_names,
-            }
-        )
+        self.kubeconfig = kubeconfig_secret(cluster.name, self.cluster_endpoint, ca_data, azure_addons.aks_credentials())
+        azure_addons.install(name, self.kubeconfig, cluster.id, parent=self, depends_on=[admin])
+        self.gpu_pool_names = pool_names({k: p.name for k, p in pools.items()})
+        self.register_contract()
 
     # --- identity and keys ---------------------------------------------------------------------
 
@@ -367,7 +348,7 @@ class AzureTrainingCluster(pulumi.ComponentResource):
                 "omsagent": containerservice.ManagedClusterAddonProfileArgs(
                     enabled=True,
                     config={
-                        "logAnalyticsWorkspaceResourceID": self.telemetry.log_workspace_id,  # type: ignore[dict-item]
+                        "logAnalyticsWorkspaceResourceID": self.telemetry.log_workspace_id,
                         "useAADAuth": "true",
                     },
                 ),
@@ -455,11 +436,11 @@ class AzureTrainingCluster(pulumi.ComponentResource):
 
     # --- GPU pools ------------------------------------------------------------------------------
 
-    def _gpu_pool(self, cluster: containerservice.ManagedCluster, pool: GpuPoolSpec) -> containerservice.AgentPool:
+    def _gpu_pool(self, cluster: containerservice.ManagedCluster, pool: GpuPool) -> containerservice.AgentPool:
+        """The agent pool of a GPU pool: the common model in AKS terms."""
         ctx = self._ctx
-        shape = catalog.gpu_shape("azure", pool.accelerator, pool.gpus_per_node)
         return containerservice.AgentPool(
-            f"{self._name}-gpu-{pool.name}",
+            f"{self._name}-{pool.suffix}",
             agent_pool_name=pool.name,
             resource_name_=cluster.name,
             resource_group_name=self._group,
@@ -468,7 +449,7 @@ class AzureTrainingCluster(pulumi.ComponentResource):
             os_type="Linux",
             # Ubuntu: the image AKS supports every NVIDIA VM size on (driver installed by AKS).
             os_sku="Ubuntu",
-            vm_size=shape.machine,
+            vm_size=pool.machine,
             enable_auto_scaling=True,
             count=pool.min_nodes,
             min_count=pool.min_nodes,
@@ -478,11 +459,11 @@ class AzureTrainingCluster(pulumi.ComponentResource):
             # -1: pay up to the on-demand price, never evicted for price (only for capacity).
             spot_max_price=-1 if pool.spot else None,
             node_taints=gpu_taints(pool),
-            node_labels={ACCELERATOR_LABEL: shape.device, GPU_POOL_LABEL: pool.name},
+            node_labels=pool.labels,
             os_disk_size_gb=pool.disk_gib,
             vnet_subnet_id=self._network.cluster_subnet_id,
             enable_node_public_ip=False,
-            tags=ctx.tags({"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator}),
+            tags=ctx.tags(pool.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 # The Cluster Autoscaler owns the node count once the pool exists.

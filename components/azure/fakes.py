@@ -1,18 +1,17 @@
 """Fake Azure answers: ARM resource ids, names, endpoints and principals as azure-native computes them.
 
-Type tokens are matched on ``<module>:<Kind>`` with any API-version suffix of the module dropped
-(``azure-native:storage/v20230101:StorageAccount`` is a StorageAccount too). Each known kind names
-the input that holds its physical name and the ARM path under its parent; ids are then built the
-way ARM builds them, e.g.
-``/subscriptions/S/resourceGroups/G/providers/Microsoft.Storage/storageAccounts/N``. A kind not in
-the table still gets a plausible id and name, so a new resource never breaks the plan.
-
-Beyond ids, kinds answer what components read back, because an input computed from an output the
-mock does not return is silently dropped: a storage account's endpoints, a vault's URI, a key's
-URIs, an identity's principal and client ids (also inside a resource's ``identity`` block), an AKS
-cluster's FQDN / private FQDN, OIDC issuer URL and kubelet identity, a container registry's login
-server, a Log Analytics workspace's customer id, Application Insights' keys, an Azure ML workspace's
-discovery URL, an online endpoint's scoring URI, a data collection rule's immutable id.
+Which outputs a type computes comes from the installed ``pulumi_azure_native`` SDK
+(``derived_outputs``); this module only formats them. Type tokens are matched on ``<module>:<Kind>``
+with any API-version suffix of the module dropped (``azure-native:storage/v20230101:StorageAccount``
+is a StorageAccount too). ``_ARM`` names, per kind, the ARM path of its collection and the input
+holding its own name; ids are built the way ARM builds them, e.g.
+``/subscriptions/S/resourceGroups/G/providers/Microsoft.Storage/storageAccounts/N`` — and ``_SCOPED``
+the extension resources that live under another resource's id (role assignments, locks, diagnostic
+settings). ``STYLE`` answers what every type shares: the ARM ``type`` (from the same path), the
+tenant, GUIDs for ``*Id`` outputs, locations. ``_SPECIAL`` holds the values components read that need
+a real shape: a storage account's endpoints, a vault's URI, a key's URIs, an identity's principal and
+client ids (also in a resource's ``identity`` block), an AKS cluster's FQDNs, OIDC issuer and kubelet
+identity, a registry's login server, an online endpoint's scoring URI.
 ``INVOKES`` answers the functions components call: ``getClientConfig``, ``getSubnet`` (reusing a
 VNet) and ``listManagedClusterUserCredentials`` (a base64 kubeconfig, as AKS returns it).
 """
@@ -20,382 +19,73 @@ VNet) and ``listManagedClusterUserCredentials`` (a base64 kubeconfig, as AKS ret
 from __future__ import annotations
 
 import base64
-import hashlib
 import re
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from mlfabric.components.fakes import World
+from mlfabric.components.derived_outputs import Style, complete, schema_of
+from mlfabric.components.fakes import Registration, World, digest, fields, uuid_of
 
-Fake = Callable[[str, str, dict[str, Any], World], dict[str, Any]]
+Fake = Callable[[Registration], dict[str, Any]]
 
 _TOKEN = re.compile(r"^azure-native:(?P<module>[a-zA-Z0-9]+)(?:/v[0-9a-z]+)?:(?P<kind>\w+)$")
-
-
-def _hex(*parts: str, length: int = 32) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def _uuid(*parts: str) -> str:
-    h = _hex(*parts)
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-def _auto_name(name: str, typ: str) -> str:
-    # azure-native auto-naming: the logical name plus a random suffix; here a stable one.
-    return f"{name}{_hex(typ, name, length=8)}"
-
-
-def _group_id(world: World, inputs: dict[str, Any], name: str) -> str:
-    group = inputs.get("resourceGroupName") or f"rg-{name}"
-    return f"/subscriptions/{world.azure_subscription_id}/resourceGroups/{group}"
-
-
-def _resource_group(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    group = inputs.get("resourceGroupName") or _auto_name(name, typ)
-    return {
-        "__id": f"/subscriptions/{world.azure_subscription_id}/resourceGroups/{group}",
-        "name": group,
-        "location": inputs.get("location") or world.region,
-        "properties": {"provisioningState": "Succeeded"},
-    }
-
-
-def _storage_account(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    account = inputs.get("accountName") or _auto_name(name, typ).replace("-", "")[:24]
-    endpoint = {
-        service: f"https://{account}.{service}.core.windows.net/"
-        for service in ("blob", "dfs", "file", "queue", "table", "web")
-    }
-    return {
-        "__id": f"{_group_id(world, inputs, name)}/providers/Microsoft.Storage/storageAccounts/{account}",
-        "name": account,
-        "location": inputs.get("location") or world.region,
-        "primaryEndpoints": endpoint,
-        "primaryLocation": inputs.get("location") or world.region,
-        "provisioningState": "Succeeded",
-        "statusOfPrimary": "available",
-    }
-
-
-def _account_child(path: str, physical: str) -> Callable[..., dict[str, Any]]:
-    """Resources that live under a storage account (blob service, containers, policies).
-
-    ``path`` and ``physical`` are format strings over the inputs, e.g. ``{containerName}``.
-    """
-
-    def answer(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        del typ
-        account = inputs.get("accountName") or name
-        account_id = f"{_group_id(world, inputs, name)}/providers/Microsoft.Storage/storageAccounts/{account}"
-        values = {k: v for k, v in inputs.items() if isinstance(v, str)}
-        return {"__id": f"{account_id}/{path.format_map(values)}", "name": physical.format_map(values)}
-
-    return answer
-
-
-def _vault(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    vault = inputs.get("vaultName") or _auto_name(name, typ)
-    properties = dict(inputs.get("properties") or {})
-    properties.setdefault("tenantId", world.azure_tenant_id)
-    properties.update(
-        {
-            "vaultUri": f"https://{vault}.vault.azure.net/",
-            "hsmPoolResourceId": "",
-            "privateEndpointConnections": [],
-            "provisioningState": "Succeeded",
-        }
-    )
-    return {
-        "__id": f"{_group_id(world, inputs, name)}/providers/Microsoft.KeyVault/vaults/{vault}",
-        "name": vault,
-        "location": inputs.get("location") or world.region,
-        "properties": properties,
-    }
-
-
-def _key(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    vault = inputs.get("vaultName") or name
-    key = inputs.get("keyName") or _auto_name(name, typ)
-    version = _hex(typ, name, "version")
-    uri = f"https://{vault}.vault.azure.net/keys/{key}"
-    return {
-        "__id": f"{_group_id(world, inputs, name)}/providers/Microsoft.KeyVault/vaults/{vault}/keys/{key}",
-        "name": key,
-        "keyUri": uri,
-        "keyUriWithVersion": f"{uri}/{version}",
-    }
-
-
-def _identity(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    identity = inputs.get("resourceName") or _auto_name(name, typ)
-    return {
-        "__id": f"{_group_id(world, inputs, name)}/providers/Microsoft.ManagedIdentity"
-        f"/userAssignedIdentities/{identity}",
-        "name": identity,
-        "location": inputs.get("location") or world.region,
-        "principalId": _uuid(typ, name, "principal"),
-        "clientId": _uuid(typ, name, "client"),
-        "tenantId": world.azure_tenant_id,
-    }
-
-
-def _role_assignment(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    assignment = inputs.get("roleAssignmentName") or _uuid(typ, name)
-    scope = inputs.get("scope") or f"/subscriptions/{world.azure_subscription_id}"
-    return {
-        "__id": f"{scope}/providers/Microsoft.Authorization/roleAssignments/{assignment}",
-        "name": assignment,
-        "principalType": inputs.get("principalType") or "ServicePrincipal",
-        "createdBy": world.azure_object_id,
-    }
-
-
-def _lock(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    lock = inputs.get("lockName") or _auto_name(name, typ)
-    scope = inputs.get("scope") or f"/subscriptions/{world.azure_subscription_id}"
-    return {"__id": f"{scope}/providers/Microsoft.Authorization/locks/{lock}", "name": lock}
-
-
-def _diagnostic_setting(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    setting = inputs.get("name") or _auto_name(name, typ)
-    scope = inputs.get("resourceUri") or f"/subscriptions/{world.azure_subscription_id}"
-    return {"__id": f"{scope}/providers/Microsoft.Insights/diagnosticSettings/{setting}", "name": setting}
-
-
-def _location(inputs: dict[str, Any], world: World) -> str:
-    return str(inputs.get("location") or world.region)
-
-
-def _in_group(namespace: str, collection: str, name_key: str, prefix: str = "") -> Fake:
-    """A resource directly under the resource group: ``.../providers/<namespace>/<collection>/<name>``."""
-
-    def answer(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        physical = str(inputs.get(name_key) or f"{prefix}{_auto_name(name, typ)}")
-        return {
-            "__id": f"{_group_id(world, inputs, name)}/providers/{namespace}/{collection}/{physical}",
-            "name": physical,
-            "location": _location(inputs, world),
-            "provisioningState": "Succeeded",
-        }
-
-    return answer
-
-
-def _under(parent: str, collection: str, name_key: str) -> Fake:
-    """A resource under another one; ``parent`` formats the parent's id from the inputs, e.g.
-    ``Microsoft.Network/virtualNetworks/{virtualNetworkName}``."""
-
-    def answer(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        values = {k: v for k, v in inputs.items() if isinstance(v, str)}
-        physical = str(inputs.get(name_key) or _auto_name(name, typ))
-        parent_id = f"{_group_id(world, inputs, name)}/providers/{parent.format_map(values)}"
-        return {"__id": f"{parent_id}/{collection}/{physical}", "name": physical, "provisioningState": "Succeeded"}
-
-    return answer
-
-
-def _scoped(collection: str, name_key: str, scope_key: str) -> Fake:
-    """An extension resource: ``<scope>/providers/<collection>/<name>``."""
-
-    def answer(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        physical = str(inputs.get(name_key) or _auto_name(name, typ))
-        scope = inputs.get(scope_key) or f"/subscriptions/{world.azure_subscription_id}"
-        return {"__id": f"{scope}/providers/{collection}/{physical}", "name": physical}
-
-    return answer
-
-
-def _public_ip(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.Network", "publicIPAddresses", "publicIpAddressName")(typ, name, inputs, world)
-    digest = hashlib.sha256(f"{typ}/{name}".encode()).digest()
-    answer["ipAddress"] = f"20.{digest[0]}.{digest[1]}.{digest[2] or 1}"
-    return answer
-
-
-def _managed_cluster(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.ContainerService", "managedClusters", "resourceName")(typ, name, inputs, world)
-    location = answer["location"]
-    prefix = str(inputs.get("dnsPrefix") or answer["name"])
-    # The same suffix listManagedClusterUserCredentials answers with (a function of the physical name).
-    suffix = _hex(str(answer["name"]), length=8)
-    private = bool((inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"))
-    kubelet = f"{answer['name']}-agentpool"
-    node_group = str(inputs.get("nodeResourceGroup") or f"MC_{inputs.get('resourceGroupName')}_{answer['name']}_{location}")
-    answer.update(
-        {
-            "fqdn": f"{prefix}-{suffix}.hcp.{location}.azmk8s.io",
-            "azurePortalFQDN": f"{prefix}-{suffix}.portal.hcp.{location}.azmk8s.io",
-            "nodeResourceGroup": node_group,
-            "currentKubernetesVersion": f"{inputs.get('kubernetesVersion') or '1.31'}.5",
-            "maxAgentPools": 100,
-            "oidcIssuerProfile": {
-                **dict(inputs.get("oidcIssuerProfile") or {}),
-                "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{world.azure_tenant_id}/{_uuid(typ, name, 'oidc')}/",
-            },
-            "identityProfile": {
-                "kubeletidentity": {
-                    "clientId": _uuid(typ, name, "kubelet-client"),
-                    "objectId": _uuid(typ, name, "kubelet-object"),
-                    "resourceId": f"/subscriptions/{world.azure_subscription_id}/resourceGroups/{node_group}"
-                    f"/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{kubelet}",
-                }
-            },
-            "powerState": {"code": "Running"},
-        }
-    )
-    if private:
-        answer["privateFQDN"] = f"{prefix}-{suffix}.{_uuid(typ, name, 'dns')}.privatelink.{location}.azmk8s.io"
-    return answer
-
-
-def _container_registry(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.ContainerRegistry", "registries", "registryName")(typ, name, inputs, world)
-    answer["loginServer"] = f"{answer['name'].lower()}.azurecr.io"
-    answer["creationDate"] = "2025-01-01T00:00:00Z"
-    return answer
-
-
-def _log_workspace(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.OperationalInsights", "workspaces", "workspaceName")(typ, name, inputs, world)
-    answer["customerId"] = _uuid(typ, name, "customer")
-    return answer
-
-
-def _app_insights(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.Insights", "components", "resourceName")(typ, name, inputs, world)
-    key = _uuid(typ, name, "instrumentation")
-    answer.update(
-        {
-            "appId": _uuid(typ, name, "app"),
-            "instrumentationKey": key,
-            "connectionString": f"InstrumentationKey={key};IngestionEndpoint=https://{answer['location']}-0"
-            ".in.applicationinsights.azure.com/",
-        }
-    )
-    return answer
-
-
-def _ml_workspace(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.MachineLearningServices", "workspaces", "workspaceName")(typ, name, inputs, world)
-    answer.update(
-        {
-            "workspaceId": _uuid(typ, name, "workspace"),
-            "discoveryUrl": f"https://{answer['location']}.api.azureml.ms/discovery",
-            "mlFlowTrackingUri": f"azureml://{answer['location']}.api.azureml.ms/mlflow/v1.0{answer['__id']}",
-        }
-    )
-    return answer
-
-
-def _ml_registry(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.MachineLearningServices", "registries", "registryName")(typ, name, inputs, world)
-    answer.update(
-        {
-            "discoveryUrl": f"https://{answer['location']}.api.azureml.ms/registrymanagement/v1.0/registries/"
-            f"{answer['name']}/discovery",
-            "mlFlowRegistryUri": f"azureml://{answer['location']}.api.azureml.ms/mlflow/v1.0{answer['__id']}",
-        }
-    )
-    return answer
-
-
-def _online_endpoint(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _under("Microsoft.MachineLearningServices/workspaces/{workspaceName}", "onlineEndpoints", "endpointName")(
-        typ, name, inputs, world
-    )
-    location = _location(inputs, world)
-    host = f"https://{answer['name']}.{location}.inference.ml.azure.com"
-    answer["properties"] = {
-        **dict(inputs.get("properties") or {}),
-        "scoringUri": f"{host}/score",
-        "swaggerUri": f"{host}/swagger.json",
-        "provisioningState": "Succeeded",
-    }
-    answer["location"] = location
-    return answer
-
-
-def _action_group(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.Insights", "actionGroups", "actionGroupName")(typ, name, inputs, world)
-    answer["location"] = inputs.get("location") or "Global"
-    return answer
-
-
-def _data_collection_rule(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    answer = _in_group("Microsoft.Insights", "dataCollectionRules", "dataCollectionRuleName")(typ, name, inputs, world)
-    answer["immutableId"] = f"dcr-{_hex(typ, name)}"
-    return answer
-
-
-def _federated_credential(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    identity = f"Microsoft.ManagedIdentity/userAssignedIdentities/{inputs.get('resourceName') or name}"
-    return _under(identity, "federatedIdentityCredentials", "federatedIdentityCredentialResourceName")(
-        typ, name, {**inputs, "resourceName": inputs.get("resourceName") or name}, world
-    )
-
-
-_KINDS: dict[str, Fake] = {
-    "resources:ResourceGroup": _resource_group,
-    "resources:Deployment": _in_group("Microsoft.Resources", "deployments", "deploymentName"),
-    "storage:StorageAccount": _storage_account,
-    "storage:BlobServiceProperties": _account_child("blobServices/default", "default"),
-    "storage:BlobContainer": _account_child("blobServices/default/containers/{containerName}", "{containerName}"),
-    "storage:ManagementPolicy": _account_child("managementPolicies/default", "DefaultManagementPolicy"),
-    "keyvault:Vault": _vault,
-    "keyvault:Key": _key,
-    "managedidentity:UserAssignedIdentity": _identity,
-    "managedidentity:FederatedIdentityCredential": _federated_credential,
-    "authorization:RoleAssignment": _role_assignment,
-    "authorization:ManagementLockByScope": _lock,
-    "monitor:DiagnosticSetting": _diagnostic_setting,
-    # network
-    "network:VirtualNetwork": _in_group("Microsoft.Network", "virtualNetworks", "virtualNetworkName"),
-    "network:Subnet": _under("Microsoft.Network/virtualNetworks/{virtualNetworkName}", "subnets", "subnetName"),
-    "network:NetworkSecurityGroup": _in_group("Microsoft.Network", "networkSecurityGroups", "networkSecurityGroupName"),
-    "network:NatGateway": _in_group("Microsoft.Network", "natGateways", "natGatewayName"),
-    "network:PublicIPAddress": _public_ip,
-    "network:PrivateEndpoint": _in_group("Microsoft.Network", "privateEndpoints", "privateEndpointName"),
-    "network:PrivateDnsZoneGroup": _under(
-        "Microsoft.Network/privateEndpoints/{privateEndpointName}", "privateDnsZoneGroups", "privateDnsZoneGroupName"
-    ),
-    "privatedns:PrivateZone": _in_group("Microsoft.Network", "privateDnsZones", "privateZoneName"),
-    "privatedns:VirtualNetworkLink": _under(
-        "Microsoft.Network/privateDnsZones/{privateZoneName}", "virtualNetworkLinks", "virtualNetworkLinkName"
-    ),
-    # training cluster
-    "containerservice:ManagedCluster": _managed_cluster,
-    "containerservice:AgentPool": _under(
-        "Microsoft.ContainerService/managedClusters/{resourceName}", "agentPools", "agentPoolName"
-    ),
-    # registries
-    "containerregistry:Registry": _container_registry,
-    "machinelearningservices:Workspace": _ml_workspace,
-    "machinelearningservices:Registry": _ml_registry,
-    "machinelearningservices:RegistryModelContainer": _under(
-        "Microsoft.MachineLearningServices/registries/{registryName}", "models", "modelName"
-    ),
-    # serving
-    "machinelearningservices:EnvironmentVersion": _under(
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/environments/{name}", "versions", "version"
-    ),
-    "machinelearningservices:OnlineEndpoint": _online_endpoint,
-    "machinelearningservices:OnlineDeployment": _under(
-        "Microsoft.MachineLearningServices/workspaces/{workspaceName}/onlineEndpoints/{endpointName}",
-        "deployments",
-        "deploymentName",
-    ),
-    "monitor:AutoscaleSetting": _in_group("Microsoft.Insights", "autoscalesettings", "autoscaleSettingName"),
-    # monitoring
-    "operationalinsights:Workspace": _log_workspace,
-    "applicationinsights:Component": _app_insights,
-    "monitor:ActionGroup": _action_group,
-    "monitor:MetricAlert": _in_group("Microsoft.Insights", "metricAlerts", "ruleName"),
-    "monitor:ScheduledQueryRule": _in_group("Microsoft.Insights", "scheduledQueryRules", "ruleName"),
-    "monitor:DataCollectionRule": _data_collection_rule,
-    "monitor:DataCollectionRuleAssociation": _scoped(
-        "Microsoft.Insights/dataCollectionRuleAssociations", "associationName", "resourceUri"
-    ),
+_ML = "Microsoft.MachineLearningServices"
+
+# kind -> (ARM path of its collection under the resource group, input holding its name[, fixed name])
+_ARM: Final[dict[str, tuple[str, ...]]] = {
+    "resources:Deployment": ("Microsoft.Resources/deployments", "deploymentName"),
+    "storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
+    "storage:BlobServiceProperties": ("Microsoft.Storage/storageAccounts/{accountName}/blobServices",
+                                      "blobServicesName", "default"),
+    "storage:BlobContainer": ("Microsoft.Storage/storageAccounts/{accountName}/blobServices/default/containers",
+                              "containerName"),
+    "storage:ManagementPolicy": ("Microsoft.Storage/storageAccounts/{accountName}/managementPolicies",
+                                 "managementPolicyName", "default"),
+    "keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
+    "keyvault:Key": ("Microsoft.KeyVault/vaults/{vaultName}/keys", "keyName"),
+    "managedidentity:UserAssignedIdentity": ("Microsoft.ManagedIdentity/userAssignedIdentities", "resourceName"),
+    "managedidentity:FederatedIdentityCredential": (
+        "Microsoft.ManagedIdentity/userAssignedIdentities/{resourceName}/federatedIdentityCredentials",
+        "federatedIdentityCredentialResourceName"),
+    "network:VirtualNetwork": ("Microsoft.Network/virtualNetworks", "virtualNetworkName"),
+    "network:Subnet": ("Microsoft.Network/virtualNetworks/{virtualNetworkName}/subnets", "subnetName"),
+    "network:NetworkSecurityGroup": ("Microsoft.Network/networkSecurityGroups", "networkSecurityGroupName"),
+    "network:NatGateway": ("Microsoft.Network/natGateways", "natGatewayName"),
+    "network:PublicIPAddress": ("Microsoft.Network/publicIPAddresses", "publicIpAddressName"),
+    "network:PrivateEndpoint": ("Microsoft.Network/privateEndpoints", "privateEndpointName"),
+    "network:PrivateDnsZoneGroup": ("Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups",
+                                    "privateDnsZoneGroupName"),
+    "privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
+    "privatedns:VirtualNetworkLink": ("Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks",
+                                      "virtualNetworkLinkName"),
+    "containerservice:ManagedCluster": ("Microsoft.ContainerService/managedClusters", "resourceName"),
+    "containerservice:AgentPool": ("Microsoft.ContainerService/managedClusters/{resourceName}/agentPools",
+                                   "agentPoolName"),
+    "containerregistry:Registry": ("Microsoft.ContainerRegistry/registries", "registryName"),
+    "machinelearningservices:Workspace": (f"{_ML}/workspaces", "workspaceName"),
+    "machinelearningservices:Registry": (f"{_ML}/registries", "registryName"),
+    "machinelearningservices:RegistryModelContainer": (f"{_ML}/registries/{{registryName}}/models", "modelName"),
+    "machinelearningservices:EnvironmentVersion": (f"{_ML}/workspaces/{{workspaceName}}/environments/{{name}}/versions",
+                                                   "version"),
+    "machinelearningservices:OnlineEndpoint": (f"{_ML}/workspaces/{{workspaceName}}/onlineEndpoints", "endpointName"),
+    "machinelearningservices:OnlineDeployment": (
+        f"{_ML}/workspaces/{{workspaceName}}/onlineEndpoints/{{endpointName}}/deployments", "deploymentName"),
+    "monitor:AutoscaleSetting": ("Microsoft.Insights/autoscalesettings", "autoscaleSettingName"),
+    "operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
+    "applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
+    "monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
+    "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName"),
+    "monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
+    "monitor:DataCollectionRule": ("Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName"),
+}
+# Extension resources: kind -> (ARM path of the collection under the scope, input holding the name,
+# input holding the scope); the scope defaults to the subscription.
+_SCOPED: Final[dict[str, tuple[str, str, str]]] = {
+    "authorization:RoleAssignment": ("Microsoft.Authorization/roleAssignments", "roleAssignmentName", "scope"),
+    "authorization:ManagementLockByScope": ("Microsoft.Authorization/locks", "lockName", "scope"),
+    "monitor:DiagnosticSetting": ("Microsoft.Insights/diagnosticSettings", "name", "resourceUri"),
+    "monitor:DataCollectionRuleAssociation": ("Microsoft.Insights/dataCollectionRuleAssociations", "associationName",
+                                              "resourceUri"),
 }
 
 
@@ -407,12 +97,124 @@ def kind_of(typ: str) -> str:
     return f"{match['module']}:{match['kind']}"
 
 
-def _identity_output(typ: str, name: str, identity: Any, world: World) -> dict[str, Any] | None:
+def _subscription(r: Registration) -> str:
+    return f"/subscriptions/{r.world.azure_subscription_id}"
+
+
+def _group_id(r: Registration) -> str:
+    return f"{_subscription(r)}/resourceGroups/{r.text('resourceGroupName', f'rg-{r.name}')}"
+
+
+def _arm_path(r: Registration) -> str:
+    """The ARM path of the resource's collection (``Microsoft.Storage/storageAccounts``)."""
+    kind = kind_of(r.typ)
+    if kind in _ARM:
+        return _ARM[kind][0]
+    if kind in _SCOPED:
+        return _SCOPED[kind][0]
+    module, _, resource = kind.partition(":")
+    return f"Microsoft.{module.capitalize()}/{resource[:1].lower()}{resource[1:]}s"
+
+
+def _physical(r: Registration) -> str:
+    kind = kind_of(r.typ)
+    # azure-native auto-naming: the logical name plus a random suffix; here a stable one.
+    auto = f"{r.name}{digest(r.typ, r.name)}"
+    if kind == "resources:ResourceGroup":
+        return r.text("resourceGroupName", auto)
+    if kind == "storage:StorageAccount":
+        auto = auto.replace("-", "")[:24]
+    if kind == "authorization:RoleAssignment":
+        auto = r.uuid()
+    if kind in _SCOPED:
+        return r.text(_SCOPED[kind][1], auto)
+    spec = _ARM.get(kind)
+    if spec is None:
+        return r.name
+    return r.text(spec[1], spec[2] if len(spec) > 2 else auto)
+
+
+def _resource_id(r: Registration) -> str:
+    kind = kind_of(r.typ)
+    if kind == "resources:ResourceGroup":
+        return f"{_subscription(r)}/resourceGroups/{r.physical}"
+    if kind in _SCOPED:
+        return f"{r.text(_SCOPED[kind][2], _subscription(r))}/providers/{_SCOPED[kind][0]}/{r.physical}"
+    return f"{_group_id(r)}/providers/{_arm_path(r).format_map(fields(r))}/{r.physical}"
+
+
+def _arm_type(r: Registration, prop: str) -> str:
+    del prop
+    if kind_of(r.typ) == "resources:ResourceGroup":
+        return "Microsoft.Resources/resourceGroups"
+    segments = _arm_path(r).split("/")
+    # the namespace, then every collection (the segments between are parent names)
+    return "/".join([segments[0], *segments[1::2]])
+
+
+def _storage_account(r: Registration) -> dict[str, Any]:
+    services = ("blob", "dfs", "file", "queue", "table", "web")
+    return {"primaryEndpoints": {s: f"https://{r.physical}.{s}.core.windows.net/" for s in services}}
+
+
+def _vault(r: Registration) -> dict[str, Any]:
+    properties = dict(r.inputs.get("properties") or {})
+    properties.setdefault("tenantId", r.world.azure_tenant_id)
+    return {"properties": {**properties, "vaultUri": f"https://{r.physical}.vault.azure.net/"}}
+
+
+def _key(r: Registration) -> dict[str, Any]:
+    uri = f"https://{r.text('vaultName', r.name)}.vault.azure.net/keys/{r.physical}"
+    return {"keyUri": uri, "keyUriWithVersion": f"{uri}/{digest(r.typ, r.name, 'version', length=32)}"}
+
+
+def _managed_cluster(r: Registration) -> dict[str, Any]:
+    location = r.text("location", r.world.region)
+    prefix = r.text("dnsPrefix", r.physical)
+    # The same suffix listManagedClusterUserCredentials answers with (a function of the physical name).
+    host = f"{prefix}-{digest(r.physical)}"
+    private = bool((r.inputs.get("apiServerAccessProfile") or {}).get("enablePrivateCluster"))
+    node_group = r.text("nodeResourceGroup", f"MC_{r.text('resourceGroupName')}_{r.physical}_{location}")
+    kubelet = (f"{_subscription(r)}/resourceGroups/{node_group}/providers/Microsoft.ManagedIdentity"
+               f"/userAssignedIdentities/{r.physical}-agentpool")
+    return {
+        "fqdn": f"{host}.hcp.{location}.azmk8s.io",
+        "privateFQDN": f"{host}.{r.uuid('dns')}.privatelink.{location}.azmk8s.io" if private else None,
+        "nodeResourceGroup": node_group,
+        "oidcIssuerProfile": {
+            **dict(r.inputs.get("oidcIssuerProfile") or {}),
+            "issuerURL": f"https://{location}.oic.prod-aks.azure.com/{r.world.azure_tenant_id}/{r.uuid('oidc')}/",
+        },
+        "identityProfile": {"kubeletidentity": {"clientId": r.uuid("kubelet-client"),
+                                                "objectId": r.uuid("kubelet-object"), "resourceId": kubelet}},
+    }
+
+
+def _online_endpoint(r: Registration) -> dict[str, Any]:
+    host = f"https://{r.physical}.{r.text('location', r.world.region)}.inference.ml.azure.com"
+    properties = dict(r.inputs.get("properties") or {})
+    return {"properties": {**properties, "scoringUri": f"{host}/score", "swaggerUri": f"{host}/swagger.json"}}
+
+
+_SPECIAL: Final[dict[str, Fake]] = {
+    "storage:StorageAccount": _storage_account,
+    "keyvault:Vault": _vault,
+    "keyvault:Key": _key,
+    "managedidentity:UserAssignedIdentity": lambda r: {"principalId": r.uuid("principal"),
+                                                       "clientId": r.uuid("client")},
+    "containerservice:ManagedCluster": _managed_cluster,
+    "containerregistry:Registry": lambda r: {"loginServer": f"{r.physical.lower()}.azurecr.io"},
+    "machinelearningservices:OnlineEndpoint": _online_endpoint,
+}
+
+
+def _identity_output(r: Registration) -> dict[str, Any] | None:
     """ARM's answer to a managed-identity block.
 
     azure-native v3 takes user-assigned identities as a list of ids but returns them as a map
     id -> {principalId, clientId}; echoing the list back would break the SDK's output typing.
     """
+    identity = r.inputs.get("identity")
     if not isinstance(identity, dict):
         return None
     answer: dict[str, Any] = {k: v for k, v in identity.items() if k != "userAssignedIdentities"}
@@ -420,33 +222,49 @@ def _identity_output(typ: str, name: str, identity: Any, world: World) -> dict[s
     # A list of ids (most resources) or a map id -> {} (container registries): answered as a map.
     if isinstance(assigned, list | dict):
         answer["userAssignedIdentities"] = {
-            str(i): {"principalId": _uuid(str(i), "principal"), "clientId": _uuid(str(i), "client")}
+            str(i): {"principalId": uuid_of(str(i), "principal"), "clientId": uuid_of(str(i), "client")}
             for i in assigned
         }
     if "SystemAssigned" in str(identity.get("type", "")):
-        answer["principalId"] = _uuid(typ, name, "system-principal")
-        answer["tenantId"] = world.azure_tenant_id
+        answer["principalId"] = r.uuid("system-principal")
+        answer["tenantId"] = r.world.azure_tenant_id
     return answer
 
 
-def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    """Computed outputs of an ``azure-native:`` resource."""
-    kind = kind_of(typ)
-    answer = _KINDS.get(kind)
-    if answer is not None:
-        computed = answer(typ, name, inputs, world)
-    else:
-        module, _, resource = kind.partition(":")
-        computed = {
-            "name": name,
-            "__id": f"{_group_id(world, inputs, name)}/providers/Microsoft.{module.capitalize()}"
-            f"/{resource[:1].lower()}{resource[1:]}s/{name}",
-        }
-    identity = _identity_output(typ, name, inputs.get("identity"), world)
-    if identity is not None:
-        computed["identity"] = identity
-    return computed
+STYLE: Final = Style(
+    cloud="azure",
+    rules={
+        "type": _arm_type,
+        "azureApiVersion": lambda _, __: "2024-01-01",
+        "tenantId": lambda r, _: r.world.azure_tenant_id,
+        "*Id": lambda r, p: r.uuid(p),
+    },
+    defaults=("location",),
+    host=lambda r: f"{r.physical or r.name}.{r.world.region}.cloudapp.azure.com",
+    ready="Succeeded",
+)
 
+
+def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
+    """Computed outputs of an ``azure-native:`` resource (``__id``: its id)."""
+    # an API-versioned token (``storage/v20230101``) is answered exactly like the default one
+    r = Registration(f"azure-native:{kind_of(typ)}", name, inputs, world)
+    r.physical = _physical(r)
+    r.resource_id = _resource_id(r)
+    answer: dict[str, Any] = {"__id": r.resource_id}
+    schema = schema_of(r.typ)
+    if schema is not None and "name" in schema.outputs:
+        answer["name"] = r.physical
+    special = _SPECIAL.get(kind_of(typ))
+    if special is not None:
+        answer.update(special(r))
+    identity = _identity_output(r)
+    if identity is not None:
+        answer["identity"] = identity
+    return complete(r, answer, STYLE)
+
+
+# --- invokes -------------------------------------------------------------------------------------
 
 # A cluster CA as AKS returns it (base64 PEM); fake, but shaped like the real one.
 _FAKE_CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIFakeAksClusterCa\n-----END CERTIFICATE-----\n").decode()
@@ -456,32 +274,16 @@ def _user_credentials(args: dict[str, Any], world: World) -> dict[str, Any]:
     """``listManagedClusterUserCredentials``: one kubeconfig, base64-encoded YAML, as AKS returns it
     for an Entra ID cluster (exec plugin kubelogin, interactive device-code login)."""
     cluster = str(args.get("resourceName") or "aks")
-    server = f"https://{cluster}-{_hex(cluster, length=8)}.hcp.{world.region}.azmk8s.io:443"
-    kubeconfig = "\n".join(
-        [
-            "apiVersion: v1",
-            "kind: Config",
-            "clusters:",
-            f"- name: {cluster}",
-            "  cluster:",
-            f"    certificate-authority-data: {_FAKE_CA}",
-            f"    server: {server}",
-            "contexts:",
-            f"- name: {cluster}",
-            "  context:",
-            f"    cluster: {cluster}",
-            f"    user: clusterUser_{args.get('resourceGroupName')}_{cluster}",
-            f"current-context: {cluster}",
-            "users:",
-            f"- name: clusterUser_{args.get('resourceGroupName')}_{cluster}",
-            "  user:",
-            "    exec:",
-            "      apiVersion: client.authentication.k8s.io/v1beta1",
-            "      command: kubelogin",
-            "      args: [get-token, --login, devicecode, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]",
-            "",
-        ]
-    )
+    server = f"https://{cluster}-{digest(cluster)}.hcp.{world.region}.azmk8s.io:443"
+    user = f"clusterUser_{args.get('resourceGroupName')}_{cluster}"
+    kubeconfig = "\n".join([
+        "apiVersion: v1", "kind: Config", "clusters:", f"- name: {cluster}", "  cluster:",
+        f"    certificate-authority-data: {_FAKE_CA}", f"    server: {server}",
+        "contexts:", f"- name: {cluster}", "  context:", f"    cluster: {cluster}", f"    user: {user}",
+        f"current-context: {cluster}", "users:", f"- name: {user}", "  user:", "    exec:",
+        "      apiVersion: client.authentication.k8s.io/v1beta1", "      command: kubelogin",
+        "      args: [get-token, --login, devicecode, --server-id, 6dae42f8-4368-4678-94ff-3960e28e3630]", "",
+    ])
     return {"kubeconfigs": [{"name": "clusterUser", "value": base64.b64encode(kubeconfig.encode()).decode()}]}
 
 
@@ -496,8 +298,8 @@ def _subnet(args: dict[str, Any], world: World) -> dict[str, Any]:
     }
 
 
-INVOKES: dict[str, Any] = {
-    "azure-native:authorization:getClientConfig": lambda _args, w: {
+INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {
+    "azure-native:authorization:getClientConfig": lambda _, w: {
         "clientId": "33333333-3333-3333-3333-333333333333",
         "objectId": w.azure_object_id,
         "subscriptionId": w.azure_subscription_id,

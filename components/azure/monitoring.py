@@ -1,29 +1,20 @@
-"""Monitoring on Azure: the platform's Log Analytics workspace and Application Insights, where alerts
-go, the cluster's health alerts, and diagnostic settings of the platform's resources.
+"""Monitoring on Azure: where alerts go, the cluster's health alerts, and diagnostic settings of
+the platform's resources.
 
 Creates, in the platform's resource group:
 
-- ``operationalinsights:Workspace`` ``log-<platform>-<env>`` (PerGB2018, the spec's
-  ``log_retention_days``, Entra-only ingestion and resource-context access) and a workspace-based
-  ``applicationinsights:Component`` ``appi-<platform>-<env>`` on it;
 - ``monitor:ActionGroup`` ``ag-<platform>-<env>``: one e-mail or webhook receiver per spec notify
   target (common alert schema), named after the target so reordering the list replaces nothing;
 - with a training cluster: a ``monitor:MetricAlert`` on AKS ``kube_node_status_condition`` (nodes
   not Ready for 10 of 15 minutes) and a ``monitor:ScheduledQueryRule`` on Container Insights GPU
   metrics (average GPU duty cycle below ``gpu_utilization_low_percent`` for an hour: idle spend);
-- ``monitor:DiagnosticSetting`` ``mlfabric-monitoring`` into the workspace for the container
-  registry and the Azure ML workspace (all logs), and for the storage account's blob service
-  (read/write/delete). The cluster's control-plane audit logs are the cluster's own setting,
-  because ``training.cluster.audit_logging`` decides them.
+- ``monitor:DiagnosticSetting`` ``mlfabric-monitoring`` into the platform's Log Analytics workspace
+  for the container registry and the Azure ML workspace (all logs), and for the storage account's
+  blob service (read/write/delete). The cluster's control-plane audit logs are the cluster's own
+  setting, because ``training.cluster.audit_logging`` decides them.
 
-Where the workspace lives, and why: the registry (the Azure ML workspace needs Application Insights)
-and the cluster (Container Insights) are built *before* monitoring, but only monitoring knows the
-spec's retention. So monitoring owns both telemetry resources, and the earlier concerns hold a
-``Telemetry`` handle whose ids are Pulumi deferred outputs: monitoring resolves them once it has
-declared the workspace (``pulumi.deferred_output``). The engine still sees plain dependencies (the
-cluster depends on the workspace), never a cycle. MLPlatform always builds monitoring; a program
-that builds a registry or a cluster on its own must resolve the handle itself (``provide``), or its
-deployment waits forever.
+The Log Analytics workspace and Application Insights themselves are Azure prerequisites
+(``prerequisites.py``), created before any concern because the registry and the cluster need them.
 
 Endpoint alerts (latency, errors) are declared by serving, built after monitoring, which sends them
 to ``alert_topic`` (the action group id), as on the other clouds.
@@ -31,12 +22,15 @@ to ``alert_topic`` (the action group id), as on the other clouds.
 
 from __future__ import annotations
 
-from typing import Any, Final, Protocol, runtime_checkable
+from typing import Final
 
 import pulumi
-from pulumi_azure_native import applicationinsights, monitor, operationalinsights
+from pulumi_azure_native import monitor
 
 from mlfabric.components import naming
+from mlfabric.components.azure.common import ClusterHandles, RegistryHandles, storage_account_id
+from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.concerns import MonitoringOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import MonitoringSpec
 
@@ -51,67 +45,6 @@ GPU_DUTY_CYCLE_QUERY: Final = (
 _GROUP_SHORT_NAME_LENGTH: Final = 12
 
 
-class Telemetry:
-    """The platform's Log Analytics workspace and Application Insights ids, promised to concerns
-    built before monitoring (registry, cluster) and resolved by monitoring."""
-
-    def __init__(self) -> None:
-        workspace: tuple[pulumi.Output[str], Any] = pulumi.deferred_output()
-        insights: tuple[pulumi.Output[str], Any] = pulumi.deferred_output()
-        self.log_workspace_id, self._resolve_workspace = workspace
-        self.app_insights_id, self._resolve_insights = insights
-        self.provided = False
-
-    def provide(self, log_workspace_id: pulumi.Input[str], app_insights_id: pulumi.Input[str]) -> None:
-        """Resolve the promised ids (once)."""
-        if self.provided:
-            raise pulumi.RunError("the platform's telemetry handle was resolved twice")
-        self.provided = True
-        self._resolve_workspace(pulumi.Output.from_input(log_workspace_id))
-        self._resolve_insights(pulumi.Output.from_input(app_insights_id))
-
-
-@runtime_checkable
-class HasTelemetry(Protocol):
-    """An Azure component built before monitoring that needed the platform's telemetry."""
-
-    telemetry: Telemetry
-
-
-@runtime_checkable
-class RegistryHandles(Protocol):
-    """What monitoring reads from the Azure registry component (diagnostic settings)."""
-
-    container_registry_id: pulumi.Output[str]
-    ml_workspace_id: pulumi.Output[str]
-
-
-@runtime_checkable
-class ClusterHandles(Protocol):
-    """What monitoring reads from the Azure cluster component (alerts)."""
-
-    cluster_id: pulumi.Output[str]
-
-
-def telemetry_for(ctx: PlatformContext) -> Telemetry:
-    """The telemetry handle an earlier concern already holds, or a new one (monitoring resolves it)."""
-    return pending_telemetry(ctx) or Telemetry()
-
-
-def pending_telemetry(ctx: PlatformContext) -> Telemetry | None:
-    for earlier in (ctx.network, ctx.storage, ctx.registry, ctx.cluster):
-        if isinstance(earlier, HasTelemetry):
-            return earlier.telemetry
-    return None
-
-
-def storage_account_id(bucket_ids: dict[str, str]) -> str:
-    """The storage account a platform's blob containers live in (from any container's resource id)."""
-    for container_id in bucket_ids.values():
-        return container_id.split("/blobServices/", 1)[0]
-    raise pulumi.RunError("storage: no blob container to find the platform's storage account from")
-
-
 def action_group_short_name(base_name: str) -> str:
     """Azure allows 12 characters; longer platform names keep a stable hash suffix."""
     if len(base_name) <= _GROUP_SHORT_NAME_LENGTH:
@@ -119,12 +52,13 @@ def action_group_short_name(base_name: str) -> str:
     return base_name[: _GROUP_SHORT_NAME_LENGTH - 5] + "-" + naming.short_hash(base_name, length=4)
 
 
-class AzureMonitoring(pulumi.ComponentResource):
-    """Log Analytics + Application Insights, the alert action group, cluster alerts, diagnostics."""
+class AzureMonitoring(MonitoringOutputs):
+    """The alert action group, cluster alerts and diagnostic settings into the platform's workspace."""
 
-    alert_topic: pulumi.Output[str]
-    dashboard_url: pulumi.Output[str]
-    # Azure only: what serving and RBAC read.
+    type_token = "mlfabric:monitoring:AzureMonitoring"
+    needs = ("network", "storage", "registry", "cluster")
+
+    # Azure only: the platform's telemetry (an Azure prerequisite), still readable where it used to be.
     log_workspace_id: pulumi.Output[str]
     app_insights_id: pulumi.Output[str]
 
@@ -135,62 +69,23 @@ class AzureMonitoring(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:monitoring:AzureMonitoring", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError("AzureMonitoring needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        self._group: pulumi.Output[str] = ctx.resource_group_name
-        self._child = pulumi.ResourceOptions(parent=self)
-        base = ctx.base_name
-
-        workspace = operationalinsights.Workspace(
-            f"{name}-logs",
-            workspace_name=f"log-{base}",
-            resource_group_name=self._group,
-            location=ctx.region,
-            sku=operationalinsights.WorkspaceSkuArgs(name="PerGB2018"),
-            retention_in_days=spec.log_retention_days,
-            features=operationalinsights.WorkspaceFeaturesArgs(
-                # Agents and services write with Entra tokens only, never the shared workspace keys.
-                disable_local_auth=True,
-                # A reader of a resource sees that resource's logs, not the whole workspace.
-                enable_log_access_using_only_resource_permissions=True,
-            ),
-            tags=ctx.tags(),
-            # Logs are evidence: protected and retained like the data they describe.
-            opts=ctx.stateful(self),
-        )
-        insights = applicationinsights.Component(
-            f"{name}-insights",
-            resource_name_=f"appi-{base}",
-            resource_group_name=self._group,
-            location=ctx.region,
-            kind="web",
-            application_type="web",
-            workspace_resource_id=workspace.id,
-            ingestion_mode="LogAnalytics",
-            tags=ctx.tags(),
-            opts=self._child,
-        )
-        pending = pending_telemetry(ctx)
-        if pending is not None:
-            pending.provide(workspace.id, insights.id)
+        super().__init__(name, spec, ctx, opts)
+        telemetry = prerequisites_of(ctx)
+        self._group = telemetry.resource_group_name
 
         group = self._action_group()
         if isinstance(ctx.cluster, ClusterHandles):
             self._cluster_alerts(ctx.cluster.cluster_id, group.id)
-        self._diagnostics(workspace.id)
+        self._diagnostics(telemetry.log_workspace_id)
 
-        self.log_workspace_id = workspace.id
-        self.app_insights_id = insights.id
+        self.log_workspace_id = telemetry.log_workspace_id
+        self.app_insights_id = telemetry.app_insights_id
         self.alert_topic = group.id
         # Container Insights' workbooks, on the platform's workspace.
-        self.dashboard_url = workspace.id.apply(
+        self.dashboard_url = telemetry.log_workspace_id.apply(
             lambda workspace_id: f"https://portal.azure.com/#resource{workspace_id}/workbooks"
         )
-        self.register_outputs({"alert_topic": self.alert_topic, "dashboard_url": self.dashboard_url})
+        self.register_contract()
 
     def _action_group(self) -> monitor.ActionGroup:
         emails = [t for t in self._spec.notify if not t.startswith("https://")]
@@ -301,7 +196,8 @@ class AzureMonitoring(pulumi.ComponentResource):
             targets["ml-workspace"] = (ctx.registry.ml_workspace_id, all_logs)
         if ctx.storage is not None:
             blob = ctx.storage.bucket_ids.apply(lambda ids: f"{storage_account_id(ids)}/blobServices/default")
-            targets["storage"] = (blob, [monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in STORAGE_LOG_CATEGORIES])
+            blob_logs = [monitor.DiagnosticsLogSettingsArgs(category=c, enabled=True) for c in STORAGE_LOG_CATEGORIES]
+            targets["storage"] = (blob, blob_logs)
         for slug, (resource_uri, logs) in targets.items():
             monitor.DiagnosticSetting(
                 f"{self._name}-diagnostics-{slug}",

@@ -17,8 +17,8 @@ group:
 - with ``network.private_endpoints``: a ``privatedns:PrivateZone`` per private-link zone the platform
   uses (blob, file, container registry, Azure ML API and notebooks) and a
   ``privatedns:VirtualNetworkLink`` from each to the VNet. The endpoints themselves are declared by
-  the concerns that own the target resources (``private_endpoint`` below), because every one of those
-  resources is built after the network.
+  the concerns that own the target resources (``common.private_endpoint``), because every one of
+  those resources is built after the network.
 
 Reusing a VNet (``network.existing_network_id``, an ARM id) creates no VNet, subnet, NSG or NAT: the
 subnets named ``snet-aks`` and ``snet-private-endpoints`` are read with the ``getSubnet`` invoke;
@@ -40,34 +40,20 @@ Azure differs from the other clouds here, on purpose:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Final
 
 import pulumi
 from pulumi_azure_native import network, privatedns
 
+from mlfabric.components.azure.common import PRIVATE_DNS_ZONES, PrivateLinks
+from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.concerns import NetworkOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import NetworkSpec
 
 CLUSTER_SUBNET: Final = "snet-aks"
 ENDPOINT_SUBNET: Final = "snet-private-endpoints"
 
-# Private-link zones by short name; the endpoints of one target type register in these zones.
-PRIVATE_DNS_ZONES: Final[dict[str, str]] = {
-    "blob": "privatelink.blob.core.windows.net",
-    "file": "privatelink.file.core.windows.net",
-    "acr": "privatelink.azurecr.io",
-    "aml-api": "privatelink.api.azureml.ms",
-    "aml-notebooks": "privatelink.notebooks.azure.net",
-}
-# Private-link group id (sub-resource) -> the zones its endpoint registers records in.
-GROUP_ZONES: Final[dict[str, tuple[str, ...]]] = {
-    "blob": ("blob",),
-    "file": ("file",),
-    "registry": ("acr",),
-    "amlworkspace": ("aml-api", "aml-notebooks"),
-    "amlregistry": ("aml-api",),
-}
 _ENDPOINT_PREFIX: Final = 24
 _ENDPOINT_PORTS: Final = ("443", "445")
 
@@ -93,21 +79,11 @@ def parse_network_id(network_id: str) -> tuple[str, str]:
     return parts[3], parts[7]
 
 
-@dataclass(frozen=True)
-class PrivateLinks:
-    """What a concern needs to put one of its resources behind a private endpoint."""
-
-    subnet_id: pulumi.Output[str]
-    # zone short name (PRIVATE_DNS_ZONES) -> private DNS zone id
-    zone_ids: dict[str, pulumi.Output[str]]
-
-
-class AzureNetwork(pulumi.ComponentResource):
+class AzureNetwork(NetworkOutputs):
     """VNet with AKS and private-endpoint subnets, NSGs, NAT egress and private-link DNS zones."""
 
-    network_id: pulumi.Output[str]
-    private_subnet_ids: pulumi.Output[list[str]]
-    public_subnet_ids: pulumi.Output[list[str]]
+    type_token = "mlfabric:network:AzureNetwork"
+
     # Azure only: the AKS subnet, the NAT gateway nodes egress through (None for a reused VNet),
     # and where private endpoints go (None unless network.private_endpoints).
     cluster_subnet_id: pulumi.Output[str]
@@ -125,13 +101,8 @@ class AzureNetwork(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:network:AzureNetwork", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError("AzureNetwork needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
-        self._name = name
-        self._ctx = ctx
-        self._group: pulumi.Output[str] = ctx.resource_group_name
-        self._child = pulumi.ResourceOptions(parent=self)
+        super().__init__(name, spec, ctx, opts)
+        self._group = prerequisites_of(ctx).resource_group_name
         self.address_space = None if spec.existing_network_id else spec.cidr
         self.availability_zones = spec.availability_zones
         if spec.flow_logs:
@@ -148,13 +119,7 @@ class AzureNetwork(pulumi.ComponentResource):
         self.private_links = self._private_dns(endpoint_subnet) if spec.private_endpoints else None
         self.private_subnet_ids = self.cluster_subnet_id.apply(lambda subnet: [subnet])
         self.public_subnet_ids = pulumi.Output.from_input([])
-        self.register_outputs(
-            {
-                "network_id": self.network_id,
-                "private_subnet_ids": self.private_subnet_ids,
-                "public_subnet_ids": self.public_subnet_ids,
-            }
-        )
+        self.register_contract()
 
     # --- an existing VNet ------------------------------------------------------------------------
 
@@ -210,23 +175,12 @@ class AzureNetwork(pulumi.ComponentResource):
             tags=ctx.tags(),
             opts=self._child,
         )
-        cluster_nsg = network.NetworkSecurityGroup(
-            f"{name}-aks",
-            network_security_group_name=f"nsg-{base}-aks",
-            resource_group_name=group,
-            location=ctx.region,
-            # Azure's default rules: VNet and load-balancer traffic in, nothing from the internet.
-            # AKS adds the rules its load balancers need to the NSG in its node resource group.
-            security_rules=[],
-            tags=ctx.tags(),
-            opts=self._child,
-        )
-        endpoint_nsg = network.NetworkSecurityGroup(
-            f"{name}-endpoints",
-            network_security_group_name=f"nsg-{base}-endpoints",
-            resource_group_name=group,
-            location=ctx.region,
-            security_rules=[
+        # Azure's default rules: VNet and load-balancer traffic in, nothing from the internet.
+        # AKS adds the rules its load balancers need to the NSG in its node resource group.
+        cluster_nsg = self._security_group("aks", [])
+        endpoint_nsg = self._security_group(
+            "endpoints",
+            [
                 network.SecurityRuleArgs(
                     name="AllowHttpsAndSmbFromVnet",
                     description="Private endpoints answer HTTPS (and SMB for Azure Files) from inside the VNet",
@@ -252,8 +206,6 @@ class AzureNetwork(pulumi.ComponentResource):
                     destination_port_range="*",
                 ),
             ],
-            tags=ctx.tags(),
-            opts=self._child,
         )
         cluster_subnet = network.Subnet(
             f"{name}-aks",
@@ -285,6 +237,18 @@ class AzureNetwork(pulumi.ComponentResource):
         self.nat_gateway_id = nat.id
         return endpoint_subnet.id
 
+    def _security_group(self, role: str, rules: list[network.SecurityRuleArgs]) -> network.NetworkSecurityGroup:
+        """The network security group of the ``role`` subnet (``aks`` or ``endpoints``)."""
+        return network.NetworkSecurityGroup(
+            f"{self._name}-{role}",
+            network_security_group_name=f"nsg-{self._ctx.base_name}-{role}",
+            resource_group_name=self._group,
+            location=self._ctx.region,
+            security_rules=rules,
+            tags=self._ctx.tags(),
+            opts=self._child,
+        )
+
     def _private_dns(self, endpoint_subnet: pulumi.Output[str]) -> PrivateLinks:
         zone_ids: dict[str, pulumi.Output[str]] = {}
         for short, zone_name in PRIVATE_DNS_ZONES.items():
@@ -313,44 +277,3 @@ class AzureNetwork(pulumi.ComponentResource):
         return PrivateLinks(subnet_id=endpoint_subnet, zone_ids=zone_ids)
 
 
-def private_endpoint(
-    owner: pulumi.Resource,
-    logical: str,
-    ctx: PlatformContext,
-    links: PrivateLinks,
-    target_id: pulumi.Input[str],
-    group_id: str,
-) -> network.PrivateEndpoint:
-    """A private endpoint for ``group_id`` of ``target_id`` in the platform's endpoint subnet, with its
-    DNS records in the matching private zones. Declared by (and a child of) ``owner``, the concern that
-    owns the target; ``logical`` is its logical name, which names the physical endpoint too."""
-    if ctx.resource_group_name is None:
-        raise ValueError("private_endpoint needs ctx.resource_group_name")
-    physical = f"pe-{logical}"
-    endpoint = network.PrivateEndpoint(
-        logical,
-        private_endpoint_name=physical,
-        resource_group_name=ctx.resource_group_name,
-        location=ctx.region,
-        subnet={"id": links.subnet_id},  # a reference: only the id (SubnetArgs would add policy defaults)
-        private_link_service_connections=[
-            network.PrivateLinkServiceConnectionArgs(
-                name=physical, private_link_service_id=target_id, group_ids=[group_id]
-            )
-        ],
-        custom_network_interface_name=f"nic-{physical}",
-        tags=ctx.tags(),
-        opts=pulumi.ResourceOptions(parent=owner),
-    )
-    network.PrivateDnsZoneGroup(
-        logical,
-        private_dns_zone_group_name="default",
-        private_endpoint_name=endpoint.name,
-        resource_group_name=ctx.resource_group_name,
-        private_dns_zone_configs=[
-            network.PrivateDnsZoneConfigArgs(name=zone.replace("-", ""), private_dns_zone_id=links.zone_ids[zone])
-            for zone in GROUP_ZONES[group_id]
-        ],
-        opts=pulumi.ResourceOptions(parent=owner),
-    )
-    return endpoint

@@ -21,13 +21,15 @@ Every grant is data, in ``PERSONA_ROLES``, like the AWS capability table.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Literal, Protocol, runtime_checkable
+from typing import Final, Literal
 
 import pulumi
 from pulumi_azure_native import authorization, managedidentity
 
 from mlfabric.components import naming
-from mlfabric.components.azure.monitoring import storage_account_id
+from mlfabric.components.azure.common import ClusterScopes, RegistryScopes, role_definition_id, storage_account_id
+from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import Persona, RbacSpec
 
@@ -103,32 +105,15 @@ if any(role.guid in FORBIDDEN_ROLE_GUIDS for grants in PERSONA_ROLES.values() fo
     raise RuntimeError("PERSONA_ROLES grants a forbidden role")
 
 
-@runtime_checkable
-class RegistryScopes(Protocol):
-    """What RBAC grants on from the Azure registry component (AzureRegistry)."""
-
-    container_registry_id: pulumi.Output[str]
-    ml_workspace_id: pulumi.Output[str]
-    ml_registry_id: pulumi.Output[str]
-
-
-@runtime_checkable
-class ClusterScopes(Protocol):
-    """What RBAC grants on and federates with from the Azure cluster component (AzureTrainingCluster)."""
-
-    cluster_id: pulumi.Output[str]
-    oidc_issuer_url: pulumi.Output[str]
-
-
 def _slug(target: Target) -> str:
     return target if isinstance(target, str) else f"{target[0]}-{target[1]}"
 
 
-class AzureRbac(pulumi.ComponentResource):
+class AzureRbac(RbacOutputs):
     """Built-in role assignments per persona principal; a federated identity for training pods."""
 
-    persona_roles: pulumi.Output[dict[str, str]]
-    workload_identity: pulumi.Output[str]
+    type_token = "mlfabric:rbac:AzureRbac"
+    needs = ("storage", "registry", "cluster", "serving")
 
     def __init__(
         self,
@@ -137,11 +122,7 @@ class AzureRbac(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:rbac:AzureRbac", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError("AzureRbac needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
-        self._name = name
-        self._ctx = ctx
+        super().__init__(name, spec, ctx, opts)
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription: pulumi.Output[str] = client.subscription_id
         self._scopes = self._targets()
@@ -160,7 +141,7 @@ class AzureRbac(pulumi.ComponentResource):
         workload = self._workload_identity() if isinstance(ctx.cluster, ClusterScopes) else None
         self.persona_roles = pulumi.Output.from_input({p: ", ".join(r) for p, r in granted.items()})
         self.workload_identity = workload.client_id if workload is not None else pulumi.Output.from_input("")
-        self.register_outputs({"persona_roles": self.persona_roles, "workload_identity": self.workload_identity})
+        self.register_contract()
 
     def _targets(self) -> dict[str, pulumi.Output[str]]:
         ctx = self._ctx
@@ -185,13 +166,11 @@ class AzureRbac(pulumi.ComponentResource):
         return storage.bucket_ids.apply(lambda ids: ids[bucket])
 
     def _bucket_names(self) -> set[str]:
-        # Whether a grant exists is decided now, but StorageOutputs only holds outputs: the bucket
-        # names come from the spec the Azure storage component keeps; without it, the default buckets.
-        spec = getattr(self._ctx.storage, "_spec", None)
-        buckets = getattr(spec, "buckets", None)
-        if buckets is None:
+        # Whether a grant exists is decided now, but the storage handle only holds outputs: the bucket
+        # names come from the spec's storage section; without a spec, the default buckets.
+        if self._ctx.spec is None:
             return {DATASETS_BUCKET, ARTIFACTS_BUCKET, MODELS_BUCKET}
-        return {str(b.name) for b in buckets}
+        return {bucket.name for bucket in self._ctx.spec.storage.buckets}
 
     def _assign(
         self,
@@ -211,34 +190,33 @@ class AzureRbac(pulumi.ComponentResource):
             # Azure looks it up (the SDK would otherwise send its default, User, which Azure refuses
             # with UnmatchedPrincipalType for a group or a service principal).
             principal_type=principal_type if principal_type is not None else pulumi.Output.from_input(None),
-            role_definition_id=self._subscription.apply(
-                lambda s: f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{role.guid}"
-            ),
+            role_definition_id=role_definition_id(self._subscription, role.guid),
             scope=scope,
             description=f"mlfabric {self._ctx.base_name}: {role.name} for {why}",
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _workload_identity(self) -> managedidentity.UserAssignedIdentity:
         ctx, name = self._ctx, self._name
-        assert isinstance(ctx.cluster, ClusterScopes) and ctx.resource_group_name is not None
+        assert isinstance(ctx.cluster, ClusterScopes)
+        group = prerequisites_of(ctx).resource_group_name
         identity = managedidentity.UserAssignedIdentity(
             f"{name}-training",
             resource_name_=f"id-{ctx.base_name}-training",
-            resource_group_name=ctx.resource_group_name,
+            resource_group_name=group,
             location=ctx.region,
             tags=ctx.tags({"mlfabric-workload": "training"}),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
         managedidentity.FederatedIdentityCredential(
             f"{name}-training",
             federated_identity_credential_resource_name=f"{ctx.base_name}-{TRAINING_NAMESPACE}-{TRAINING_SERVICE_ACCOUNT}",
             resource_name_=identity.name,
-            resource_group_name=ctx.resource_group_name,
+            resource_group_name=group,
             issuer=ctx.cluster.oidc_issuer_url,
             subject=f"system:serviceaccount:{TRAINING_NAMESPACE}:{TRAINING_SERVICE_ACCOUNT}",
             audiences=[TOKEN_EXCHANGE_AUDIENCE],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
         for role, target in WORKLOAD_ROLES:
             if self._scope(target) is not None:

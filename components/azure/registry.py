@@ -14,9 +14,8 @@ Creates, in the platform's resource group:
   of the spec is a path under the login server, not a resource;
 - ``machinelearningservices:Workspace`` ``mlw-<platform>-<env>`` linked to the platform's storage
   account (identity-based datastores: the account allows no shared keys), its Key Vault, the
-  registry and the platform's Application Insights (owned by monitoring, see
-  ``mlfabric.components.azure.monitoring``), encrypted with the storage key, public network access off with
-  private endpoints;
+  registry and the platform's Application Insights (an Azure prerequisite, ``prerequisites.py``),
+  encrypted with the storage key, public network access off with private endpoints;
 - ``machinelearningservices:Registry`` ``mlr-<platform>-<env>`` for models (its own system-created
   storage and Premium registry, no public blob access) and one
   ``machinelearningservices:RegistryModelContainer`` per spec model: the versions of that model are
@@ -40,15 +39,22 @@ from typing import Final
 from urllib.parse import urlparse
 
 import pulumi
-from pulumi_azure_native import authorization, containerregistry, machinelearningservices, managedidentity
+from pulumi_azure_native import authorization, containerregistry, machinelearningservices
 
 from mlfabric.components import naming
-from mlfabric.components.azure.monitoring import Telemetry, storage_account_id, telemetry_for
-from mlfabric.components.azure.network import AzureNetwork, PrivateLinks, private_endpoint
+from mlfabric.components.azure.common import (
+    HasPrivateLinks,
+    PrivateLinks,
+    key_user_identity,
+    output_mapping,
+    private_endpoint,
+    storage_account_id,
+)
+from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import RegistrySpec
 
-KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 # Private-link group ids of the targets the registry puts behind private endpoints.
 STORAGE_GROUPS: Final = ("blob", "file")
 
@@ -65,24 +71,18 @@ def key_vault_ids(subscription: str, group: str, key_uri: str) -> tuple[str, str
     return vault_id, f"{vault_id}/keys/{parts[1]}"
 
 
-def _mapping(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    if not outputs:
-        return pulumi.Output.from_input({})
-    return pulumi.Output.all(**outputs)  # type: ignore[return-value]
-
-
-class AzureRegistry(pulumi.ComponentResource):
+class AzureRegistry(RegistryOutputs):
     """Container registry, Azure ML workspace and model registry, encrypted with the platform key."""
 
-    registry_urls: pulumi.Output[dict[str, str]]
-    model_registry_ids: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:registry:AzureRegistry"
+    needs = ("network", "storage")
+
     # Azure only: what the cluster, monitoring, serving and RBAC read.
     container_registry_id: pulumi.Output[str]
     login_server: pulumi.Output[str]
     ml_workspace_id: pulumi.Output[str]
     ml_workspace_name: pulumi.Output[str]
     ml_registry_id: pulumi.Output[str]
-    telemetry: Telemetry
 
     def __init__(
         self,
@@ -91,18 +91,13 @@ class AzureRegistry(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:registry:AzureRegistry", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError("AzureRegistry needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
+        super().__init__(name, spec, ctx, opts)
         if ctx.storage is None:
             raise pulumi.RunError("registry: the Azure ML workspace needs the platform's storage (account and vault)")
-        self._name = name
-        self._ctx = ctx
-        self._group: pulumi.Output[str] = ctx.resource_group_name
+        self._group = prerequisites_of(ctx).resource_group_name
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription: pulumi.Output[str] = client.subscription_id
-        self.telemetry = telemetry_for(ctx)
-        links = ctx.network.private_links if isinstance(ctx.network, AzureNetwork) else None
+        links = ctx.network.private_links if isinstance(ctx.network, HasPrivateLinks) else None
         self._premium = ctx.environment == "prod" or links is not None
 
         key_uri = ctx.storage.encryption_key_id
@@ -113,23 +108,9 @@ class AzureRegistry(pulumi.ComponentResource):
         key_id: pulumi.Output[str] = ids.apply(lambda i: i[1])
         account_id = ctx.storage.bucket_ids.apply(storage_account_id)
 
-        self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-registry",
-            resource_name_=f"id-{ctx.base_name}-registry",
-            resource_group_name=self._group,
-            location=ctx.region,
-            tags=ctx.tags(),
-            # Registry and workspace lose their key (and data) without it.
-            opts=ctx.stateful(self),
-        )
-        key_access = authorization.RoleAssignment(
-            f"{name}-registry-key-access",
-            principal_id=self.identity.principal_id,
-            principal_type="ServicePrincipal",
-            role_definition_id=self._role(KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER),
-            scope=key_id,
-            description=f"mlfabric {ctx.base_name}: the container registry and ML workspace encrypt with this key",
-            opts=ctx.stateful(self),
+        # The registry and the workspace encrypt with the storage key through this identity.
+        self.identity, key_access = key_user_identity(
+            self, name, ctx, "registry", key_id, self._subscription, "the container registry and ML workspace"
         )
 
         acr = self._container_registry(spec, key_uri, key_access, links)
@@ -165,15 +146,8 @@ class AzureRegistry(pulumi.ComponentResource):
             )
             for model in spec.models
         }
-        self.model_registry_ids = _mapping({model: c.id for model, c in containers.items()})
-        self.register_outputs(
-            {"registry_urls": self.registry_urls, "model_registry_ids": self.model_registry_ids}
-        )
-
-    def _role(self, role: str) -> pulumi.Output[str]:
-        return self._subscription.apply(
-            lambda s: f"/subscriptions/{s}/providers/Microsoft.Authorization/roleDefinitions/{role}"
-        )
+        self.model_registry_ids = output_mapping({model: c.id for model, c in containers.items()})
+        self.register_contract()
 
     def _container_registry(
         self,
@@ -252,7 +226,7 @@ class AzureRegistry(pulumi.ComponentResource):
             ),
             storage_account=account_id,
             key_vault=vault_id,
-            application_insights=self.telemetry.app_insights_id,
+            application_insights=prerequisites_of(ctx).app_insights_id,
             container_registry=acr.id,
             system_datastores_auth_mode="identity",
             public_network_access="Disabled" if links is not None else "Enabled",

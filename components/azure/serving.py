@@ -26,7 +26,7 @@ Creates, per spec endpoint, in the platform's Azure ML workspace (``mlfabric.com
   ``monitoring.error_rate_percent`` of the endpoint's nominal load (``min_replicas`` x
   ``target_invocations_per_replica``): Azure metric alerts cannot divide one metric by another.
 
-Alert thresholds live in the spec's ``monitoring`` section (the keyword argument ``monitoring``).
+Alert thresholds live in the spec's ``monitoring`` section (``ctx.monitoring_spec``).
 ``traffic.strategy``, ``canary_percent`` and ``bake_minutes`` describe a guarded rollout that Azure ML
 does not run by itself: a changed image makes a new environment version and updates each deployment
 in place (Azure ML replaces its instances with surge); staged traffic shifting is a CI concern here.
@@ -42,8 +42,9 @@ from pulumi_azure_native import machinelearningservices as aml
 from pulumi_azure_native import monitor, resources
 
 from mlfabric.components import catalog, naming
-from mlfabric.components.azure.network import AzureNetwork
-from mlfabric.components.azure.registry import AzureRegistry
+from mlfabric.components.azure.common import HasPrivateLinks, WorkspaceHandles, output_mapping
+from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
 
@@ -122,17 +123,11 @@ def _check(index: int, endpoint: EndpointSpec) -> None:
         )
 
 
-def _mapping(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    if not outputs:
-        return pulumi.Output.from_input({})
-    return pulumi.Output.all(**outputs)  # type: ignore[return-value]
-
-
-class AzureServing(pulumi.ComponentResource):
+class AzureServing(ServingOutputs):
     """Azure ML managed online endpoints: A/B and shadow deployments, autoscaling, alerts."""
 
-    endpoint_names: pulumi.Output[dict[str, str]]
-    endpoint_urls: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:serving:AzureServing"
+    needs = ("network", "registry", "monitoring")
 
     def __init__(
         self,
@@ -140,31 +135,25 @@ class AzureServing(pulumi.ComponentResource):
         spec: ServingSpec,
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
-        *,
-        monitoring: MonitoringSpec,
     ) -> None:
         for index, endpoint in enumerate(spec.endpoints):
             _check(index, endpoint)
-        if not isinstance(ctx.registry, AzureRegistry):
+        if not isinstance(ctx.registry, WorkspaceHandles):
             raise pulumi.RunError("serving: Azure ML endpoints live in the platform's ML workspace (registry concern)")
-        super().__init__("mlfabric:serving:AzureServing", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError("AzureServing needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles)")
-        self._name = name
-        self._ctx = ctx
-        self._monitoring = monitoring
-        self._registry = ctx.registry
-        self._group: pulumi.Output[str] = ctx.resource_group_name
-        self._private = isinstance(ctx.network, AzureNetwork) and ctx.network.private_links is not None
-        self._alerts_to = ctx.monitoring.alert_topic if ctx.monitoring is not None else None
+        super().__init__(name, spec, ctx, opts)
+        self._monitoring: MonitoringSpec = ctx.monitoring_spec
+        self._registry: WorkspaceHandles = ctx.registry
+        self._group: pulumi.Output[str] = prerequisites_of(ctx).resource_group_name
+        self._private: bool = isinstance(ctx.network, HasPrivateLinks) and ctx.network.private_links is not None
+        self._alerts_to: pulumi.Output[str] | None = ctx.monitoring.alert_topic if ctx.monitoring is not None else None
 
         endpoints = {e.name: self._endpoint(e) for e in spec.endpoints}
 
-        self.endpoint_names = _mapping({k: e.name for k, e in endpoints.items()})
-        self.endpoint_urls = _mapping(
+        self.endpoint_names = output_mapping({k: e.name for k, e in endpoints.items()})
+        self.endpoint_urls = output_mapping(
             {k: e.properties.apply(lambda p: p.scoring_uri or "") for k, e in endpoints.items()}
         )
-        self.register_outputs({"endpoint_names": self.endpoint_names, "endpoint_urls": self.endpoint_urls})
+        self.register_contract()
 
     def _image_url(self, image: str) -> pulumi.Output[str]:
         repository = image_repository(image)
@@ -219,7 +208,7 @@ class AzureServing(pulumi.ComponentResource):
     def _deployment(
         self, logical: str, endpoint: aml.OnlineEndpoint, spec: EndpointSpec, variant: _Variant
     ) -> aml.OnlineDeployment:
-        ctx, child = self._ctx, pulumi.ResourceOptions(parent=self)
+        ctx = self._ctx
         tags = ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": variant.name})
         environment = aml.EnvironmentVersion(
             f"{logical}-{variant.name}",
@@ -238,7 +227,7 @@ class AzureServing(pulumi.ComponentResource):
                 ),
                 tags=tags,
             ),
-            opts=child,
+            opts=self._child,
         )
         capture = None
         if spec.data_capture_percent > 0:
@@ -334,7 +323,7 @@ class AzureServing(pulumi.ComponentResource):
                 )
             ],
             tags=self._ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": variant.name}),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _alerts(self, logical: str, physical: str, endpoint: aml.OnlineEndpoint, spec: EndpointSpec) -> None:
@@ -359,7 +348,7 @@ class AzureServing(pulumi.ComponentResource):
                 auto_mitigate=True,
                 actions=actions,
                 tags=self._ctx.tags({"mlfabric-endpoint": spec.name}),
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child,
             )
 
         alert(

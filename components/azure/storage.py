@@ -1,7 +1,7 @@
 """Azure storage: one storage account per platform holding one private blob container per spec
 bucket, encrypted with a customer-managed Key Vault key.
 
-Creates (all in the platform's resource group, ``ctx.resource_group_name``):
+Creates (all in the platform's resource group, ``prerequisites_of(ctx).resource_group_name``):
 
 - ``keyvault:Vault`` (RBAC authorization, soft delete 90 days, purge protection, firewall
   default-deny with trusted Azure services allowed) and in it ``keyvault:Key`` (RSA 3072,
@@ -44,14 +44,15 @@ from __future__ import annotations
 from typing import Any, Final
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, managedidentity, monitor, storage
+from pulumi_azure_native import authorization, keyvault, monitor, storage
 
 from mlfabric.components import naming
+from mlfabric.components.azure.common import key_user_identity, output_mapping
+from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import BucketSpec, StorageSpec
 
-# Built-in role that lets a service wrap and unwrap data-encryption keys with a Key Vault key.
-KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
 # Azure's limits: blob/container soft delete keeps 1-365 days; Key Vault soft delete 7-90 days.
 _MAX_SOFT_DELETE_DAYS: Final = 365
 _VAULT_SOFT_DELETE_DAYS: Final = 90
@@ -88,21 +89,11 @@ def lifecycle_rule_names(buckets: list[BucketSpec]) -> dict[str, str]:
     }
 
 
-def _mapping(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    """A dict of outputs as one output; ``{}`` when empty (``Output.all()`` alone would give ``[]``)."""
-    if not outputs:
-        return pulumi.Output.from_input({})
-    return pulumi.Output.all(**outputs)
-
-
-class AzureStorage(pulumi.ComponentResource):
+class AzureStorage(StorageOutputs):
     """Private, CMK-encrypted blob containers for datasets, artifacts and models."""
 
-    bucket_names: pulumi.Output[dict[str, str]]
-    bucket_urls: pulumi.Output[dict[str, str]]
-    bucket_ids: pulumi.Output[dict[str, str]]
-    encryption_key_id: pulumi.Output[str]
-    access_log_bucket: pulumi.Output[str]
+    type_token = "mlfabric:storage:AzureStorage"
+    needs = ("network",)
 
     def __init__(
         self,
@@ -111,30 +102,17 @@ class AzureStorage(pulumi.ComponentResource):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:storage:AzureStorage", name, None, opts)
-        if ctx.resource_group_name is None:
-            raise ValueError(
-                "AzureStorage needs ctx.resource_group_name (mlfabric.components.azure.provider.shared_handles creates it)"
-            )
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        self._group: pulumi.Output[str] = ctx.resource_group_name
+        super().__init__(name, spec, ctx, opts)
+        self._group = prerequisites_of(ctx).resource_group_name
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
         self._subscription: pulumi.Output[str] = client.subscription_id
 
         self.vault = self._vault(client.tenant_id)
         self.key = self._key()
-        self.identity = managedidentity.UserAssignedIdentity(
-            f"{name}-storage",
-            resource_name_=f"id-{ctx.base_name}-storage",
-            resource_group_name=self._group,
-            location=ctx.region,
-            tags=ctx.tags(),
-            # Deleting the identity would cut the (retained) account off from its key.
-            opts=ctx.stateful(self),
+        # The accounts read the key through this identity (it needs its grant before they exist).
+        self.identity, key_access = key_user_identity(
+            self, name, ctx, "storage", self.key.id, self._subscription, "storage accounts"
         )
-        key_access = self._key_access()
 
         self.account = self._account(f"{name}-storage", "storage", None, key_access)
         self._blob_service()
@@ -142,24 +120,16 @@ class AzureStorage(pulumi.ComponentResource):
         self._lifecycle(list(containers.values()))
         self.log_account = self._access_logs(key_access) if spec.access_logging else None
 
-        self.bucket_names = _mapping({k: c.name for k, c in containers.items()})
+        self.bucket_names = output_mapping({k: c.name for k, c in containers.items()})
         self.bucket_urls = pulumi.Output.all(
             self.account.primary_endpoints.apply(lambda endpoints: endpoints.blob), self.bucket_names
         ).apply(lambda args: {k: f"{args[0].rstrip('/')}/{v}" for k, v in args[1].items()})
-        self.bucket_ids = _mapping({k: c.id for k, c in containers.items()})
+        self.bucket_ids = output_mapping({k: c.id for k, c in containers.items()})
         # Versionless key URI: the account follows new key versions, and so should anything that
         # references the platform's storage key.
         self.encryption_key_id = self.key.key_uri
         self.access_log_bucket = self.log_account.name if self.log_account else pulumi.Output.from_input("")
-        self.register_outputs(
-            {
-                "bucket_names": self.bucket_names,
-                "bucket_urls": self.bucket_urls,
-                "bucket_ids": self.bucket_ids,
-                "encryption_key_id": self.encryption_key_id,
-                "access_log_bucket": self.access_log_bucket,
-            }
-        )
+        self.register_contract()
 
     def _physical_name(self, prefix: str, role: str) -> pulumi.Output[str]:
         """A globally unique, stable name: unique per subscription, the same on every run."""
@@ -225,23 +195,6 @@ class AzureStorage(pulumi.ComponentResource):
             opts=self._ctx.stateful(self),
         )
 
-    def _key_access(self) -> authorization.RoleAssignment:
-        """The identity may wrap/unwrap with this one key (the account needs it before it exists)."""
-        return authorization.RoleAssignment(
-            f"{self._name}-storage-key-access",
-            principal_id=self.identity.principal_id,
-            # ServicePrincipal: skips the directory lookup a brand-new identity may not pass yet.
-            principal_type="ServicePrincipal",
-            role_definition_id=self._subscription.apply(
-                lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.Authorization"
-                f"/roleDefinitions/{KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER}"
-            ),
-            scope=self.key.id,
-            description=f"mlfabric {self._ctx.base_name}: storage accounts encrypt with this key",
-            # Removing it while the (retained) account exists would make the account unreadable.
-            opts=self._ctx.stateful(self),
-        )
-
     def _account(
         self,
         logical: str,
@@ -301,7 +254,7 @@ class AzureStorage(pulumi.ComponentResource):
                 level=authorization.LockLevel.CAN_NOT_DELETE,
                 lock_name=_LOCK_NAME,
                 notes=f"mlfabric {self._ctx.base_name}: deletion protection (spec deletion_protection)",
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=self._child,
             )
         return account
 
@@ -320,7 +273,7 @@ class AzureStorage(pulumi.ComponentResource):
             change_feed=storage.ChangeFeedArgs(
                 enabled=change_feed, retention_in_days=retention_days if change_feed else None
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _container(self, spec: BucketSpec) -> storage.BlobContainer:
@@ -383,8 +336,8 @@ class AzureStorage(pulumi.ComponentResource):
         """A dedicated, equally locked-down account that receives the blob service's access logs.
 
         Azure Monitor writes into it as a trusted service (the firewall's AzureServices bypass).
-        The monitoring concern may later add a Log Analytics workspace as a second destination for
-        queries; this account is the cheap long-term archive, like the S3 access-log bucket.
+        Monitoring sends the same categories to the platform's Log Analytics workspace for queries;
+        this account is the cheap long-term archive, like the S3 access-log bucket.
         """
         logical = f"{self._name}-access-logs"
         log_account = self._account(logical, "access-logs", {"mlfabric-bucket": "access-logs"}, key_access)
@@ -414,7 +367,7 @@ class AzureStorage(pulumi.ComponentResource):
                     )
                 ]
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
         monitor.DiagnosticSetting(
             logical,
@@ -422,6 +375,6 @@ class AzureStorage(pulumi.ComponentResource):
             resource_uri=self.account.id.apply(lambda account_id: f"{account_id}/blobServices/default"),
             storage_account_id=log_account.id,
             logs=[monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True) for category in _LOG_CATEGORIES],
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
         return log_account

@@ -24,9 +24,10 @@ Creates:
 - ``gcp:container/nodePool:NodePool``: the system pool (``system_pool`` machine and bounds) and per
   GPU pool one pool with the catalogue's machine type and ``guest_accelerator`` (type and count),
   GPU driver installed and kept by GKE, spot when the pool asks, autoscaling between ``min_nodes``
-  (0 allowed: the pool scales to zero) and ``max_nodes`` over the cluster's zones, taint
-  ``nvidia.com/gpu=present:NoSchedule``. Every pool: the node service account, GKE metadata server
-  (pods see their Workload Identity, never the node's), secure boot and integrity monitoring,
+  (0 allowed: the pool scales to zero) and ``max_nodes`` over the cluster's zones, and the taint
+  and labels every cloud's GPU pool carries (``mlfabric.components.kubernetes.gpu_pool``; GKE adds
+  ``cloud.google.com/gke-accelerator`` itself). Every pool: the node service account, GKE metadata
+  server (pods see their Workload Identity, never the node's), secure boot and integrity monitoring,
   CMEK boot disks, auto-repair and auto-upgrade.
 
 No in-cluster add-ons are declared: on GKE the NVIDIA device plugin and driver installer are part of
@@ -38,23 +39,23 @@ Zones: GPU models are not offered in every zone; the pools run in the region's f
 (first zone in dev) in alphabetical order. Pick a region whose first zones offer the accelerator,
 or the pool stays at zero nodes and the autoscaler reports ``ZONE_RESOURCE_POOL_EXHAUSTED``.
 
-The constructor also takes the spec's ``gcp`` block as the keyword ``gcp`` (release channel);
+The release channel comes from the spec's ``gcp`` block (``ctx.spec.gcp``);
 without it the channel is REGULAR, the spec's default.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 import pulumi_gcp as gcp
 
 from mlfabric.components import catalog
+from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.network import (
+from mlfabric.components.gcp.common import (
     COMPUTE_API,
     KMS_API,
     MAX_PODS_PER_NODE,
@@ -65,10 +66,12 @@ from mlfabric.components.gcp.network import (
     enable_apis,
     key_user,
     project_id,
+    repositories_of,
     service_agent,
 )
-from mlfabric.components.gcp.registry import repositories_of
-from mlfabric.components.spec import GcpOptions, GpuPoolSpec, TrainingSpec
+from mlfabric.components.kubernetes.gpu_pool import SYSTEM_POOL_LABELS, SYSTEM_POOL_TAGS, GpuPool, pool_names
+from mlfabric.components.kubernetes.kubeconfig import exec_plugin, kubeconfig_secret
+from mlfabric.components.spec import TrainingSpec
 
 CONTAINER_API: Final = "container.googleapis.com"
 DEFAULT_RELEASE_CHANNEL: Final = "REGULAR"
@@ -79,10 +82,6 @@ DISK_TYPE: Final = "pd-balanced"
 IMAGE_TYPE: Final = "COS_CONTAINERD"
 # "DEFAULT": GKE installs and upgrades the driver version it has validated for the node version.
 GPU_DRIVER_VERSION: Final = "DEFAULT"
-GPU_TAINT_KEY: Final = "nvidia.com/gpu"
-GPU_TAINT_VALUE: Final = "present"
-GPU_POOL_LABEL: Final = "mlfabric.dev/gpu-pool"
-SYSTEM_POOL_LABEL: Final = "mlfabric.dev/system-pool"
 NODE_ROLE: Final = "roles/container.defaultNodeServiceAccount"
 REGISTRY_READER: Final = "roles/artifactregistry.reader"
 # Access to Google APIs is decided by the node service account's IAM roles, not by scopes.
@@ -107,33 +106,44 @@ class PoolArgs:
     taints: list[gcp.container.NodePoolNodeConfigTaintArgs] = field(default_factory=list)
 
 
-def kubeconfig_json(cluster_name: str, endpoint: str, ca_data: str) -> str:
-    """A kubeconfig that authenticates with ``gke-gcloud-auth-plugin`` as whoever runs it."""
-    user = f"mlfabric-{cluster_name}"
-    return json.dumps(
-        {
-            "apiVersion": "v1",
-            "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": f"https://{endpoint}",
-                                                             "certificate-authority-data": ca_data}}],
-            "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": user}}],
-            "current-context": cluster_name,
-            "users": [
-                {
-                    "name": user,
-                    "user": {
-                        "exec": {
-                            "apiVersion": "client.authentication.k8s.io/v1beta1",
-                            "command": "gke-gcloud-auth-plugin",
-                            "installHint": "Install gke-gcloud-auth-plugin: "
-                            "gcloud components install gke-gcloud-auth-plugin",
-                            "provideClusterInfo": True,
-                            "interactiveMode": "Never",
-                        }
-                    },
-                }
-            ],
-        }
+def gke_credentials() -> dict[str, Any]:
+    """The kubeconfig's exec stanza: ``gke-gcloud-auth-plugin`` as whoever runs it."""
+    return exec_plugin(
+        "gke-gcloud-auth-plugin",
+        options={
+            "installHint": "Install gke-gcloud-auth-plugin: gcloud components install gke-gcloud-auth-plugin",
+            "provideClusterInfo": True,
+        },
+    )
+
+
+def gpu_pool_args(pool: GpuPool, resource_labels: dict[str, str]) -> PoolArgs:
+    """The node pool of a GPU pool: the common model in GKE terms. GKE labels GPU nodes
+    ``cloud.google.com/gke-accelerator`` itself (its device plugin and driver installer select on
+    it); the common labels are added so workloads select the same way on every cloud."""
+    return PoolArgs(
+        suffix=pool.suffix,
+        machine=pool.machine,
+        min_nodes=pool.min_nodes,
+        max_nodes=pool.max_nodes,
+        disk_gib=pool.disk_gib,
+        spot=pool.spot,
+        labels=pool.labels,
+        resource_labels=resource_labels,
+        accelerators=[
+            gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
+                type=pool.device,
+                count=pool.gpus_per_node,
+                gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
+                    gpu_driver_version=GPU_DRIVER_VERSION
+                ),
+            )
+        ],
+        taints=[
+            gcp.container.NodePoolNodeConfigTaintArgs(
+                key=pool.taint.key, value=pool.taint.value, effect=pool.taint.effect_constant
+            )
+        ],
     )
 
 
@@ -142,14 +152,11 @@ def oidc_issuer(project: str, location: str, cluster_name: str) -> str:
     return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster_name}"
 
 
-class GcpTrainingCluster(pulumi.ComponentResource):
+class GcpTrainingCluster(ClusterOutputs):
     """GKE Standard cluster with a system node pool and one autoscaled GPU node pool per spec pool."""
 
-    cluster_name: pulumi.Output[str]
-    cluster_endpoint: pulumi.Output[str]
-    kubeconfig: pulumi.Output[str]  # secret
-    oidc_issuer_url: pulumi.Output[str]
-    gpu_pool_names: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:cluster:GcpTrainingCluster"
+    needs = ("network", "registry")
 
     def __init__(
         self,
@@ -157,26 +164,14 @@ class GcpTrainingCluster(pulumi.ComponentResource):
         spec: TrainingSpec,
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
-        *,
-        gcp: GcpOptions | None = None,
     ) -> None:
-        super().__init__("mlfabric:cluster:GcpTrainingCluster", name, None, opts)
+        super().__init__(name, spec, ctx, opts)
         if ctx.network is None:
             raise ValueError("GcpTrainingCluster needs ctx.network: build the network concern first")
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        self._release_channel = gcp.release_channel if gcp is not None else DEFAULT_RELEASE_CHANNEL
+        options = ctx.spec.gcp if ctx.spec is not None else None
+        self._release_channel = options.release_channel if options is not None else DEFAULT_RELEASE_CHANNEL
         self._build()
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "cluster_endpoint": self.cluster_endpoint,
-                "kubeconfig": self.kubeconfig,
-                "oidc_issuer_url": self.oidc_issuer_url,
-                "gpu_pool_names": self.gpu_pool_names,
-            }
-        )
+        self.register_contract()
 
     def _build(self) -> None:
         name, ctx = self._name, self._ctx
@@ -215,33 +210,29 @@ class GcpTrainingCluster(pulumi.ComponentResource):
                 max_nodes=system_pool.max_nodes,
                 disk_gib=SYSTEM_DISK_GIB,
                 spot=False,
-                labels={SYSTEM_POOL_LABEL: "true"},
-                resource_labels=ctx.tags({"mlfabric-node-pool": "system"}),
+                labels=dict(SYSTEM_POOL_LABELS),
+                resource_labels=ctx.tags(SYSTEM_POOL_TAGS),
             ),
         )
-        gpu_pools = {pool.name: self._gpu_pool(cluster, pool) for pool in self._spec.gpu_pools}
+        gpu_pools = {
+            pool.name: self._node_pool(cluster, gpu_pool_args(pool, ctx.tags(pool.tags)))
+            for pool in (GpuPool.build("gcp", spec) for spec in self._spec.gpu_pools)
+        }
 
         self.cluster_name = cluster.name
         self.cluster_endpoint = cluster.endpoint.apply(lambda endpoint: f"https://{endpoint}")
-        self.kubeconfig = pulumi.Output.secret(
-            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
-                lambda args: kubeconfig_json(args[0], args[1], args[2] or "")
-            )
+        self.kubeconfig = kubeconfig_secret(
+            cluster.name, self.cluster_endpoint, cluster.master_auth.cluster_ca_certificate, gke_credentials()
         )
         self.oidc_issuer_url = pulumi.Output.all(self._project, cluster.location, cluster.name).apply(
             lambda args: oidc_issuer(args[0], args[1], args[2])
         )
-        self.gpu_pool_names = (
-            pulumi.Output.all(**{pool: p.name for pool, p in gpu_pools.items()})  # type: ignore[assignment]
-            if gpu_pools
-            else pulumi.Output.from_input({})
-        )
+        self.gpu_pool_names = pool_names({pool: p.name for pool, p in gpu_pools.items()})
 
     # --- identity -----------------------------------------------------------------------------
 
     def _node_account(self) -> tuple[gcp.serviceaccount.Account, list[pulumi.Resource]]:
-        name, ctx = self._name, self._ctx
-        child = pulumi.ResourceOptions(parent=self)
+        name, ctx, child = self._name, self._ctx, self._child
         account = gcp.serviceaccount.Account(
             f"{name}-nodes",
             account_id=account_id(ctx.base_name, "gke-nodes"),
@@ -353,38 +344,6 @@ class GcpTrainingCluster(pulumi.ComponentResource):
         )
 
     # --- node pools -----------------------------------------------------------------------------
-
-    def _gpu_pool(self, cluster: gcp.container.Cluster, pool: GpuPoolSpec) -> gcp.container.NodePool:
-        shape = catalog.gpu_shape("gcp", pool.accelerator, pool.gpus_per_node)
-        return self._node_pool(
-            cluster,
-            PoolArgs(
-                suffix=f"gpu-{pool.name}",
-                machine=shape.machine,
-                min_nodes=pool.min_nodes,
-                max_nodes=pool.max_nodes,
-                disk_gib=pool.disk_gib,
-                spot=pool.spot,
-                labels={GPU_POOL_LABEL: pool.name},
-                resource_labels=self._ctx.tags(
-                    {"mlfabric-node-pool": pool.name, "mlfabric-accelerator": pool.accelerator}
-                ),
-                accelerators=[
-                    gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
-                        type=shape.device,
-                        count=shape.gpus,
-                        gpu_driver_installation_config=gcp.container.NodePoolNodeConfigGuestAcceleratorGpuDriverInstallationConfigArgs(
-                            gpu_driver_version=GPU_DRIVER_VERSION
-                        ),
-                    )
-                ],
-                taints=[
-                    gcp.container.NodePoolNodeConfigTaintArgs(
-                        key=GPU_TAINT_KEY, value=GPU_TAINT_VALUE, effect="NO_SCHEDULE"
-                    )
-                ],
-            ),
-        )
 
     def _node_pool(self, cluster: gcp.container.Cluster, args: PoolArgs) -> gcp.container.NodePool:
         gpu = bool(args.accelerators)

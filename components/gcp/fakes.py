@@ -1,392 +1,218 @@
-"""Fake GCP answers: physical names, ids and self links as the Google provider computes them.
+"""Fake GCP answers: ids, physical names and self links in the Google provider's formats.
 
-Resource ids follow the provider's formats (``projects/P/locations/R/keyRings/K/cryptoKeys/C``,
-a bucket's id is its name...) because components pass them on as inputs — a bucket's default KMS
-key is the crypto key's ``id`` — and an input built from an output the mock did not return is
-silently dropped under the mock runtime.
-
-Beyond storage: networks, subnetworks, routers and firewalls (``projects/P/.../<kind>/N`` ids and self
-links), the GKE cluster (private/public endpoint, ``masterAuth.clusterCaCertificate``, workload
-identity echoed) and node pools (``namePrefix`` + suffix, instance groups), service accounts
-(``email``, ``member``), service identities (the agent email per service), IAM members (the provider's
-``<parent> <role> <member>`` ids), Artifact Registry repositories (``registryUri``), Cloud Run services
-(``uri``, revisions, traffic), notification channels and alert policies (numbered names), dashboards
-(by project number), Pub/Sub topics, log buckets (CMEK service account) and sinks (writer identity);
-invokes for zones, an existing network/subnetwork and the project's logging CMEK settings.
+Which outputs a type computes comes from the installed ``pulumi_gcp`` SDK (``derived_outputs``); this
+module only formats them. Ids follow the provider's formats (``_IDS``: ``projects/P/locations/L/
+keyRings/K``, ``{keyRing}/cryptoKeys/C``, a bucket's id is its name, an IAM member's is ``<parent>
+<role> <member>``…) because components pass them on as inputs — a bucket's default KMS key is the
+crypto key's ``id``. ``STYLE`` answers what every type shares: the project and its number, self links,
+``effectiveLabels`` / ``pulumiLabels`` (the labels plus ``goog-pulumi-provisioned``), etags, numeric
+ids. ``_SPECIAL`` holds the values components read that need a real shape: the GKE cluster's endpoint
+and CA, service account and service agent emails, Artifact Registry and Cloud Run URLs, the numbered
+names Cloud Monitoring gives channels and policies, a sink's writer identity. ``INVOKES`` answers the
+data sources components call (project, zones, an existing network, the logging CMEK settings).
 """
 
 from __future__ import annotations
 
-import hashlib
-import ipaddress
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
-from mlfabric.components.fakes import World
+from mlfabric.components.derived_outputs import Style, complete, schema_of
+from mlfabric.components.fakes import Registration, World, digits_of, fields
 
-_API = "https://www.googleapis.com"
+Fake = Callable[[Registration], dict[str, Any]]
+_API: Final = "https://www.googleapis.com"
 
-
-def _suffix(*parts: str, length: int = 7) -> str:
-    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
-
-
-def _physical(typ: str, name: str, inputs: dict[str, Any]) -> str:
-    # Pulumi auto-naming: the logical name plus a random suffix; here a stable one.
-    return str(inputs.get("name") or f"{name}-{_suffix(typ, name)}")
-
-
-def _project(inputs: dict[str, Any], world: World) -> str:
-    return str(inputs.get("project") or world.gcp_project)
-
-
-def _etag(*parts: str) -> str:
-    return "BwY" + _suffix(*parts, length=9)
-
-
-def _service(_typ: str, _name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project = _project(inputs, world)
-    return {"__id": f"{project}/{inputs['service']}", "project": project}
-
-
-def _key_ring(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    location = inputs.get("location") or world.region
-    return {
-        "__id": f"projects/{project}/locations/{location}/keyRings/{physical}",
-        "name": physical,
-        "project": project,
-        "location": location,
-    }
-
-
-def _crypto_key(typ: str, name: str, inputs: dict[str, Any], _world: World) -> dict[str, Any]:
-    physical = _physical(typ, name, inputs)
-    labels = dict(inputs.get("labels") or {})
-    return {
-        "__id": f"{inputs['keyRing']}/cryptoKeys/{physical}",
-        "name": physical,
-        "purpose": inputs.get("purpose") or "ENCRYPT_DECRYPT",
-        "primaries": [{"name": f"{inputs['keyRing']}/cryptoKeys/{physical}/cryptoKeyVersions/1", "state": "ENABLED"}],
-        "effectiveLabels": {**labels, "goog-pulumi-provisioned": "true"},
-        "pulumiLabels": {**labels, "goog-pulumi-provisioned": "true"},
-    }
-
-
-def _bucket(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    labels = dict(inputs.get("labels") or {})
-    return {
-        "__id": physical,
-        "name": physical,
-        "project": project,
-        "projectNumber": world.gcp_project_number,
-        # The API answers locations in upper case.
-        "location": str(inputs.get("location") or "US").upper(),
-        "url": f"gs://{physical}",
-        "selfLink": f"{_API}/storage/v1/b/{physical}",
-        "storageClass": inputs.get("storageClass") or "STANDARD",
-        "timeCreated": "2025-01-01T00:00:00.000Z",
-        "effectiveLabels": {**labels, "goog-pulumi-provisioned": "true"},
-        "pulumiLabels": {**labels, "goog-pulumi-provisioned": "true"},
-    }
-
-
-def _crypto_key_iam_member(typ: str, name: str, inputs: dict[str, Any], _world: World) -> dict[str, Any]:
-    key, role, member = inputs["cryptoKeyId"], inputs["role"], inputs["member"]
-    return {"__id": f"{key}/{role}/{member}", "etag": _etag(typ, name)}
-
-
-def _bucket_iam_member(typ: str, name: str, inputs: dict[str, Any], _world: World) -> dict[str, Any]:
-    bucket, role, member = inputs["bucket"], inputs["role"], inputs["member"]
-    return {"__id": f"b/{bucket}/{role}/{member}", "etag": _etag(typ, name)}
-
-
-def _digits(*parts: str, length: int = 19) -> str:
-    """A stable numeric id (Google's numeric resource ids), never starting with 0."""
-    return str(int(hashlib.sha256("/".join(parts).encode()).hexdigest(), 16))[:length].replace("0", "1", 1)
-
-
-def _uuid(*parts: str) -> str:
-    h = hashlib.sha256("/".join(parts).encode()).hexdigest()
-    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:32]}"
-
-
-def _labels(inputs: dict[str, Any], key: str = "labels") -> dict[str, Any]:
-    labels = dict(inputs.get(key) or {})
-    return {"effectiveLabels": {**labels, "goog-pulumi-provisioned": "true"},
-            "pulumiLabels": {**labels, "goog-pulumi-provisioned": "true"}}
-
-
-def _iam_member(parent_key: str) -> Callable[[str, str, dict[str, Any], World], dict[str, Any]]:
-    """Any ``*IAMMember``: id ``<parent> <role> <member>`` (the provider's format) and an etag."""
-
-    def fake(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        parent = inputs.get(parent_key) or _project(inputs, world)
-        condition = (inputs.get("condition") or {}).get("title")
-        rid = " ".join(str(p) for p in (parent, inputs["role"], inputs["member"], condition) if p)
-        return {"__id": rid, "etag": _etag(typ, name)}
-
-    return fake
-
-
-# --- network ---------------------------------------------------------------------------------------
-
-
-def _network(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    path = f"projects/{project}/global/networks/{physical}"
-    return {"__id": path, "name": physical, "project": project, "selfLink": f"{_API}/compute/v1/{path}",
-            "numericId": _digits(typ, name), "routingMode": inputs.get("routingMode") or "REGIONAL"}
-
-
-def _regional(kind: str) -> Callable[[str, str, dict[str, Any], World], dict[str, Any]]:
-    """A regional Compute Engine resource (subnetworks, routers): projects/P/regions/R/<kind>/N."""
-
-    def fake(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        project, physical = _project(inputs, world), _physical(typ, name, inputs)
-        region = inputs.get("region") or world.region
-        path = f"projects/{project}/regions/{region}/{kind}/{physical}"
-        answer = {"__id": path, "name": physical, "project": project, "region": region,
-                  "selfLink": f"{_API}/compute/v1/{path}", "creationTimestamp": "2025-01-01T00:00:00.000-08:00"}
-        if kind == "subnetworks":
-            primary = ipaddress.IPv4Network(str(inputs["ipCidrRange"]))
-            answer.update({"gatewayAddress": str(primary.network_address + 1), "fingerprint": _etag(typ, name),
-                           "subnetworkId": _digits(typ, name)})
-        return answer
-
-    return fake
-
-
-def _router_nat(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    region = inputs.get("region") or world.region
-    return {"__id": f"{project}/{region}/{inputs['router']}/{physical}", "name": physical, "project": project,
-            "region": region}
-
-
-def _firewall(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    path = f"projects/{project}/global/firewalls/{physical}"
-    return {"__id": path, "name": physical, "project": project, "selfLink": f"{_API}/compute/v1/{path}",
-            "creationTimestamp": "2025-01-01T00:00:00.000-08:00"}
-
-
-# --- GKE -------------------------------------------------------------------------------------------
-
-# base64 of a PEM header: enough for a kubeconfig to carry; nothing can verify it offline.
-_CA_DATA = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFWTVJNd0VRWURW"
-            "UVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=")
-
-
-def _cluster(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    location = inputs.get("location") or world.region
-    path = f"projects/{project}/locations/{location}/clusters/{physical}"
-    private_ip = f"172.16.{int(_suffix(typ, name, length=2), 16) % 254 + 1}.2"
-    public_ip = f"34.{int(_suffix(typ, name, 'p', length=2), 16) % 254 + 1}.10.20"
-    private = dict(inputs.get("privateClusterConfig") or {})
-    private_endpoint_only = bool(private.get("enablePrivateEndpoint"))
-    private.update({"privateEndpoint": private_ip, "publicEndpoint": "" if private_endpoint_only else public_ip})
-    return {
-        "__id": path,
-        "name": physical,
-        "project": project,
-        "location": location,
-        "selfLink": f"https://container.googleapis.com/v1/{path}",
-        # The endpoint a client reaches: the private one when the public endpoint is off.
-        "endpoint": private_ip if private_endpoint_only else public_ip,
-        "masterAuth": {"clusterCaCertificate": _CA_DATA,
-                       "clientCertificateConfig": {"issueClientCertificate": False}},
-        "masterVersion": f"{inputs.get('minMasterVersion') or '1.31'}.5-gke.1000000",
-        "privateClusterConfig": private,
-        "workloadIdentityConfig": inputs.get("workloadIdentityConfig") or {},
-        "servicesIpv4Cidr": "10.0.192.0/20",
-        "labelFingerprint": _etag(typ, name),
-        "operation": "",
-        **_labels(inputs, "resourceLabels"),
-    }
-
-
-def _node_pool(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project = _project(inputs, world)
-    prefix = inputs.get("namePrefix")
-    physical = str(inputs.get("name") or (f"{prefix}{_suffix(typ, name, length=10)}" if prefix else _physical(typ, name, inputs)))
-    cluster = str(inputs.get("cluster") or "").rsplit("/", 1)[-1]
-    location = inputs.get("location") or world.region
-    group = f"gke-{cluster[:14]}-{physical[:14]}-{_suffix(typ, name, length=8)}"
-    zone = location if location.count("-") == 2 else f"{location}-a"
-    urls = [f"{_API}/compute/v1/projects/{project}/zones/{zone}/instanceGroupManagers/{group}-grp"]
-    return {"__id": f"{project}/{location}/{cluster}/{physical}", "name": physical, "project": project,
-            "location": location, "instanceGroupUrls": urls, "managedInstanceGroupUrls": urls,
-            "version": "1.31.5-gke.1000000", "operation": ""}
-
-
-# --- identities --------------------------------------------------------------------------------------
-
+_IDS: Final[dict[str, str]] = {
+    "gcp:projects/service:Service": "{project}/{service}",
+    "gcp:projects/serviceIdentity:ServiceIdentity": "projects/{project}/services/{service}",
+    "gcp:kms/keyRing:KeyRing": "projects/{project}/locations/{location}/keyRings/{physical}",
+    "gcp:kms/cryptoKey:CryptoKey": "{keyRing}/cryptoKeys/{physical}",
+    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": "{cryptoKeyId}/{role}/{member}",
+    "gcp:storage/bucket:Bucket": "{physical}",
+    "gcp:storage/bucketIAMMember:BucketIAMMember": "b/{bucket}/{role}/{member}",
+    "gcp:compute/network:Network": "projects/{project}/global/networks/{physical}",
+    "gcp:compute/subnetwork:Subnetwork": "projects/{project}/regions/{region}/subnetworks/{physical}",
+    "gcp:compute/router:Router": "projects/{project}/regions/{region}/routers/{physical}",
+    "gcp:compute/routerNat:RouterNat": "{project}/{region}/{router}/{physical}",
+    "gcp:compute/firewall:Firewall": "projects/{project}/global/firewalls/{physical}",
+    "gcp:container/cluster:Cluster": "projects/{project}/locations/{location}/clusters/{physical}",
+    "gcp:container/nodePool:NodePool": "{project}/{location}/{cluster_name}/{physical}",
+    "gcp:serviceaccount/account:Account": "projects/{project}/serviceAccounts/{email}",
+    "gcp:artifactregistry/repository:Repository": "projects/{project}/locations/{location}/repositories/{physical}",
+    "gcp:cloudrunv2/service:Service": "projects/{project}/locations/{location}/services/{physical}",
+    "gcp:monitoring/alertPolicy:AlertPolicy": "projects/{project}/alertPolicies/{number}",
+    "gcp:monitoring/notificationChannel:NotificationChannel": "projects/{project}/notificationChannels/{number}",
+    "gcp:monitoring/dashboard:Dashboard": "projects/{project_number}/dashboards/{uuid}",
+    "gcp:pubsub/topic:Topic": "projects/{project}/topics/{physical}",
+    "gcp:logging/projectBucketConfig:ProjectBucketConfig": "projects/{project}/locations/{location}/buckets/{physical}",
+    "gcp:logging/projectSink:ProjectSink": "projects/{project}/sinks/{physical}",
+}
+# ``*IAMMember`` types: the input naming the parent their id starts with (the project otherwise).
+_IAM_PARENT: Final[dict[str, str]] = {
+    "gcp:serviceaccount/iAMMember:IAMMember": "serviceAccountId",
+    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": "repository",
+    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": "name",
+    "gcp:pubsub/topicIAMMember:TopicIAMMember": "topic",
+}
+# Where a type lives when its inputs name no location.
+_DEFAULT_LOCATION: Final = {"gcp:logging/projectBucketConfig:ProjectBucketConfig": "global"}
+# Types whose ``name`` output is their full resource path.
+_PATH_NAMED: Final = frozenset({
+    "gcp:serviceaccount/account:Account", "gcp:monitoring/alertPolicy:AlertPolicy",
+    "gcp:monitoring/notificationChannel:NotificationChannel", "gcp:logging/projectBucketConfig:ProjectBucketConfig",
+})
 # Service agent domains (mirrors mlfabric.components.gcp.network.SERVICE_AGENT_DOMAINS; no SDK import here).
-_AGENT_DOMAINS = {
+_AGENT_DOMAINS: Final = {
     "artifactregistry.googleapis.com": "gcp-sa-artifactregistry.iam.gserviceaccount.com",
     "aiplatform.googleapis.com": "gcp-sa-aiplatform.iam.gserviceaccount.com",
     "pubsub.googleapis.com": "gcp-sa-pubsub.iam.gserviceaccount.com",
     "monitoring.googleapis.com": "gcp-sa-monitoring-notification.iam.gserviceaccount.com",
 }
+# base64 of a PEM header: enough for a kubeconfig to carry; nothing can verify it offline.
+CA_DATA: Final = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFW"
+                  "TVJNd0VRWURWUVFERXdwcmRXSmwKLS0tLS1FTkQgQ0VSVElGSUNBVEUtLS0tLQo=")
 
 
-def _service_identity(_typ: str, _name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, service = _project(inputs, world), str(inputs["service"])
+def _project(r: Registration) -> str:
+    return r.text("project", r.world.gcp_project)
+
+
+def _physical(r: Registration) -> str:
+    schema = schema_of(r.typ)
+    key = schema.name_key("name", f"{r.camel_kind}Id", "bucketId") if schema else "name"
+    prefix = r.text("namePrefix")
+    # Pulumi auto-naming (or the provider's, from a name prefix): a stable suffix here.
+    auto = f"{prefix}{r.digest(length=10)}" if prefix else f"{r.name}-{r.digest(length=7)}"
+    return r.text(key, auto) if key else auto
+
+
+def _email(r: Registration) -> str:
+    return f"{r.text('accountId')}@{_project(r)}.iam.gserviceaccount.com"
+
+
+def _resource_id(r: Registration) -> str:
+    template = _IDS.get(r.typ)
+    if template is None and (r.typ in _IAM_PARENT or r.kind.endswith(("IAMMember", "IamMember"))):
+        parent = r.text(_IAM_PARENT.get(r.typ, "project"), _project(r))
+        condition = (r.inputs.get("condition") or {}).get("title")
+        return " ".join(str(p) for p in (parent, r.text("role"), r.text("member"), condition) if p)
+    if template is None:
+        template = f"projects/{{project}}/locations/{{location}}/{r.camel_kind}s/{{physical}}"
+    return template.format_map(fields(
+        r, project=_project(r), location=_DEFAULT_LOCATION.get(r.typ, r.world.region),
+        project_number=r.world.gcp_project_number, number=digits_of(r.typ, r.name), email=_email(r),
+        cluster_name=r.text("cluster").rsplit("/", 1)[-1],
+    ))
+
+
+def _cluster(r: Registration) -> dict[str, Any]:
+    private_ip = f"172.16.{int(r.digest(length=2), 16) % 254 + 1}.2"
+    public_ip = f"34.{int(r.digest('p', length=2), 16) % 254 + 1}.10.20"
+    private = dict(r.inputs.get("privateClusterConfig") or {})
+    private_only = bool(private.get("enablePrivateEndpoint"))
+    private.update({"privateEndpoint": private_ip, "publicEndpoint": "" if private_only else public_ip})
+    # The endpoint a client reaches: the private one when the public endpoint is off.
+    return {"endpoint": private_ip if private_only else public_ip, "privateClusterConfig": private,
+            "masterAuth": {**dict(r.inputs.get("masterAuth") or {}), "clusterCaCertificate": CA_DATA}}
+
+
+def _service_identity(r: Registration) -> dict[str, Any]:
+    service = r.text("service")
     domain = _AGENT_DOMAINS.get(service, f"gcp-sa-{service.split('.', maxsplit=1)[0]}.iam.gserviceaccount.com")
-    email = f"service-{world.gcp_project_number}@{domain}"
-    return {"__id": f"projects/{project}/services/{service}", "email": email, "member": f"serviceAccount:{email}",
-            "project": project}
+    email = f"service-{r.world.gcp_project_number}@{domain}"
+    return {"email": email, "member": f"serviceAccount:{email}"}
 
 
-def _service_account(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project = _project(inputs, world)
-    email = f"{inputs['accountId']}@{project}.iam.gserviceaccount.com"
-    path = f"projects/{project}/serviceAccounts/{email}"
-    return {"__id": path, "name": path, "email": email, "member": f"serviceAccount:{email}", "project": project,
-            "uniqueId": _digits(typ, name, length=21)}
+def _repository(r: Registration) -> dict[str, Any]:
+    location = r.text("location", r.world.region)
+    return {"registryUri": f"{location}-docker.pkg.dev/{_project(r)}/{r.physical}"}
 
 
-# --- registry, serving -----------------------------------------------------------------------------
-
-
-def _repository(_typ: str, _name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, location = _project(inputs, world), inputs.get("location") or world.region
-    repository = str(inputs["repositoryId"])
-    path = f"projects/{project}/locations/{location}/repositories/{repository}"
-    suffix = {"DOCKER": "docker"}.get(str(inputs.get("format") or "DOCKER").upper(), "docker")
-    return {"__id": path, "name": repository, "project": project, "location": location,
-            "registryUri": f"{location}-{suffix}.pkg.dev/{project}/{repository}",
-            "createTime": "2025-01-01T00:00:00Z", "updateTime": "2025-01-01T00:00:00Z", **_labels(inputs)}
-
-
-def _run_service(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    location = inputs.get("location") or world.region
-    path = f"projects/{project}/locations/{location}/services/{physical}"
+def _run_service(r: Registration) -> dict[str, Any]:
     # Cloud Run URLs: https://<service>-<project hash>.<region code>.run.app (the region code is opaque).
-    host = f"{physical}-{_digits(project, length=12)}.{location}.run.app"
-    revision = (inputs.get("template") or {}).get("revision") or f"{physical}-00001-abc"
-    traffic = [{"type": t.get("type"), "revision": t.get("revision", ""), "percent": t.get("percent", 0),
-                "tag": t.get("tag", ""), "uri": f"https://{t['tag']}---{host}" if t.get("tag") else ""}
-               for t in inputs.get("traffics") or []]
-    return {"__id": path, "name": physical, "project": project, "location": location, "uri": f"https://{host}",
-            "urls": [f"https://{host}"], "uid": _uuid(typ, name), "generation": "1",
-            "latestCreatedRevision": f"{path}/revisions/{revision}", "latestReadyRevision": f"{path}/revisions/{revision}",
-            "trafficStatuses": traffic, "createTime": "2025-01-01T00:00:00Z", "reconciling": False,
-            **_labels(inputs)}
+    host = f"{r.physical}-{digits_of(_project(r), length=12)}.{r.text('location', r.world.region)}.run.app"
+    return {"uri": f"https://{host}", "urls": [f"https://{host}"]}
 
 
-# --- monitoring ------------------------------------------------------------------------------------
+def _sink(r: Registration) -> dict[str, Any]:
+    agent = f"service-{r.world.gcp_project_number}@gcp-sa-logging.iam.gserviceaccount.com"
+    return {"writerIdentity": f"serviceAccount:{agent}"}
 
 
-def _numbered(collection: str) -> Callable[[str, str, dict[str, Any], World], dict[str, Any]]:
-    """Cloud Monitoring objects named projects/P/<collection>/<number> by the API."""
-
-    def fake(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-        path = f"projects/{_project(inputs, world)}/{collection}/{_digits(typ, name)}"
-        answer: dict[str, Any] = {"__id": path, "name": path, "project": _project(inputs, world)}
-        if collection == "notificationChannels":
-            answer["verificationStatus"] = "VERIFICATION_STATUS_UNSPECIFIED"
-        return answer
-
-    return fake
-
-
-def _dashboard(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    # Dashboards are addressed by project *number*.
-    return {"__id": f"projects/{world.gcp_project_number}/dashboards/{_uuid(typ, name)}",
-            "project": _project(inputs, world)}
-
-
-def _topic(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    return {"__id": f"projects/{project}/topics/{physical}", "name": physical, "project": project, **_labels(inputs)}
-
-
-def _log_bucket(_typ: str, _name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, location = _project(inputs, world), inputs.get("location") or "global"
-    path = f"projects/{project}/locations/{location}/buckets/{inputs['bucketId']}"
-    cmek = dict(inputs.get("cmekSettings") or {})
-    if cmek:
-        cmek.update({"name": f"{path}/cmekSettings",
-                     "serviceAccountId": f"service-{world.gcp_project_number}@gcp-sa-logging.iam.gserviceaccount.com",
-                     "kmsKeyVersionName": f"{cmek.get('kmsKeyName')}/cryptoKeyVersions/1"})
-    return {"__id": path, "name": path, "lifecycleState": "ACTIVE", "cmekSettings": cmek}
-
-
-def _log_sink(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    project, physical = _project(inputs, world), _physical(typ, name, inputs)
-    writer = f"serviceAccount:service-{world.gcp_project_number}@gcp-sa-logging.iam.gserviceaccount.com"
-    return {"__id": f"projects/{project}/sinks/{physical}", "name": physical, "project": project,
-            "writerIdentity": writer}
-
-
-_OUTPUTS: dict[str, Callable[[str, str, dict[str, Any], World], dict[str, Any]]] = {
-    "gcp:projects/service:Service": _service,
-    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
-    "gcp:projects/iAMMember:IAMMember": _iam_member("project"),
-    "gcp:kms/keyRing:KeyRing": _key_ring,
-    "gcp:kms/cryptoKey:CryptoKey": _crypto_key,
-    "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember": _crypto_key_iam_member,
-    "gcp:storage/bucket:Bucket": _bucket,
-    "gcp:storage/bucketIAMMember:BucketIAMMember": _bucket_iam_member,
-    "gcp:compute/network:Network": _network,
-    "gcp:compute/subnetwork:Subnetwork": _regional("subnetworks"),
-    "gcp:compute/router:Router": _regional("routers"),
-    "gcp:compute/routerNat:RouterNat": _router_nat,
-    "gcp:compute/firewall:Firewall": _firewall,
+_SPECIAL: Final[dict[str, Fake]] = {
     "gcp:container/cluster:Cluster": _cluster,
-    "gcp:container/nodePool:NodePool": _node_pool,
-    "gcp:serviceaccount/account:Account": _service_account,
-    "gcp:serviceaccount/iAMMember:IAMMember": _iam_member("serviceAccountId"),
+    "gcp:projects/serviceIdentity:ServiceIdentity": _service_identity,
+    "gcp:serviceaccount/account:Account": lambda r: {"email": _email(r), "member": f"serviceAccount:{_email(r)}"},
+    "gcp:storage/bucket:Bucket": lambda r: {"url": f"gs://{r.physical}"},
     "gcp:artifactregistry/repository:Repository": _repository,
-    "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember": _iam_member("repository"),
     "gcp:cloudrunv2/service:Service": _run_service,
-    "gcp:cloudrunv2/serviceIamMember:ServiceIamMember": _iam_member("name"),
-    "gcp:monitoring/alertPolicy:AlertPolicy": _numbered("alertPolicies"),
-    "gcp:monitoring/notificationChannel:NotificationChannel": _numbered("notificationChannels"),
-    "gcp:monitoring/dashboard:Dashboard": _dashboard,
-    "gcp:pubsub/topic:Topic": _topic,
-    "gcp:pubsub/topicIAMMember:TopicIAMMember": _iam_member("topic"),
-    "gcp:logging/projectBucketConfig:ProjectBucketConfig": _log_bucket,
-    "gcp:logging/projectSink:ProjectSink": _log_sink,
+    "gcp:logging/projectSink:ProjectSink": _sink,
 }
 
 
+def _labels(r: Registration, prop: str) -> dict[str, Any]:
+    del prop
+    given: dict[str, Any] = next((r.inputs[k] for k in ("labels", "resourceLabels", "userLabels") if r.inputs.get(k)), {})
+    return {**given, "goog-pulumi-provisioned": "true"}
+
+
+def _self_link(r: Registration, prop: str) -> str:
+    del prop
+    if r.module == "storage":
+        return f"{_API}/storage/v1/b/{r.physical}"
+    if r.module == "container":
+        return f"https://container.googleapis.com/v1/{r.resource_id}"
+    return f"{_API}/{r.module}/v1/{r.resource_id}"
+
+
+STYLE: Final = Style(
+    cloud="gcp",
+    rules={
+        "project": lambda r, _: _project(r),
+        "projectNumber": lambda r, _: r.world.gcp_project_number,
+        "selfLink": _self_link,
+        "effectiveLabels": _labels,
+        "pulumiLabels": _labels,
+        "terraformLabels": _labels,
+        "etag": lambda r, _: "BwY" + r.digest(length=9),
+        "numericId": lambda r, _: digits_of(r.typ, r.name),
+        "uniqueId": lambda r, _: digits_of(r.typ, r.name, length=21),
+        "*networkId": lambda r, p: digits_of(r.typ, r.name, p),
+    },
+    defaults=("project",),
+    host=lambda r: f"{r.physical or r.name}.{r.module}.googleapis.com",
+    ready="READY",
+)
+
+
 def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    """Computed outputs of a ``gcp:`` resource."""
-    specific = _OUTPUTS.get(typ)
-    if specific is not None:
-        return specific(typ, name, inputs, world)
-    project = _project(inputs, world)
-    physical = _physical(typ, name, inputs)
-    module = typ.split(":")[1].split("/", maxsplit=1)[0]
-    kind = typ.rsplit(":", 1)[-1]
-    resource_path = f"projects/{project}/locations/{world.region}/{kind[0].lower() + kind[1:]}s/{physical}"
-    return {
-        "name": physical,
-        "project": project,
-        "selfLink": f"{_API}/{module}/v1/{resource_path}",
-        "__id": resource_path,
-    }
+    """Computed outputs of a ``gcp:`` resource (``__id``: its id)."""
+    r = Registration(typ, name, inputs, world)
+    r.physical = _physical(r)
+    r.resource_id = _resource_id(r)
+    answer: dict[str, Any] = {"__id": r.resource_id}
+    schema = schema_of(typ)
+    if schema is not None and "name" in schema.outputs and "name" not in inputs:
+        answer["name"] = r.resource_id if typ in _PATH_NAMED else r.physical
+    special = _SPECIAL.get(typ)
+    if special is not None:
+        answer.update(special(r))
+    return complete(r, answer, STYLE)
+
+
+# --- invokes -------------------------------------------------------------------------------------
 
 
 def _storage_service_agent(args: dict[str, Any], world: World) -> dict[str, Any]:
     # The agent is named after the project *number*; the fake world has one number for any project.
     email = f"service-{world.gcp_project_number}@gs-project-accounts.iam.gserviceaccount.com"
-    return {
-        "emailAddress": email,
-        "member": f"serviceAccount:{email}",
-        "project": args.get("project") or world.gcp_project,
-        "id": email,
-    }
+    return {"emailAddress": email, "member": f"serviceAccount:{email}",
+            "project": args.get("project") or world.gcp_project, "id": email}
 
 
 # Zones Compute Engine lists per region (a few real ones; other regions get a, b, c).
-_ZONES: dict[str, tuple[str, ...]] = {
+_ZONES: Final[dict[str, tuple[str, ...]]] = {
     "us-central1": ("a", "b", "c", "f"),
     "us-east1": ("b", "c", "d"),
     "europe-west1": ("b", "c", "d"),
@@ -406,7 +232,7 @@ def _get_network(args: dict[str, Any], world: World) -> dict[str, Any]:
     project, name = args.get("project") or world.gcp_project, args["name"]
     path = f"projects/{project}/global/networks/{name}"
     return {"id": path, "name": name, "project": project, "selfLink": f"{_API}/compute/v1/{path}",
-            "subnetworksSelfLinks": [], "gatewayIpv4": "", "networkId": int(_digits(path, length=12))}
+            "subnetworksSelfLinks": [], "gatewayIpv4": "", "networkId": int(digits_of(path, length=12))}
 
 
 def _get_subnetwork(args: dict[str, Any], world: World) -> dict[str, Any]:
@@ -427,13 +253,13 @@ def _cmek_settings(args: dict[str, Any], world: World) -> dict[str, Any]:
             "serviceAccountId": account, "kmsServiceAccountId": account, "kmsKeyName": "", "kmsKeyVersionName": ""}
 
 
-INVOKES: dict[str, Any] = {
-    "gcp:organizations/getProject:getProject": lambda args, w: {
-        "projectId": args.get("projectId") or w.gcp_project,
-        "number": w.gcp_project_number,
-        "name": args.get("projectId") or w.gcp_project,
-        "id": f"projects/{args.get('projectId') or w.gcp_project}",
-    },
+def _get_project(args: dict[str, Any], world: World) -> dict[str, Any]:
+    project = args.get("projectId") or world.gcp_project
+    return {"projectId": project, "number": world.gcp_project_number, "name": project, "id": f"projects/{project}"}
+
+
+INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {
+    "gcp:organizations/getProject:getProject": _get_project,
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _storage_service_agent,
     "gcp:compute/getZones:getZones": _zones,
     "gcp:compute/getNetwork:getNetwork": _get_network,

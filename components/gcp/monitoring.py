@@ -39,7 +39,6 @@ buckets undelete``).
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, Final
 
 import pulumi
@@ -48,7 +47,25 @@ import pulumi_gcp as gcp
 from mlfabric.components import naming
 from mlfabric.components.concerns import MonitoringOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.network import KMS_API, concern_key, enable_apis, key_user, project_id, service_agent
+from mlfabric.components.gcp.alerts import (
+    RUN_LATENCIES,
+    RUN_REQUESTS,
+    Aggregation,
+    Alerts,
+    metric_filter,
+    threshold,
+)
+from mlfabric.components.gcp.common import (
+    KMS_API,
+    agent_key_user,
+    concern_key,
+    days,
+    enable_apis,
+    key_user,
+    project_id,
+    service_agent,
+    services_prefix,
+)
 from mlfabric.components.spec import MonitoringSpec
 
 MONITORING_API: Final = "monitoring.googleapis.com"
@@ -57,104 +74,15 @@ PUBSUB_API: Final = "pubsub.googleapis.com"
 PUBLISHER_ROLE: Final = "roles/pubsub.publisher"
 # Cloud Logging keeps a bucket's logs between 1 and 3650 days.
 MAX_LOG_RETENTION_DAYS: Final = 3650
-ALERT_MESSAGE_RETENTION: Final = f"{7 * 86400}s"
+ALERT_MESSAGE_RETENTION: Final = days(7)
 _PERIOD: Final = "300s"
 # Idle GPUs are a cost problem, not an outage: alert after an hour below the floor.
 _GPU_IDLE_DURATION: Final = "3600s"
 _NOT_READY_DURATION: Final = "600s"
-_AUTO_CLOSE: Final = "1800s"
 _K8S_RESOURCES: Final = ("k8s_cluster", "k8s_node", "k8s_pod", "k8s_container")
 GPU_DUTY_CYCLE: Final = "kubernetes.io/node/accelerator/duty_cycle"
 NODE_STATUS: Final = "kubernetes.io/node/status_condition"
-RUN_REQUESTS: Final = "run.googleapis.com/request_count"
-RUN_LATENCIES: Final = "run.googleapis.com/request_latencies"
-
-
-def alert_channels(monitoring: MonitoringOutputs | None) -> pulumi.Output[list[str]]:
-    """Every channel a platform alert notifies: GcpMonitoring's list, else the one ``alert_topic``."""
-    if monitoring is None:
-        return pulumi.Output.from_input([])
-    channels = getattr(monitoring, "notification_channels", None)
-    if isinstance(channels, pulumi.Output):
-        return channels
-    return monitoring.alert_topic.apply(lambda topic: [topic] if topic else [])
-
-
-def alert_policy(
-    logical: str,
-    display_name: str,
-    conditions: Sequence[gcp.monitoring.AlertPolicyConditionArgs],
-    *,
-    ctx: PlatformContext,
-    parent: pulumi.Resource,
-    channels: pulumi.Input[Sequence[str]],
-    documentation: str,
-    severity: str = "WARNING",
-) -> gcp.monitoring.AlertPolicy:
-    """One alert policy of the platform: any condition fires it, every channel hears it."""
-    return gcp.monitoring.AlertPolicy(
-        logical,
-        project=ctx.account,
-        display_name=display_name,
-        combiner="OR",
-        conditions=list(conditions),
-        notification_channels=channels,
-        enabled=True,
-        severity=severity,
-        documentation=gcp.monitoring.AlertPolicyDocumentationArgs(content=documentation, mime_type="text/markdown"),
-        alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(auto_close=_AUTO_CLOSE),
-        user_labels=ctx.tags(),
-        opts=pulumi.ResourceOptions(parent=parent),
-    )
-
-
-def threshold(
-    display_name: str,
-    filter: pulumi.Input[str],
-    *,
-    comparison: str,
-    value: float,
-    duration: str,
-    aligner: str,
-    reducer: str,
-    group_by: Sequence[str],
-    period: str = "60s",
-    denominator: pulumi.Input[str] | None = None,
-) -> gcp.monitoring.AlertPolicyConditionArgs:
-    """A threshold condition; with ``denominator``, on the ratio of the two filters' series."""
-    fields = list(group_by)
-    return gcp.monitoring.AlertPolicyConditionArgs(
-        display_name=display_name,
-        condition_threshold=gcp.monitoring.AlertPolicyConditionConditionThresholdArgs(
-            filter=filter,
-            comparison=comparison,
-            threshold_value=value,
-            duration=duration,
-            aggregations=[
-                gcp.monitoring.AlertPolicyConditionConditionThresholdAggregationArgs(
-                    alignment_period=period, per_series_aligner=aligner, cross_series_reducer=reducer,
-                    group_by_fields=fields,
-                )
-            ],
-            denominator_filter=denominator,
-            denominator_aggregations=[
-                gcp.monitoring.AlertPolicyConditionConditionThresholdDenominatorAggregationArgs(
-                    alignment_period=period, per_series_aligner=aligner, cross_series_reducer=reducer,
-                    group_by_fields=fields,
-                )
-            ]
-            if denominator is not None
-            else None,
-            trigger=gcp.monitoring.AlertPolicyConditionConditionThresholdTriggerArgs(count=1),
-            # No data (nothing deployed, a pool at zero, a quiet endpoint) is not an incident.
-            evaluation_missing_data="EVALUATION_MISSING_DATA_INACTIVE",
-        ),
-    )
-
-
-def services_prefix(base_name: str) -> str:
-    """Every Cloud Run service of the platform is named ``<platform>-<environment>-<endpoint>``."""
-    return f"{base_name}-"
+_PER_CLUSTER: Final = ("resource.label.cluster_name",)
 
 
 def _log_filter(base_name: str, cluster_name: str | None) -> str:
@@ -170,105 +98,55 @@ def _dashboard(base_name: str, cluster_name: str | None) -> str:
     run = (f'resource.type="cloud_run_revision" AND '
            f'resource.label."service_name"=starts_with("{services_prefix(base_name)}")')
 
-    def chart(title: str, metric_filter: str, aligner: str, reducer: str, group_by: list[str]) -> dict[str, Any]:
-        return {
-            "title": title,
-            "xyChart": {
-                "dataSets": [
-                    {
-                        "plotType": "LINE",
-                        "timeSeriesQuery": {
-                            "timeSeriesFilter": {
-                                "filter": metric_filter,
-                                "aggregation": {"alignmentPeriod": "60s", "perSeriesAligner": aligner,
-                                                "crossSeriesReducer": reducer, "groupByFields": group_by},
-                            }
-                        },
-                    }
-                ]
-            },
-        }
+    def chart(title: str, series: str, over: Aggregation) -> dict[str, Any]:
+        aggregation = {"alignmentPeriod": over.period, "perSeriesAligner": over.aligner,
+                       "crossSeriesReducer": over.reducer, "groupByFields": list(over.group_by)}
+        query = {"timeSeriesFilter": {"filter": series, "aggregation": aggregation}}
+        return {"title": title, "xyChart": {"dataSets": [{"plotType": "LINE", "timeSeriesQuery": query}]}}
 
-    service = ["resource.label.service_name"]
+    per_service = ("resource.label.service_name",)
     widgets = [
-        chart("Endpoint requests/s", f'metric.type="{RUN_REQUESTS}" AND {run}', "ALIGN_RATE", "REDUCE_SUM", service),
-        chart("Endpoint p99 latency (ms)", f'metric.type="{RUN_LATENCIES}" AND {run}', "ALIGN_DELTA",
-              "REDUCE_PERCENTILE_99", service),
+        chart("Endpoint requests/s", f'metric.type="{RUN_REQUESTS}" AND {run}',
+              Aggregation("ALIGN_RATE", "REDUCE_SUM", per_service)),
+        chart("Endpoint p99 latency (ms)", f'metric.type="{RUN_LATENCIES}" AND {run}',
+              Aggregation("ALIGN_DELTA", "REDUCE_PERCENTILE_99", per_service)),
         chart("Endpoint 5xx/s", f'metric.type="{RUN_REQUESTS}" AND metric.label.response_code_class="5xx" AND {run}',
-              "ALIGN_RATE", "REDUCE_SUM", service),
+              Aggregation("ALIGN_RATE", "REDUCE_SUM", per_service)),
     ]
     if cluster_name is not None:
         node = f'resource.type="k8s_node" AND resource.label.cluster_name="{cluster_name}"'
         widgets += [
-            chart("GPU utilisation (%)", f'metric.type="{GPU_DUTY_CYCLE}" AND {node}', "ALIGN_MEAN", "REDUCE_MEAN",
-                  ["resource.label.node_name"]),
+            chart("GPU utilisation (%)", f'metric.type="{GPU_DUTY_CYCLE}" AND {node}',
+                  Aggregation("ALIGN_MEAN", "REDUCE_MEAN", ("resource.label.node_name",))),
             chart("Nodes not ready", f'metric.type="{NODE_STATUS}" AND metric.label.condition="Ready" AND '
-                  f'metric.label.status!="True" AND {node}', "ALIGN_FRACTION_TRUE", "REDUCE_SUM", []),
+                  f'metric.label.status!="True" AND {node}', Aggregation("ALIGN_FRACTION_TRUE", "REDUCE_SUM", ())),
         ]
     return json.dumps({"displayName": f"mlfabric {base_name}", "gridLayout": {"columns": "2", "widgets": widgets}})
 
 
-class GcpMonitoring(pulumi.ComponentResource):
+class GcpMonitoring(MonitoringOutputs):
     """Alert stream (Pub/Sub) and channels from the spec, platform log bucket, cluster alerts, dashboard."""
 
-    alert_topic: pulumi.Output[str]
-    dashboard_url: pulumi.Output[str]
+    type_token = "mlfabric:monitoring:GcpMonitoring"
+    needs = ("cluster",)
 
-    def __init__(
-        self,
-        name: str,
-        spec: MonitoringSpec,
-        ctx: PlatformContext,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
+    def __init__(self, name: str, spec: MonitoringSpec, ctx: PlatformContext,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         if spec.log_retention_days > MAX_LOG_RETENTION_DAYS:
             raise pulumi.RunError(
                 f"monitoring.log_retention_days: Cloud Logging keeps 1 to {MAX_LOG_RETENTION_DAYS} days "
                 f"(got {spec.log_retention_days})"
             )
-        super().__init__("mlfabric:monitoring:GcpMonitoring", name, None, opts)
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__(name, spec, ctx, opts)
         apis = enable_apis(name, ctx, self, MONITORING_API, LOGGING_API, PUBSUB_API, KMS_API)
         self._project = project_id(ctx, self)
-        self.key = concern_key(name, "monitoring", ctx, self, apis[KMS_API]).key
+        self._key = concern_key(name, "monitoring", ctx, self, apis[KMS_API]).key
 
-        pubsub_key_user = key_user(
-            f"{name}-monitoring-pubsub-agent", self.key.id,
-            service_agent(name, PUBSUB_API, ctx, self, apis[PUBSUB_API]), self,
-        )
-        self.topic = gcp.pubsub.Topic(
-            f"{name}-alerts",
-            name=f"{ctx.base_name}-alerts",
-            project=ctx.account,
-            kms_key_name=self.key.id,
-            message_retention_duration=ALERT_MESSAGE_RETENTION,
-            labels=ctx.tags(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[pubsub_key_user]),
-        )
-        publisher = gcp.pubsub.TopicIAMMember(
-            f"{name}-alerts-publisher",
-            project=ctx.account,
-            topic=self.topic.name,
-            role=PUBLISHER_ROLE,
-            member=service_agent(name, MONITORING_API, ctx, self, apis[MONITORING_API]),
-            opts=child,
-        )
-        stream = gcp.monitoring.NotificationChannel(
-            f"{name}-alerts",
-            project=ctx.account,
-            type="pubsub",
-            display_name=f"mlfabric {ctx.base_name} alert stream",
-            labels={"topic": self.topic.id},
-            user_labels=ctx.tags(),
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[publisher, apis[MONITORING_API]]),
-        )
+        stream = self._alert_stream(apis)
         notify = [self._channel(target, apis[MONITORING_API]) for target in spec.notify]
         self.notification_channels: pulumi.Output[list[str]] = pulumi.Output.all(
             stream.name, *(c.name for c in notify)
-        )  # type: ignore[assignment]
+        )
 
         cluster_name = ctx.cluster.cluster_name if ctx.cluster is not None else None
         self._log_bucket(apis[LOGGING_API], cluster_name)
@@ -287,7 +165,38 @@ class GcpMonitoring(pulumi.ComponentResource):
             lambda a: f"https://console.cloud.google.com/monitoring/dashboards/builder/{a[0].rsplit('/', 1)[-1]}"
             f"?project={a[1]}"
         )
-        self.register_outputs({"alert_topic": self.alert_topic, "dashboard_url": self.dashboard_url})
+        self.register_contract()
+
+    def _alert_stream(self, apis: dict[str, gcp.projects.Service]) -> gcp.monitoring.NotificationChannel:
+        """The CMEK Pub/Sub topic alerts are published to, and its notification channel."""
+        name, ctx = self._name, self._ctx
+        pubsub_key_user = agent_key_user(name, "monitoring", PUBSUB_API, self._key.id, ctx, self, apis[PUBSUB_API])
+        topic = gcp.pubsub.Topic(
+            f"{name}-alerts",
+            name=f"{ctx.base_name}-alerts",
+            project=ctx.account,
+            kms_key_name=self._key.id,
+            message_retention_duration=ALERT_MESSAGE_RETENTION,
+            labels=ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[pubsub_key_user]),
+        )
+        publisher = gcp.pubsub.TopicIAMMember(
+            f"{name}-alerts-publisher",
+            project=ctx.account,
+            topic=topic.name,
+            role=PUBLISHER_ROLE,
+            member=service_agent(name, MONITORING_API, ctx, self, apis[MONITORING_API]),
+            opts=self._child,
+        )
+        return gcp.monitoring.NotificationChannel(
+            f"{name}-alerts",
+            project=ctx.account,
+            type="pubsub",
+            display_name=f"mlfabric {ctx.base_name} alert stream",
+            labels={"topic": topic.id},
+            user_labels=ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[publisher, apis[MONITORING_API]]),
+        )
 
     def _channel(self, target: str, api: pulumi.Resource) -> gcp.monitoring.NotificationChannel:
         webhook = target.startswith("https://")
@@ -309,7 +218,7 @@ class GcpMonitoring(pulumi.ComponentResource):
         )
         logging_key_user = key_user(
             f"{name}-monitoring-logging-agent",
-            self.key.id,
+            self._key.id,
             settings.service_account_id.apply(lambda account: f"serviceAccount:{account}"),
             self,
         )
@@ -320,7 +229,7 @@ class GcpMonitoring(pulumi.ComponentResource):
             bucket_id=ctx.base_name,
             description=f"mlfabric {ctx.base_name}: platform logs",
             retention_days=self._spec.log_retention_days,
-            cmek_settings=gcp.logging.ProjectBucketConfigCmekSettingsArgs(kms_key_name=self.key.id),
+            cmek_settings=gcp.logging.ProjectBucketConfigCmekSettingsArgs(kms_key_name=self._key.id),
             opts=ctx.stateful(self, depends_on=[logging_key_user]),
         )
         gcp.logging.ProjectSink(
@@ -330,57 +239,45 @@ class GcpMonitoring(pulumi.ComponentResource):
             destination=bucket.id.apply(lambda bucket_id: f"logging.googleapis.com/{bucket_id}"),
             filter=pulumi.Output.from_input(cluster_name).apply(lambda c: _log_filter(ctx.base_name, c)),
             unique_writer_identity=True,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _cluster_alerts(self, cluster_name: pulumi.Output[str]) -> None:
         name, ctx, spec = self._name, self._ctx, self._spec
-        node = cluster_name.apply(lambda c: f'resource.type="k8s_node" AND resource.labels.cluster_name="{c}"')
-        cluster = ["resource.label.cluster_name"]
-        alert_policy(
+        alerts = Alerts(ctx, self, self.notification_channels)
+        nodes = cluster_name.apply(lambda c: f'resource.type="k8s_node" AND resource.labels.cluster_name="{c}"')
+        floor = spec.gpu_utilization_low_percent
+        alerts.policy(
             f"{name}-cluster-gpu-idle",
-            f"{ctx.base_name}: GPU utilisation below {spec.gpu_utilization_low_percent:g}%",
+            f"{ctx.base_name}: GPU utilisation below {floor:g}%",
             [
                 threshold(
                     "Average GPU duty cycle of the cluster",
-                    node.apply(lambda f: f'metric.type="{GPU_DUTY_CYCLE}" AND {f}'),
+                    metric_filter(GPU_DUTY_CYCLE, nodes),
                     comparison="COMPARISON_LT",
-                    value=spec.gpu_utilization_low_percent,
+                    value=floor,
                     duration=_GPU_IDLE_DURATION,
-                    aligner="ALIGN_MEAN",
-                    reducer="REDUCE_MEAN",
-                    group_by=cluster,
-                    period=_PERIOD,
+                    over=Aggregation("ALIGN_MEAN", "REDUCE_MEAN", _PER_CLUSTER, period=_PERIOD),
                 )
             ],
-            ctx=ctx,
-            parent=self,
-            channels=self.notification_channels,
-            documentation=f"Average GPU utilisation of the training cluster stayed below "
-            f"{spec.gpu_utilization_low_percent:g}% for an hour: GPUs are paid for and idle. Check for "
-            "finished jobs holding nodes, or lower the pool's min_nodes.",
+            documentation=f"Average GPU utilisation of the training cluster stayed below {floor:g}% for an "
+            "hour: GPUs are paid for and idle. Check for finished jobs holding nodes, or lower the pool's min_nodes.",
         )
-        alert_policy(
+        alerts.policy(
             f"{name}-cluster-nodes-not-ready",
             f"{ctx.base_name}: cluster nodes not ready",
             [
                 threshold(
                     "Nodes whose Ready condition is False or Unknown",
-                    node.apply(
-                        lambda f: f'metric.type="{NODE_STATUS}" AND metric.labels.condition="Ready" AND '
-                        f'metric.labels.status!="True" AND {f}'
+                    metric_filter(
+                        NODE_STATUS, nodes, 'metric.labels.condition="Ready"', 'metric.labels.status!="True"'
                     ),
                     comparison="COMPARISON_GT",
                     value=0,
                     duration=_NOT_READY_DURATION,
-                    aligner="ALIGN_FRACTION_TRUE",
-                    reducer="REDUCE_SUM",
-                    group_by=cluster,
+                    over=Aggregation("ALIGN_FRACTION_TRUE", "REDUCE_SUM", _PER_CLUSTER),
                 )
             ],
-            ctx=ctx,
-            parent=self,
-            channels=self.notification_channels,
             documentation="Worker nodes of the training cluster have not been Ready for 10 minutes. GKE "
             "auto-repair recreates unhealthy nodes; check the node pool's operations if this persists.",
             severity="ERROR",

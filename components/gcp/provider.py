@@ -11,11 +11,11 @@ from __future__ import annotations
 import pulumi
 import pulumi_gcp as gcp
 
-from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import PlatformSpec
 
 
 def create_provider(name: str, spec: PlatformSpec, parent: pulumi.Resource) -> pulumi.ProviderResource:
+    """``<name>-gcp``, a child of ``parent``: the provider every GCP concern of the platform uses."""
     project = spec.gcp.project if spec.gcp else None
     return gcp.Provider(
         f"{name}-gcp",
@@ -24,11 +24,3 @@ def create_provider(name: str, spec: PlatformSpec, parent: pulumi.Resource) -> p
         opts=pulumi.ResourceOptions(parent=parent),
     )
 
-
-def shared_handles(
-    name: str, spec: PlatformSpec, ctx: PlatformContext, opts: pulumi.ResourceOptions
-) -> dict[str, object]:
-    """GCP needs no platform-wide handle before the concerns are built; each concern enables the
-    APIs it uses (``gcp.projects.Service`` with ``disable_on_destroy=False``)."""
-    del name, spec, ctx, opts
-    return {}

@@ -41,10 +41,9 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlfabric.components import naming
+from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.network import account_id, project_id
-from mlfabric.components.gcp.registry import repositories_of
-from mlfabric.components.gcp.serving import services_of
+from mlfabric.components.gcp.common import account_id, models_of, project_id, repositories_of, services_of
 from mlfabric.components.spec import Persona, RbacSpec
 
 TRAINING_NAMESPACE: Final = "ml-training"
@@ -128,55 +127,30 @@ def _role_slug(role: str) -> str:
     return role.removeprefix("roles/").replace(".", "-")
 
 
-class GcpRbac(pulumi.ComponentResource):
+class GcpRbac(RbacOutputs):
     """Predefined-role grants per persona on the platform's resources; Workload Identity for training."""
 
-    persona_roles: pulumi.Output[dict[str, str]]
-    workload_identity: pulumi.Output[str]
+    type_token = "mlfabric:rbac:GcpRbac"
+    needs = ("storage", "registry", "cluster", "serving")
 
-    def __init__(
-        self,
-        name: str,
-        spec: RbacSpec,
-        ctx: PlatformContext,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlfabric:rbac:GcpRbac", name, None, opts)
-        self._name = name
-        self._ctx = ctx
+    def __init__(self, name: str, spec: RbacSpec, ctx: PlatformContext,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, spec, ctx, opts)
         self._project = project_id(ctx, self)
         self._repositories = repositories_of(ctx.registry)
         self._services = services_of(ctx.serving)
-        self._has_models = bool(getattr(ctx.registry, "model_ids", None))
+        self._has_models = bool(models_of(ctx.registry))
 
         # Bucket grants: (role, member) -> buckets (None: every platform bucket), one conditional grant each;
         # other grants: (target, role, member), one resource each.
-        bucket_grants: dict[tuple[str, str], set[str] | None] = {}
-        other_grants: set[tuple[str, str, str]] = set()
-        roles: dict[str, set[str]] = {}
-        for persona, principals in spec.personas.items():
-            granted = roles.setdefault(persona, set())
-            for grant in PERSONA_GRANTS[persona]:
-                if grant.role in FORBIDDEN_ROLES:  # pragma: no cover - a table error
-                    raise ValueError(f"{persona}: {grant.role} is a basic role")
-                targets = self._targets(grant)
-                if not targets:
-                    continue
-                granted.add(grant.role)
-                for member in principals:
-                    if grant.scope == "buckets":
-                        key = (grant.role, member)
-                        if (key in bucket_grants and bucket_grants[key] is None) or not grant.buckets:
-                            bucket_grants[key] = None
-                        else:
-                            bucket_grants[key] = (bucket_grants.get(key) or set()) | set(grant.buckets)
-                    else:
-                        other_grants.update((target, grant.role, member) for target in targets)
+        self._bucket_grants: dict[tuple[str, str], set[str] | None] = {}
+        self._other_grants: set[tuple[str, str, str]] = set()
+        roles = {persona: self._collect(persona, principals) for persona, principals in spec.personas.items()}
 
-        for (role, member), buckets in sorted(bucket_grants.items(), key=lambda kv: kv[0]):
+        for (role, member), buckets in sorted(self._bucket_grants.items(), key=lambda kv: kv[0]):
             self._bucket_grant(f"{name}-buckets-{_role_slug(role)}-{naming.short_hash(member)}", role, member,
                                None if buckets is None else sorted(buckets))
-        for target, role, member in sorted(other_grants):
+        for target, role, member in sorted(self._other_grants):
             self._grant(target, role, member)
 
         workload = self._training_identity() if ctx.cluster is not None else None
@@ -184,7 +158,32 @@ class GcpRbac(pulumi.ComponentResource):
             {persona: ", ".join(sorted(granted)) for persona, granted in roles.items()}
         )
         self.workload_identity = workload.email if workload is not None else pulumi.Output.from_input("")
-        self.register_outputs({"persona_roles": self.persona_roles, "workload_identity": self.workload_identity})
+        self.register_contract()
+
+    def _collect(self, persona: Persona, principals: list[str]) -> set[str]:
+        """Record the grants of one persona's principals; the roles the persona holds in this platform."""
+        granted: set[str] = set()
+        for grant in PERSONA_GRANTS[persona]:
+            if grant.role in FORBIDDEN_ROLES:  # pragma: no cover - a table error
+                raise ValueError(f"{persona}: {grant.role} is a basic role")
+            targets = self._targets(grant)
+            if not targets:
+                continue
+            granted.add(grant.role)
+            for member in principals:
+                if grant.scope == "buckets":
+                    self._add_bucket_grant(grant, member)
+                else:
+                    self._other_grants.update((target, grant.role, member) for target in targets)
+        return granted
+
+    def _add_bucket_grant(self, grant: Grant, member: str) -> None:
+        """Merge a bucket grant into the member's grant of the same role (None: every bucket wins)."""
+        key = (grant.role, member)
+        if (key in self._bucket_grants and self._bucket_grants[key] is None) or not grant.buckets:
+            self._bucket_grants[key] = None
+        else:
+            self._bucket_grants[key] = (self._bucket_grants.get(key) or set()) | set(grant.buckets)
 
     def _targets(self, grant: Grant) -> list[str]:
         """Where a grant applies in this platform ([] when the platform has no such resource)."""
@@ -220,12 +219,11 @@ class GcpRbac(pulumi.ComponentResource):
                 description=f"{role} on {scope} of mlfabric platform {self._ctx.base_name} only",
                 expression=storage.bucket_names.apply(condition),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
 
     def _grant(self, target: str, role: str, member: str) -> None:
-        ctx = self._ctx
-        child = pulumi.ResourceOptions(parent=self)
+        ctx, child = self._ctx, self._child
         kind, _, item = target.partition(":")
         logical = f"{self._name}-{kind}{'-' + item if item else ''}-{_role_slug(role)}-{naming.short_hash(member)}"
         if kind == "repository":
@@ -248,10 +246,10 @@ class GcpRbac(pulumi.ComponentResource):
             f"{name}-training",
             account_id=account_id(ctx.base_name, "training"),
             display_name=f"mlfabric {ctx.base_name}: training pods",
-            description=f"Workload Identity of {TRAINING_NAMESPACE}/{TRAINING_SERVICE_ACCOUNT} on the platform cluster: "
-            "reads datasets, writes artifacts.",
+            description=f"Workload Identity of {TRAINING_NAMESPACE}/{TRAINING_SERVICE_ACCOUNT} on the platform "
+            "cluster: reads datasets, writes artifacts.",
             project=ctx.account,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
         if ctx.storage is not None:
             for grant in TRAINING_GRANTS:

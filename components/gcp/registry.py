@@ -33,7 +33,6 @@ holds the resource names the models will have after their first upload
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Final
 
 import pulumi
@@ -41,13 +40,22 @@ import pulumi_gcp as gcp
 
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.network import KMS_API, concern_key, enable_apis, key_user, project_id, service_agent
+from mlfabric.components.gcp.common import (
+    KMS_API,
+    agent_key_user,
+    concern_key,
+    days,
+    dict_output,
+    enable_apis,
+    project_id,
+)
 from mlfabric.components.spec import RegistrySpec
 
 ARTIFACT_REGISTRY_API: Final = "artifactregistry.googleapis.com"
 CONTAINER_SCANNING_API: Final = "containerscanning.googleapis.com"
 VERTEX_API: Final = "aiplatform.googleapis.com"
-_SECONDS_PER_DAY: Final = 86400
+# The services that encrypt with the registry key, each through its own service agent.
+_KEY_USERS: Final = (ARTIFACT_REGISTRY_API, VERTEX_API)
 
 
 def repository_id(base_name: str, repository: str) -> str:
@@ -60,77 +68,35 @@ def model_id(base_name: str, model: str) -> str:
     return f"{base_name}-{model}"
 
 
-def repositories_of(registry: RegistryOutputs | None) -> dict[str, str]:
-    """Spec repository name -> Artifact Registry repository id, known before anything is deployed.
-
-    Per-repository IAM needs the repositories when resources are declared, not when outputs resolve,
-    so it reads ``GcpRegistry.repository_ids`` (plain strings), not ``registry_urls``.
-    """
-    if registry is None:
-        return {}
-    ids = getattr(registry, "repository_ids", None)
-    if not isinstance(ids, Mapping):
-        raise TypeError("a GCP concern needs the registry's repository_ids (a GcpRegistry handle)")
-    return {str(k): str(v) for k, v in ids.items()}
+def _apis(spec: RegistrySpec) -> list[str]:
+    """The APIs the spec's repositories and models use."""
+    services = [KMS_API]
+    if spec.repositories:
+        services.append(ARTIFACT_REGISTRY_API)
+        if spec.scan_on_push:
+            services.append(CONTAINER_SCANNING_API)
+    if spec.models:
+        services.append(VERTEX_API)
+    return services
 
 
-def _dict_output(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    # Output.all() of nothing resolves to a list, not an empty dict.
-    if not values:
-        return pulumi.Output.from_input({})
-    return pulumi.Output.all(**values)  # type: ignore[return-value]
-
-
-class GcpRegistry(pulumi.ComponentResource):
+class GcpRegistry(RegistryOutputs):
     """CMEK-encrypted, scanned Artifact Registry repositories; Vertex AI model ids and their key."""
 
-    registry_urls: pulumi.Output[dict[str, str]]
-    model_registry_ids: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:registry:GcpRegistry"
 
-    def __init__(
-        self,
-        name: str,
-        spec: RegistrySpec,
-        ctx: PlatformContext,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlfabric:registry:GcpRegistry", name, None, opts)
+    def __init__(self, name: str, spec: RegistrySpec, ctx: PlatformContext,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, spec, ctx, opts)
         # Static (known at declaration): what per-repository IAM in other concerns is declared from.
         self.repository_ids: dict[str, str] = {r: repository_id(ctx.base_name, r) for r in spec.repositories}
         self.model_ids: dict[str, str] = {m: model_id(ctx.base_name, m) for m in spec.models}
-        repositories: dict[str, gcp.artifactregistry.Repository] = {}
         self.model_encryption_key: pulumi.Output[str] = pulumi.Output.from_input("")
-
-        if spec.repositories or spec.models:
-            services = [KMS_API]
-            if spec.repositories:
-                services.append(ARTIFACT_REGISTRY_API)
-                if spec.scan_on_push:
-                    services.append(CONTAINER_SCANNING_API)
-            if spec.models:
-                services.append(VERTEX_API)
-            apis = enable_apis(name, ctx, self, *services)
-            key = concern_key(name, "registry", ctx, self, apis[KMS_API]).key
-            users = {
-                service: key_user(
-                    f"{name}-registry-{service.split('.')[0]}-agent",
-                    key.id,
-                    service_agent(name, service, ctx, self, apis[service]),
-                    self,
-                )
-                for service in (ARTIFACT_REGISTRY_API, VERTEX_API)
-                if service in apis
-            }
-            if spec.models:
-                self.model_encryption_key = key.id
-            for repository in spec.repositories:
-                repositories[repository] = self._repository(
-                    name, repository, spec, ctx, key, [*apis.values(), users[ARTIFACT_REGISTRY_API]]
-                )
+        repositories = self._declare() if spec.repositories or spec.models else {}
 
         project = project_id(ctx, self)
         # An Artifact Registry repository holds images: the push/pull address names one, after the repository.
-        self.registry_urls = _dict_output(
+        self.registry_urls = dict_output(
             {k: pulumi.Output.concat(r.registry_uri, "/", k) for k, r in repositories.items()}
         )
         self.model_registry_ids = (
@@ -140,20 +106,29 @@ class GcpRegistry(pulumi.ComponentResource):
             if self.model_ids
             else pulumi.Output.from_input({})
         )
-        self.register_outputs(
-            {"registry_urls": self.registry_urls, "model_registry_ids": self.model_registry_ids}
-        )
+        self.register_contract()
+
+    def _declare(self) -> dict[str, gcp.artifactregistry.Repository]:
+        """The APIs, the registry key and its users, and the repositories."""
+        name, spec, ctx = self._name, self._spec, self._ctx
+        apis = enable_apis(name, ctx, self, *_apis(spec))
+        key = concern_key(name, "registry", ctx, self, apis[KMS_API]).key
+        users = {
+            service: agent_key_user(name, "registry", service, key.id, ctx, self, apis[service])
+            for service in _KEY_USERS
+            if service in apis
+        }
+        if spec.models:
+            self.model_encryption_key = key.id
+        return {
+            repository: self._repository(repository, key, [*apis.values(), users[ARTIFACT_REGISTRY_API]])
+            for repository in spec.repositories
+        }
 
     def _repository(
-        self,
-        name: str,
-        repository: str,
-        spec: RegistrySpec,
-        ctx: PlatformContext,
-        key: gcp.kms.CryptoKey,
-        after: list[pulumi.Resource],
+        self, repository: str, key: gcp.kms.CryptoKey, after: list[pulumi.Resource]
     ) -> gcp.artifactregistry.Repository:
-        retention = f"{spec.untagged_image_retention_days * _SECONDS_PER_DAY}s"
+        name, spec, ctx = self._name, self._spec, self._ctx
         return gcp.artifactregistry.Repository(
             f"{name}-repo-{repository}",
             project=ctx.account,
@@ -172,7 +147,7 @@ class GcpRegistry(pulumi.ComponentResource):
                     id="delete-untagged",
                     action="DELETE",
                     condition=gcp.artifactregistry.RepositoryCleanupPolicyConditionArgs(
-                        tag_state="UNTAGGED", older_than=retention
+                        tag_state="UNTAGGED", older_than=days(spec.untagged_image_retention_days)
                     ),
                 )
             ],

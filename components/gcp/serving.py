@@ -46,7 +46,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
@@ -56,8 +55,16 @@ import pulumi_gcp as gcp
 from mlfabric.components import catalog, naming
 from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.monitoring import RUN_LATENCIES, RUN_REQUESTS, alert_channels, alert_policy, threshold
-from mlfabric.components.gcp.network import account_id, enable_apis, key_user, service_agent
+from mlfabric.components.gcp.alerts import (
+    RUN_LATENCIES,
+    RUN_REQUESTS,
+    Aggregation,
+    Alerts,
+    alert_channels,
+    metric_filter,
+    threshold,
+)
+from mlfabric.components.gcp.common import account_id, agent_key_user, dict_output, enable_apis, services_prefix
 from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
 
 RUN_API: Final = "run.googleapis.com"
@@ -73,7 +80,7 @@ SERVICE_NAME_MAX: Final = 49
 CONTAINER_PORT: Final = 8080
 REQUEST_TIMEOUT: Final = "300s"
 _ALERT_DURATION: Final = "300s"
-_REVISION_GROUP: Final = ("resource.label.revision_name",)
+_PER_REVISION: Final = ("resource.label.revision_name",)
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ class Shape:
 
 def service_name(base_name: str, endpoint: str) -> str:
     """Physical Cloud Run service name, within Cloud Run's 49 characters (hashed when longer)."""
-    name = f"{base_name}-{endpoint}"
+    name = f"{services_prefix(base_name)}{endpoint}"
     if len(name) <= SERVICE_NAME_MAX:
         return name
     digest = naming.short_hash(base_name, endpoint)
@@ -138,47 +145,28 @@ def _check(index: int, endpoint: EndpointSpec) -> None:
         )
 
 
-def services_of(serving: ServingOutputs | None) -> dict[str, str]:
-    """Spec endpoint name -> Cloud Run service name, known before anything is deployed.
-
-    Per-service IAM needs the services when resources are declared, so it reads
-    ``GcpServing.service_names`` (plain strings), not ``endpoint_names``.
-    """
-    if serving is None:
-        return {}
-    names = getattr(serving, "service_names", None)
-    if not isinstance(names, Mapping):
-        raise TypeError("a GCP concern needs the serving concern's service_names (a GcpServing handle)")
-    return {str(k): str(v) for k, v in names.items()}
+def _traffic(split: list[tuple[str, str, int]]) -> list[gcp.cloudrunv2.ServiceTrafficArgs]:
+    """Traffic pinned to named revisions: (tag, revision, percent) each."""
+    return [
+        gcp.cloudrunv2.ServiceTrafficArgs(
+            type="TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision=revision, percent=percent, tag=tag
+        )
+        for tag, revision, percent in split
+    ]
 
 
-def _dict_output(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
-    if not values:
-        return pulumi.Output.from_input({})
-    return pulumi.Output.all(**values)  # type: ignore[return-value]
-
-
-class GcpServing(pulumi.ComponentResource):
+class GcpServing(ServingOutputs):
     """Cloud Run endpoints: autoscaled, IAM-only, CMEK, revision traffic split, latency/error alerts."""
 
-    endpoint_names: pulumi.Output[dict[str, str]]
-    endpoint_urls: pulumi.Output[dict[str, str]]
+    type_token = "mlfabric:serving:GcpServing"
+    needs = ("network", "storage", "registry", "monitoring")
 
-    def __init__(
-        self,
-        name: str,
-        spec: ServingSpec,
-        ctx: PlatformContext,
-        opts: pulumi.ResourceOptions | None = None,
-        *,
-        monitoring: MonitoringSpec,
-    ) -> None:
+    def __init__(self, name: str, spec: ServingSpec, ctx: PlatformContext,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
         for index, endpoint in enumerate(spec.endpoints):
             _check(index, endpoint)
-        super().__init__("mlfabric:serving:GcpServing", name, None, opts)
-        self._name = name
-        self._ctx = ctx
-        self._monitoring = monitoring
+        super().__init__(name, spec, ctx, opts)
+        self._monitoring = ctx.monitoring_spec
         # Static (known at declaration): what per-service IAM in RBAC is declared from.
         self.service_names: dict[str, str] = {e.name: service_name(ctx.base_name, e.name) for e in spec.endpoints}
         if any(e.data_capture_percent > 0 for e in spec.endpoints):
@@ -187,31 +175,34 @@ class GcpServing(pulumi.ComponentResource):
                 "applied on GCP (request logs, without payloads, go to the platform log bucket)",
                 self,
             )
+        # What every service waits for, the key its revisions are encrypted with, where its alerts go.
+        self._after: list[pulumi.Resource] = []
+        self._key: pulumi.Output[str] | None = None
+        self._alerts = Alerts(ctx, self, alert_channels(ctx.monitoring))
+        services = self._declare() if spec.endpoints else {}
 
-        services: dict[str, gcp.cloudrunv2.Service] = {}
-        if spec.endpoints:
-            apis = enable_apis(name, ctx, self, RUN_API)
-            self._after: list[pulumi.Resource] = list(apis.values())
-            self._key: pulumi.Output[str] | None = None
-            if ctx.storage is not None:
-                self._key = ctx.storage.encryption_key_id
-                self._after.append(
-                    key_user(f"{name}-serving-run-agent", self._key,
-                             service_agent(name, RUN_API, ctx, self, apis[RUN_API]), self)
-                )
-            self._channels = alert_channels(ctx.monitoring)
-            services = {e.name: self._endpoint(e) for e in spec.endpoints}
+        self.endpoint_names = dict_output({k: s.name for k, s in services.items()})
+        self.endpoint_urls = dict_output({k: s.uri for k, s in services.items()})
+        self.register_contract()
 
-        self.endpoint_names = _dict_output({k: s.name for k, s in services.items()})
-        self.endpoint_urls = _dict_output({k: s.uri for k, s in services.items()})
-        self.register_outputs({"endpoint_names": self.endpoint_names, "endpoint_urls": self.endpoint_urls})
+    def _declare(self) -> dict[str, gcp.cloudrunv2.Service]:
+        """The Cloud Run API, the run agent's grant on the storage key, and every endpoint."""
+        name, ctx = self._name, self._ctx
+        apis = enable_apis(name, ctx, self, RUN_API)
+        self._after.extend(apis.values())
+        if ctx.storage is not None:
+            self._key = ctx.storage.encryption_key_id
+            self._after.append(agent_key_user(name, "serving", RUN_API, self._key, ctx, self, apis[RUN_API]))
+        return {e.name: self._endpoint(e) for e in self._spec.endpoints}
 
     def _image_url(self, image: str) -> pulumi.Output[str]:
         repository = image_repository(image)
         if repository is None:
             return pulumi.Output.from_input(image)
         if self._ctx.registry is None:
-            raise pulumi.RunError(f"serving: image {image!r} names a platform repository but the platform has no registry")
+            raise pulumi.RunError(
+                f"serving: image {image!r} names a platform repository but the platform has no registry"
+            )
         suffix = image[len(repository):]
         return self._ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
 
@@ -220,6 +211,18 @@ class GcpServing(pulumi.ComponentResource):
         settings = {"image": image, "shape": dataclasses.asdict(shape(endpoint)),
                     "concurrency": concurrency(endpoint, self._monitoring)}
         return f"{service}-{naming.short_hash(json.dumps(settings, sort_keys=True), length=8)}"
+
+    def _revisions(
+        self, service: str, endpoint: EndpointSpec
+    ) -> tuple[str, str, list[gcp.cloudrunv2.ServiceTrafficArgs]]:
+        """(image, revision) the service's template runs, and the traffic split over pinned revisions."""
+        challenger = endpoint.traffic.challenger
+        main = self._revision(service, endpoint.image, endpoint)
+        if challenger is None:
+            return endpoint.image, main, _traffic([("main", main, 100)])
+        revision = self._revision(service, challenger.image, endpoint)
+        split = [("main", main, 100 - challenger.percent), ("challenger", revision, challenger.percent)]
+        return challenger.image, revision, _traffic(split)
 
     def _endpoint(self, endpoint: EndpointSpec) -> gcp.cloudrunv2.Service:
         ctx = self._ctx
@@ -231,25 +234,10 @@ class GcpServing(pulumi.ComponentResource):
             display_name=f"mlfabric {ctx.base_name}: endpoint {endpoint.name}",
             description="Identity of the endpoint's Cloud Run revisions; holds no role.",
             project=ctx.account,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
-
-        challenger = endpoint.traffic.challenger
-        main_revision = self._revision(physical, endpoint.image, endpoint)
-        if challenger is None:
-            template_image, template_revision = endpoint.image, main_revision
-            traffic = [("main", main_revision, 100)]
-        else:
-            template_image = challenger.image
-            template_revision = self._revision(physical, challenger.image, endpoint)
-            traffic = [("main", main_revision, 100 - challenger.percent),
-                       ("challenger", template_revision, challenger.percent)]
-
-        size = shape(endpoint)
-        limits = {"cpu": str(size.cpu), "memory": f"{size.memory_gib}Gi"}
-        if size.gpu is not None:
-            limits["nvidia.com/gpu"] = "1"
-        network = ctx.network
+        image, revision, traffics = self._revisions(physical, endpoint)
+        labels = ctx.tags({"mlfabric-endpoint": endpoint.name, "mlfabric-model": endpoint.model})
         service = gcp.cloudrunv2.Service(
             logical,
             name=physical,
@@ -262,107 +250,106 @@ class GcpServing(pulumi.ComponentResource):
             scaling=gcp.cloudrunv2.ServiceScalingArgs(
                 min_instance_count=endpoint.min_replicas, max_instance_count=endpoint.max_replicas
             ),
-            template=gcp.cloudrunv2.ServiceTemplateArgs(
-                revision=template_revision,
-                service_account=runtime.email,
-                encryption_key=self._key,
-                execution_environment="EXECUTION_ENVIRONMENT_GEN2",
-                max_instance_request_concurrency=concurrency(endpoint, self._monitoring),
-                timeout=REQUEST_TIMEOUT,
-                node_selector=gcp.cloudrunv2.ServiceTemplateNodeSelectorArgs(accelerator=size.gpu)
-                if size.gpu is not None
-                else None,
-                # Zonal redundancy keeps capacity for a zone outage; outside prod, best effort is cheaper.
-                gpu_zonal_redundancy_disabled=(ctx.environment != "prod") if size.gpu is not None else None,
-                containers=[
-                    gcp.cloudrunv2.ServiceTemplateContainerArgs(
-                        image=self._image_url(template_image),
-                        ports=gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=CONTAINER_PORT),
-                        resources=gcp.cloudrunv2.ServiceTemplateContainerResourcesArgs(
-                            limits=limits,
-                            # GPU instances need their CPU always allocated; CPU-only ones bill per request.
-                            cpu_idle=size.gpu is None,
-                            startup_cpu_boost=True,
-                        ),
-                    )
-                ],
-                vpc_access=gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(
-                    network_interfaces=[
-                        gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
-                            network=network.network_id,
-                            subnetwork=network.private_subnet_ids.apply(lambda ids: ids[0]),
-                        )
-                    ],
-                    egress="PRIVATE_RANGES_ONLY",
-                )
-                if network is not None
-                else None,
-                labels=ctx.tags({"mlfabric-endpoint": endpoint.name, "mlfabric-model": endpoint.model}),
-            ),
-            traffics=[
-                gcp.cloudrunv2.ServiceTrafficArgs(
-                    type="TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", revision=revision, percent=percent, tag=tag
-                )
-                for tag, revision, percent in traffic
-            ],
+            template=self._template(endpoint, image, revision, runtime.email, labels),
+            traffics=traffics,
             deletion_protection=ctx.deletion_protection,
-            labels=ctx.tags({"mlfabric-endpoint": endpoint.name, "mlfabric-model": endpoint.model}),
+            labels=labels,
             opts=pulumi.ResourceOptions(parent=self, depends_on=self._after),
         )
-        self._alerts(logical, physical, service)
+        self._endpoint_alerts(logical, physical, service)
         return service
 
-    def _alerts(self, logical: str, physical: str, service: gcp.cloudrunv2.Service) -> None:
-        ctx, spec = self._ctx, self._monitoring
+    def _template(
+        self, endpoint: EndpointSpec, image: str, revision: str, runtime: pulumi.Output[str], labels: dict[str, str]
+    ) -> gcp.cloudrunv2.ServiceTemplateArgs:
+        """The revision the service runs: its identity, shape, key, concurrency and network."""
+        size = shape(endpoint)
+        limits = {"cpu": str(size.cpu), "memory": f"{size.memory_gib}Gi"}
+        if size.gpu is not None:
+            limits["nvidia.com/gpu"] = "1"
+        return gcp.cloudrunv2.ServiceTemplateArgs(
+            revision=revision,
+            service_account=runtime,
+            encryption_key=self._key,
+            execution_environment="EXECUTION_ENVIRONMENT_GEN2",
+            max_instance_request_concurrency=concurrency(endpoint, self._monitoring),
+            timeout=REQUEST_TIMEOUT,
+            node_selector=gcp.cloudrunv2.ServiceTemplateNodeSelectorArgs(accelerator=size.gpu)
+            if size.gpu is not None
+            else None,
+            # Zonal redundancy keeps capacity for a zone outage; outside prod, best effort is cheaper.
+            gpu_zonal_redundancy_disabled=(self._ctx.environment != "prod") if size.gpu is not None else None,
+            containers=[
+                gcp.cloudrunv2.ServiceTemplateContainerArgs(
+                    image=self._image_url(image),
+                    ports=gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=CONTAINER_PORT),
+                    resources=gcp.cloudrunv2.ServiceTemplateContainerResourcesArgs(
+                        limits=limits,
+                        # GPU instances need their CPU always allocated; CPU-only ones bill per request.
+                        cpu_idle=size.gpu is None,
+                        startup_cpu_boost=True,
+                    ),
+                )
+            ],
+            vpc_access=self._vpc_access(),
+            labels=labels,
+        )
+
+    def _vpc_access(self) -> gcp.cloudrunv2.ServiceTemplateVpcAccessArgs | None:
+        """Egress to private ranges through the platform subnet; none without a network."""
+        network = self._ctx.network
+        if network is None:
+            return None
+        return gcp.cloudrunv2.ServiceTemplateVpcAccessArgs(
+            network_interfaces=[
+                gcp.cloudrunv2.ServiceTemplateVpcAccessNetworkInterfaceArgs(
+                    network=network.network_id,
+                    subnetwork=network.private_subnet_ids.apply(lambda ids: ids[0]),
+                )
+            ],
+            egress="PRIVATE_RANGES_ONLY",
+        )
+
+    def _endpoint_alerts(self, logical: str, physical: str, service: gcp.cloudrunv2.Service) -> None:
+        """p99 latency and error rate per revision, so a challenger is watched on its own."""
+        spec = self._monitoring
         # Built from the service's name output so each policy depends on its service.
         revisions = service.name.apply(
             lambda name: f'resource.type="cloud_run_revision" AND resource.labels.service_name="{name}"'
         )
-        alert_policy(
+        self._alerts.policy(
             f"{logical}-p99-latency",
             f"{physical}: p99 latency above {spec.latency_p99_ms} ms",
             [
                 threshold(
                     "p99 request latency per revision",
-                    revisions.apply(lambda f: f'metric.type="{RUN_LATENCIES}" AND {f}'),
+                    metric_filter(RUN_LATENCIES, revisions),
                     comparison="COMPARISON_GT",
                     value=spec.latency_p99_ms,
                     duration=_ALERT_DURATION,
-                    aligner="ALIGN_DELTA",
-                    reducer="REDUCE_PERCENTILE_99",
-                    group_by=_REVISION_GROUP,
+                    over=Aggregation("ALIGN_DELTA", "REDUCE_PERCENTILE_99", _PER_REVISION),
                 )
             ],
-            ctx=ctx,
-            parent=self,
-            channels=self._channels,
             documentation=f"p99 latency of endpoint {physical} stayed above {spec.latency_p99_ms} ms for "
             "5 minutes. The revision label says whether main or challenger is slow.",
             severity="ERROR",
         )
-        alert_policy(
+        self._alerts.policy(
             f"{logical}-error-rate",
             f"{physical}: error rate above {spec.error_rate_percent:g}%",
             [
                 threshold(
                     f"{kind} responses per request, per revision",
-                    pulumi.Output.concat(
-                        f'metric.type="{RUN_REQUESTS}" AND metric.labels.response_code_class="{kind}" AND ', revisions
-                    ),
+                    metric_filter(RUN_REQUESTS, revisions, f'metric.labels.response_code_class="{kind}"'),
                     comparison="COMPARISON_GT",
                     # Cloud Monitoring compares a ratio of two filters as a fraction, not a percent.
                     value=spec.error_rate_percent / 100,
                     duration=_ALERT_DURATION,
-                    aligner="ALIGN_RATE",
-                    reducer="REDUCE_SUM",
-                    group_by=_REVISION_GROUP,
-                    denominator=revisions.apply(lambda f: f'metric.type="{RUN_REQUESTS}" AND {f}'),
+                    over=Aggregation("ALIGN_RATE", "REDUCE_SUM", _PER_REVISION),
+                    denominator=metric_filter(RUN_REQUESTS, revisions),
                 )
                 for kind in ("5xx", "4xx")
             ],
-            ctx=ctx,
-            parent=self,
-            channels=self._channels,
             documentation=f"5xx or 4xx responses of endpoint {physical} stayed above {spec.error_rate_percent:g}% "
             "of requests for 5 minutes.",
             severity="ERROR",

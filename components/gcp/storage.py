@@ -33,20 +33,17 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
+from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
+from mlfabric.components.gcp.common import KMS_API, concern_key, days, enable_api, key_user
 from mlfabric.components.spec import BucketSpec, StorageSpec
 
 _STORAGE_API: Final = "storage.googleapis.com"
-_KMS_API: Final = "cloudkms.googleapis.com"
-_KEY_USER_ROLE: Final = "roles/cloudkms.cryptoKeyEncrypterDecrypter"
 # Cloud Storage writes usage logs as this Google-owned group (documented, fixed).
 _LOG_WRITER: Final = "group:cloud-storage-analytics@google.com"
 _LOG_WRITER_ROLE: Final = "roles/storage.objectCreator"
 _ACCESS_LOG_RETENTION_DAYS: Final = 365
 _ABORT_UPLOADS_AFTER_DAYS: Final = 7
-# Key versions wait this long in DESTROY_SCHEDULED before they are gone (Cloud KMS default, explicit).
-_KEY_DESTROY_DELAY: Final = f"{30 * 86400}s"
-_SECONDS_PER_DAY: Final = 86400
 
 
 def _rule(action: str, condition: gcp.storage.BucketLifecycleRuleConditionArgs,
@@ -57,87 +54,41 @@ def _rule(action: str, condition: gcp.storage.BucketLifecycleRuleConditionArgs,
     )
 
 
-class GcpStorage(pulumi.ComponentResource):
+class GcpStorage(StorageOutputs):
     """Private, CMEK-encrypted GCS buckets for datasets, artifacts and models."""
 
-    bucket_names: pulumi.Output[dict[str, str]]
-    bucket_urls: pulumi.Output[dict[str, str]]
-    bucket_ids: pulumi.Output[dict[str, str]]
-    encryption_key_id: pulumi.Output[str]
-    access_log_bucket: pulumi.Output[str]
+    type_token = "mlfabric:storage:GcpStorage"
 
-    def __init__(
-        self,
-        name: str,
-        spec: StorageSpec,
-        ctx: PlatformContext,
-        opts: pulumi.ResourceOptions | None = None,
-    ) -> None:
-        super().__init__("mlfabric:storage:GcpStorage", name, None, opts)
-        self._name = name
-        self._spec = spec
-        self._ctx = ctx
-        # The project every resource lives in; None leaves it to the provider (see providers.gcp).
-        project = ctx.account
-        child = pulumi.ResourceOptions(parent=self)
-
-        storage_api = gcp.projects.Service(
-            f"{name}-storage-api", service=_STORAGE_API, project=project, disable_on_destroy=False, opts=child
-        )
-        kms_api = gcp.projects.Service(
-            f"{name}-kms-api", service=_KMS_API, project=project, disable_on_destroy=False, opts=child
-        )
-
-        # Both hold the data's only key: replacing either makes every object unreadable.
-        self.key_ring = gcp.kms.KeyRing(
-            f"{name}-storage",
-            location=ctx.region,
-            project=project,
-            opts=ctx.stateful(self, depends_on=[kms_api]),
-        )
-        self.key = gcp.kms.CryptoKey(
-            f"{name}-storage",
-            key_ring=self.key_ring.id,
-            purpose="ENCRYPT_DECRYPT",
-            rotation_period=f"{spec.key_rotation_days * _SECONDS_PER_DAY}s",
-            destroy_scheduled_duration=_KEY_DESTROY_DELAY,
-            labels=ctx.tags(),
-            opts=ctx.stateful(self),
-        )
+    def __init__(self, name: str, spec: StorageSpec, ctx: PlatformContext,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(name, spec, ctx, opts)
+        storage_api = enable_api(f"{name}-storage-api", _STORAGE_API, ctx, self)
+        kms_api = enable_api(f"{name}-kms-api", KMS_API, ctx, self)
+        # The data's only key, rotated on the spec's schedule; its labels are the platform's tags only.
+        self._key = concern_key(
+            name, "storage", ctx, self, kms_api, rotation_period=days(spec.key_rotation_days), labels=ctx.tags()
+        ).key
         # The invoke also creates the service agent if the project has none yet.
         agent = gcp.storage.get_project_service_account_output(
-            project=project, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[storage_api])
+            project=ctx.account, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[storage_api])
         )
-        key_user = gcp.kms.CryptoKeyIAMMember(
-            f"{name}-storage-gcs-agent",
-            crypto_key_id=self.key.id,
-            role=_KEY_USER_ROLE,
-            member=agent.member,
-            opts=child,
-        )
-        self._ready: list[pulumi.Resource] = [storage_api, key_user]
+        # Every bucket waits for these: a bucket whose default key the agent may not use fails its first write.
+        self._ready: list[pulumi.Resource] = [
+            storage_api, key_user(f"{name}-storage-gcs-agent", self._key.id, agent.member, self)
+        ]
 
-        self.log_bucket: gcp.storage.Bucket | None = None
+        self._log_bucket: gcp.storage.Bucket | None = None
         if spec.access_logging:
-            self.log_bucket, log_writer = self._log_bucket()
-            self._ready.append(log_writer)
+            self._log_bucket = self._access_log_bucket()
         buckets = {b.name: self._bucket(b) for b in spec.buckets}
 
         self.bucket_names = pulumi.Output.all(**{k: b.name for k, b in buckets.items()})
         self.bucket_urls = pulumi.Output.all(**{k: b.url for k, b in buckets.items()})
         # IAM on GCS scopes to the bucket name (gcp.storage.BucketIAMMember(bucket=...)).
         self.bucket_ids = self.bucket_names
-        self.encryption_key_id = self.key.id
-        self.access_log_bucket = self.log_bucket.name if self.log_bucket else pulumi.Output.from_input("")
-        self.register_outputs(
-            {
-                "bucket_names": self.bucket_names,
-                "bucket_urls": self.bucket_urls,
-                "bucket_ids": self.bucket_ids,
-                "encryption_key_id": self.encryption_key_id,
-                "access_log_bucket": self.access_log_bucket,
-            }
-        )
+        self.encryption_key_id = self._key.id
+        self.access_log_bucket = self._log_bucket.name if self._log_bucket else pulumi.Output.from_input("")
+        self.register_contract()
 
     def _private_bucket(
         self,
@@ -152,7 +103,7 @@ class GcpStorage(pulumi.ComponentResource):
             project=self._ctx.account,
             location=self._ctx.region,
             storage_class="STANDARD",
-            encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=self.key.id),
+            encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=self._key.id),
             # IAM only: object ACLs are off, so no object can be shared past the bucket's policy.
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
@@ -164,7 +115,8 @@ class GcpStorage(pulumi.ComponentResource):
             opts=self._ctx.stateful(self, depends_on=list(self._ready)),
         )
 
-    def _log_bucket(self) -> tuple[gcp.storage.Bucket, gcp.storage.BucketIAMMember]:
+    def _access_log_bucket(self) -> gcp.storage.Bucket:
+        """The usage-log bucket, and the grant that lets Cloud Storage's log writer fill it."""
         logical = f"{self._name}-access-logs"
         bucket = self._private_bucket(
             logical, "access-logs", self._lifecycle_rules(_ACCESS_LOG_RETENTION_DAYS, None)
@@ -174,14 +126,16 @@ class GcpStorage(pulumi.ComponentResource):
             bucket=bucket.name,
             role=_LOG_WRITER_ROLE,
             member=_LOG_WRITER,
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=self._child,
         )
-        return bucket, writer
+        # Data buckets log into it only once the writer may write.
+        self._ready.append(writer)
+        return bucket
 
     def _bucket(self, spec: BucketSpec) -> gcp.storage.Bucket:
         logging = (
-            gcp.storage.BucketLoggingArgs(log_bucket=self.log_bucket.name, log_object_prefix=spec.name)
-            if self.log_bucket is not None
+            gcp.storage.BucketLoggingArgs(log_bucket=self._log_bucket.name, log_object_prefix=spec.name)
+            if self._log_bucket is not None
             else None
         )
         return self._private_bucket(

@@ -1,11 +1,18 @@
-"""Fake Kubernetes answers: metadata as the API server fills it in."""
+"""Fake Kubernetes answers: metadata as the API server fills it in.
+
+Which outputs a kind computes (``status``…) comes from the installed ``pulumi_kubernetes`` SDK
+(``derived_outputs``); this module only fills ``metadata`` the way the API server does (uid,
+resourceVersion, creationTimestamp, the default namespace) and forms ids (``<namespace>/<name>``, or
+the name alone for cluster-scoped kinds).
+"""
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Callable
 from typing import Any, Final
 
-from mlfabric.components.fakes import World
+from mlfabric.components.derived_outputs import TIMESTAMP, Style, complete
+from mlfabric.components.fakes import Registration, World, digest, uuid_of
 
 # Kinds that live outside any namespace: the API server gives them no metadata.namespace.
 _CLUSTER_SCOPED: Final = frozenset(
@@ -16,18 +23,31 @@ _CLUSTER_SCOPED: Final = frozenset(
     }
 )
 
+STYLE: Final = Style(
+    cloud="kubernetes",
+    rules={},
+    host=lambda r: f"{r.physical}.svc.cluster.local",
+    ready="True",
+)
+
 
 def outputs(typ: str, name: str, inputs: dict[str, Any], world: World) -> dict[str, Any]:
-    """Computed outputs of a ``kubernetes:`` resource."""
+    """Computed outputs of a ``kubernetes:`` resource (``__id``: its id)."""
     kind = typ.rsplit(":", 1)[-1]
     metadata = dict(inputs.get("metadata") or {})
     metadata.setdefault("name", name)
-    digest = hashlib.sha256(f"{world.stack}/{typ}/{name}".encode()).hexdigest()
-    metadata.setdefault("uid", f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}")
-    metadata.setdefault("resourceVersion", str(int(digest[:6], 16)))
-    metadata.setdefault("creationTimestamp", "2024-01-01T00:00:00Z")
+    seed = f"{world.stack}/{typ}/{name}"
+    metadata.setdefault("uid", uuid_of(seed))
+    metadata.setdefault("resourceVersion", str(int(digest(seed, length=6), 16)))
+    metadata.setdefault("creationTimestamp", TIMESTAMP)
     if kind in _CLUSTER_SCOPED:
         metadata.pop("namespace", None)
-        return {"metadata": metadata, "__id": metadata["name"]}
-    metadata.setdefault("namespace", "default")
-    return {"metadata": metadata, "__id": f"{metadata['namespace']}/{metadata['name']}"}
+        resource_id = metadata["name"]
+    else:
+        metadata.setdefault("namespace", "default")
+        resource_id = f"{metadata['namespace']}/{metadata['name']}"
+    r = Registration(typ, name, inputs, world, physical=str(metadata["name"]), resource_id=resource_id)
+    return complete(r, {"metadata": metadata, "__id": resource_id}, STYLE)
+
+
+INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {}

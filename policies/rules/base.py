@@ -7,7 +7,8 @@ here imports mlfabric, so the pack runs alone under ``pulumi preview --policy-pa
 
 ``resource_policy`` / ``stack_policy`` wrap a function into a real ``pulumi_policy`` policy whose
 name is the rule's stable id. The wrapper fills in the rule's config defaults before calling the
-function, so a rule behaves the same whether the engine hands it a config or not.
+function, so a rule behaves the same whether the engine hands it a config or not. ``flag_rule``
+builds a whole resource rule from settings that must (not) be on (``must_be_true``, ``must_be_set``...).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, ParamSpec
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -82,6 +83,28 @@ def type_pattern(token: str) -> re.Pattern[str]:
         module, kind = azure.groups()
         return re.compile(rf"^azure-native:{module}(/v[0-9a-z]+)?:{kind}$")
     return re.compile(rf"^{re.escape(token)}$")
+
+
+P = ParamSpec("P")
+
+
+class ByType(Generic[P]):
+    """One small check per resource type: a rule that reads each cloud's resource its own way.
+
+    Exact tokens are a dict lookup; azure-native and "re:" tokens match like ``TypeMatcher`` (any
+    API version), tried in the order given. A type with no entry yields nothing.
+    """
+
+    def __init__(self, checks: Mapping[str, Callable[P, Iterable[str]]]) -> None:
+        self._exact = {token: check for token, check in checks.items() if not token.startswith(("re:", "azure-native:"))}
+        self._patterns = [(type_pattern(token), check) for token, check in checks.items()
+                          if token.startswith(("re:", "azure-native:"))]
+
+    def check(self, resource_type: str, /, *args: P.args, **kwargs: P.kwargs) -> Iterable[str]:
+        found = self._exact.get(resource_type)
+        if found is None:
+            found = next((check for pattern, check in self._patterns if pattern.match(resource_type)), None)
+        return found(*args, **kwargs) if found is not None else ()
 
 
 class TypeMatcher:
@@ -344,6 +367,48 @@ def open_cidrs(cidrs: Iterable[Any]) -> list[str]:
 def resource_config_int(config: Mapping[str, Any], key: str) -> int:
     value = number(config.get(key))
     return int(value) if value is not None else 0
+
+
+# --- rules that are only switches ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Flag:
+    """One setting a flag rule reads: ``message`` is reported when ``violated(props)``."""
+
+    message: str
+    violated: Callable[[Mapping[str, Any]], bool]
+
+
+def must_be_true(path: str, message: str) -> Flag:
+    return Flag(message, lambda props: not truthy(get(props, path)))
+
+
+def must_not_be_true(path: str, message: str) -> Flag:
+    return Flag(message, lambda props: truthy(get(props, path)))
+
+
+def must_not_be_false(path: str, message: str) -> Flag:
+    """Only an explicit false is a violation: an unset switch keeps the cloud's (safe) default."""
+    return Flag(message, lambda props: falsy(get(props, path)))
+
+
+def must_be_set(path: str, message: str) -> Flag:
+    return Flag(message, lambda props: not is_set(props, path))
+
+
+def flag_rule(info: RuleInfo, *flags: Flag) -> MlfResourcePolicy:
+    """A rule that is only settings that must (not) be on: one message per wrong setting, in order.
+
+    The plain function stays reachable as ``policy.check`` like any other rule's."""
+
+    def check(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+        del resource_type, config
+        for flag in flags:
+            if flag.violated(props):
+                yield flag.message
+
+    return MlfResourcePolicy(info, check)
 
 
 # --- joining stack resources ------------------------------------------------------------------------

@@ -19,15 +19,19 @@ from .base import (
     HIGH,
     MANDATORY,
     MEDIUM,
+    ByType,
     MlfPolicy,
     RuleInfo,
     falsy,
+    flag_rule,
     fmt,
     get,
     is_set,
     items,
     mapping,
     mentions,
+    must_be_true,
+    must_not_be_false,
     number,
     of_types,
     open_cidrs,
@@ -47,13 +51,6 @@ NODE_POOL_TYPES = (gpu.EKS_NODE_GROUP, gpu.GKE_NODE_POOL, AKS_POOL, AKS)
 CLUSTER_TYPES = (EKS, GKE, AKS)
 
 
-def _is(resource_type: str, token: str) -> bool:
-    if token.startswith("azure-native:"):
-        module, kind = token.split(":")[1:]
-        return resource_type.startswith(f"azure-native:{module}") and resource_type.endswith(f":{kind}")
-    return resource_type == token
-
-
 PRIVATE_ENDPOINT = RuleInfo(
     id="mlf-cluster-private-endpoint",
     title="Cluster API private or allow-listed",
@@ -69,42 +66,52 @@ PRIVATE_ENDPOINT = RuleInfo(
 )
 
 
+def _eks_private_endpoint(props: Mapping[str, Any]) -> Iterable[str]:
+    vpc = mapping(props.get("vpcConfig"))
+    if falsy(vpc.get("endpointPublicAccess")):
+        return
+    cidrs = items(vpc.get("publicAccessCidrs"))
+    if vpc.get("endpointPublicAccess") is None and not cidrs:
+        yield "vpcConfig.endpointPublicAccess is not set: EKS makes the endpoint public to 0.0.0.0/0"
+    elif not cidrs:
+        yield "the public endpoint is on with no publicAccessCidrs: EKS opens it to 0.0.0.0/0"
+    elif open_cidrs(cidrs):
+        yield f"publicAccessCidrs opens the API to the internet ({', '.join(open_cidrs(cidrs))})"
+
+
+def _gke_private_endpoint(props: Mapping[str, Any]) -> Iterable[str]:
+    if truthy(get(props, "privateClusterConfig.enablePrivateEndpoint")) or falsy(
+        get(props, "controlPlaneEndpointsConfig.ipEndpointsConfig.enablePublicEndpoint")
+    ):
+        return
+    networks = mapping(props.get("masterAuthorizedNetworksConfig"))
+    cidrs = [b.get("cidrBlock") for b in items(networks.get("cidrBlocks")) if isinstance(b, Mapping)]
+    if not networks or not cidrs:
+        yield "the control plane has a public endpoint and no masterAuthorizedNetworksConfig.cidrBlocks"
+    elif open_cidrs(cidrs):
+        yield f"masterAuthorizedNetworksConfig allows the internet ({', '.join(open_cidrs(cidrs))})"
+    if truthy(networks.get("gcpPublicCidrsAccessEnabled")):
+        yield "masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled lets every GCP public IP reach the API"
+
+
+def _aks_private_endpoint(props: Mapping[str, Any]) -> Iterable[str]:
+    access = mapping(props.get("apiServerAccessProfile"))
+    if truthy(access.get("enablePrivateCluster")):
+        return
+    cidrs = items(access.get("authorizedIPRanges"))
+    if not cidrs:
+        yield "apiServerAccessProfile has neither enablePrivateCluster nor authorizedIPRanges: the API is public"
+    elif open_cidrs(cidrs):
+        yield f"authorizedIPRanges opens the API to the internet ({', '.join(open_cidrs(cidrs))})"
+
+
+_PRIVATE_ENDPOINT = ByType({EKS: _eks_private_endpoint, GKE: _gke_private_endpoint, AKS: _aks_private_endpoint})
+
+
 @resource_policy(PRIVATE_ENDPOINT)
 def cluster_private_endpoint(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     del config
-    if resource_type == EKS:
-        vpc = mapping(props.get("vpcConfig"))
-        if falsy(vpc.get("endpointPublicAccess")):
-            return
-        cidrs = items(vpc.get("publicAccessCidrs"))
-        if vpc.get("endpointPublicAccess") is None and not cidrs:
-            yield "vpcConfig.endpointPublicAccess is not set: EKS makes the endpoint public to 0.0.0.0/0"
-        elif not cidrs:
-            yield "the public endpoint is on with no publicAccessCidrs: EKS opens it to 0.0.0.0/0"
-        elif open_cidrs(cidrs):
-            yield f"publicAccessCidrs opens the API to the internet ({', '.join(open_cidrs(cidrs))})"
-    elif resource_type == GKE:
-        if truthy(get(props, "privateClusterConfig.enablePrivateEndpoint")) or falsy(
-            get(props, "controlPlaneEndpointsConfig.ipEndpointsConfig.enablePublicEndpoint")
-        ):
-            return
-        networks = mapping(props.get("masterAuthorizedNetworksConfig"))
-        cidrs = [b.get("cidrBlock") for b in items(networks.get("cidrBlocks")) if isinstance(b, Mapping)]
-        if not networks or not cidrs:
-            yield "the control plane has a public endpoint and no masterAuthorizedNetworksConfig.cidrBlocks"
-        elif open_cidrs(cidrs):
-            yield f"masterAuthorizedNetworksConfig allows the internet ({', '.join(open_cidrs(cidrs))})"
-        if truthy(networks.get("gcpPublicCidrsAccessEnabled")):
-            yield "masterAuthorizedNetworksConfig.gcpPublicCidrsAccessEnabled lets every GCP public IP reach the API"
-    elif _is(resource_type, AKS):
-        access = mapping(props.get("apiServerAccessProfile"))
-        if truthy(access.get("enablePrivateCluster")):
-            return
-        cidrs = items(access.get("authorizedIPRanges"))
-        if not cidrs:
-            yield "apiServerAccessProfile has neither enablePrivateCluster nor authorizedIPRanges: the API is public"
-        elif open_cidrs(cidrs):
-            yield f"authorizedIPRanges opens the API to the internet ({', '.join(open_cidrs(cidrs))})"
+    yield from _PRIVATE_ENDPOINT.check(resource_type, props)
 
 
 SECRETS = RuleInfo(
@@ -122,27 +129,37 @@ SECRETS = RuleInfo(
 )
 
 
+def _eks_secrets_encryption(props: Mapping[str, Any]) -> Iterable[str]:
+    encryption = mapping(props.get("encryptionConfig"))
+    if "secrets" not in [str(r) for r in items(encryption.get("resources"))]:
+        yield "encryptionConfig does not cover 'secrets'"
+    elif not is_set(encryption, "provider.keyArn"):
+        yield "encryptionConfig.provider.keyArn is not set"
+
+
+def _gke_secrets_encryption(props: Mapping[str, Any]) -> Iterable[str]:
+    state = get(props, "databaseEncryption.state")
+    if state != "ENCRYPTED":
+        yield f"databaseEncryption.state is {fmt(state) if state else 'not set'}, not ENCRYPTED"
+    elif not is_set(props, "databaseEncryption.keyName"):
+        yield "databaseEncryption.keyName is not set"
+
+
+def _aks_secrets_encryption(props: Mapping[str, Any]) -> Iterable[str]:
+    kms = mapping(get(props, "securityProfile.azureKeyVaultKms"))
+    if not truthy(kms.get("enabled")):
+        yield "securityProfile.azureKeyVaultKms.enabled is not true (etcd uses platform-managed keys)"
+    elif not is_set(kms, "keyId"):
+        yield "securityProfile.azureKeyVaultKms.keyId is not set"
+
+
+_SECRETS_ENCRYPTION = ByType({EKS: _eks_secrets_encryption, GKE: _gke_secrets_encryption, AKS: _aks_secrets_encryption})
+
+
 @resource_policy(SECRETS)
 def cluster_secrets_encryption(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     del config
-    if resource_type == EKS:
-        encryption = mapping(props.get("encryptionConfig"))
-        if "secrets" not in [str(r) for r in items(encryption.get("resources"))]:
-            yield "encryptionConfig does not cover 'secrets'"
-        elif not is_set(encryption, "provider.keyArn"):
-            yield "encryptionConfig.provider.keyArn is not set"
-    elif resource_type == GKE:
-        state = get(props, "databaseEncryption.state")
-        if state != "ENCRYPTED":
-            yield f"databaseEncryption.state is {fmt(state) if state else 'not set'}, not ENCRYPTED"
-        elif not is_set(props, "databaseEncryption.keyName"):
-            yield "databaseEncryption.keyName is not set"
-    elif _is(resource_type, AKS):
-        kms = mapping(get(props, "securityProfile.azureKeyVaultKms"))
-        if not truthy(kms.get("enabled")):
-            yield "securityProfile.azureKeyVaultKms.enabled is not true (etcd uses platform-managed keys)"
-        elif not is_set(kms, "keyId"):
-            yield "securityProfile.azureKeyVaultKms.keyId is not set"
+    yield from _SECRETS_ENCRYPTION.check(resource_type, props)
 
 
 AUDIT = RuleInfo(
@@ -373,12 +390,11 @@ GKE_MANAGEMENT = RuleInfo(
 )
 
 
-@resource_policy(GKE_MANAGEMENT)
-def gke_node_management(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    for key in ("autoRepair", "autoUpgrade"):
-        if falsy(get(props, f"management.{key}")):
-            yield f"management.{key} is false"
+gke_node_management = flag_rule(
+    GKE_MANAGEMENT,
+    must_not_be_false("management.autoRepair", "management.autoRepair is false"),
+    must_not_be_false("management.autoUpgrade", "management.autoUpgrade is false"),
+)
 
 
 AKS_LOCAL = RuleInfo(
@@ -395,11 +411,8 @@ AKS_LOCAL = RuleInfo(
 )
 
 
-@resource_policy(AKS_LOCAL)
-def aks_local_accounts_off(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if not truthy(props.get("disableLocalAccounts")):
-        yield "disableLocalAccounts is not true: a static admin kubeconfig can be fetched"
+aks_local_accounts_off = flag_rule(AKS_LOCAL, must_be_true(
+    "disableLocalAccounts", "disableLocalAccounts is not true: a static admin kubeconfig can be fetched"))
 
 
 AKS_RBAC = RuleInfo(
@@ -416,15 +429,12 @@ AKS_RBAC = RuleInfo(
 )
 
 
-@resource_policy(AKS_RBAC)
-def aks_azure_rbac(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if falsy(props.get("enableRBAC")):
-        yield "enableRBAC is false"
-    if not truthy(get(props, "aadProfile.managed")):
-        yield "aadProfile.managed is not true (no Entra ID integration)"
-    if not truthy(get(props, "aadProfile.enableAzureRBAC")):
-        yield "aadProfile.enableAzureRBAC is not true"
+aks_azure_rbac = flag_rule(
+    AKS_RBAC,
+    must_not_be_false("enableRBAC", "enableRBAC is false"),
+    must_be_true("aadProfile.managed", "aadProfile.managed is not true (no Entra ID integration)"),
+    must_be_true("aadProfile.enableAzureRBAC", "aadProfile.enableAzureRBAC is not true"),
+)
 
 
 AKS_UPGRADE = RuleInfo(

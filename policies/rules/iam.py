@@ -14,6 +14,7 @@ from typing import Any
 from .base import (
     CRITICAL,
     MANDATORY,
+    ByType,
     MlfPolicy,
     RuleInfo,
     get,
@@ -81,26 +82,43 @@ NO_WILDCARD = RuleInfo(
 )
 
 
+def _document_admin(props: Mapping[str, Any]) -> Iterable[str]:
+    for sid in admin_statements(json_document(props.get("policy"))):
+        yield f"statement {sid} allows every action on every resource"
+
+
+def _role_admin(props: Mapping[str, Any]) -> Iterable[str]:
+    for inline in items(props.get("inlinePolicies")):
+        for sid in admin_statements(json_document(mapping(inline).get("policy"))):
+            yield f"inline policy {mapping(inline).get('name', '')} statement {sid} allows every action on every resource"
+    for arn in items(props.get("managedPolicyArns")):
+        if _ADMIN_POLICY.match(str(arn)):
+            yield "managedPolicyArns attaches AdministratorAccess"
+
+
+def _attachment_admin(props: Mapping[str, Any]) -> Iterable[str]:
+    if _ADMIN_POLICY.match(str(props.get("policyArn") or "")):
+        yield "attaches the AdministratorAccess managed policy"
+
+
+def _role_definition_admin(props: Mapping[str, Any]) -> Iterable[str]:
+    for permission in items(get(props, "permissions")):
+        if "*" in [str(a) for a in items(mapping(permission).get("actions"))]:
+            yield "the role definition allows actions '*' (Owner-equivalent)"
+
+
+_WILDCARD_ADMIN = ByType({
+    **dict.fromkeys(AWS_POLICY_DOCUMENT_TYPES, _document_admin),
+    AWS_ROLE: _role_admin,
+    **dict.fromkeys(AWS_ATTACHMENT_TYPES, _attachment_admin),
+    AZ_ROLE_DEFINITION: _role_definition_admin,
+})
+
+
 @resource_policy(NO_WILDCARD)
 def iam_no_wildcard_admin(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     del config
-    if resource_type in AWS_POLICY_DOCUMENT_TYPES:
-        for sid in admin_statements(json_document(props.get("policy"))):
-            yield f"statement {sid} allows every action on every resource"
-    elif resource_type == AWS_ROLE:
-        for inline in items(props.get("inlinePolicies")):
-            for sid in admin_statements(json_document(mapping(inline).get("policy"))):
-                yield f"inline policy {mapping(inline).get('name', '')} statement {sid} allows every action on every resource"
-        for arn in items(props.get("managedPolicyArns")):
-            if _ADMIN_POLICY.match(str(arn)):
-                yield "managedPolicyArns attaches AdministratorAccess"
-    elif resource_type in AWS_ATTACHMENT_TYPES:
-        if _ADMIN_POLICY.match(str(props.get("policyArn") or "")):
-            yield "attaches the AdministratorAccess managed policy"
-    else:
-        for permission in items(get(props, "permissions")):
-            if "*" in [str(a) for a in items(mapping(permission).get("actions"))]:
-                yield "the role definition allows actions '*' (Owner-equivalent)"
+    yield from _WILDCARD_ADMIN.check(resource_type, props)
 
 
 _RESTRICTING_KEYS_DEFAULT = ["aws:PrincipalOrgID", "aws:PrincipalAccount", "aws:SourceAccount", "aws:SourceArn",

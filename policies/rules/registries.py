@@ -22,10 +22,12 @@ from .base import (
     MEDIUM,
     MlfPolicy,
     RuleInfo,
+    flag_rule,
     fmt,
     get,
     is_set,
     items,
+    must_not_be_true,
     of_types,
     resource_policy,
     stack_policy,
@@ -145,11 +147,8 @@ ACR_ADMIN = RuleInfo(
 )
 
 
-@resource_policy(ACR_ADMIN)
-def acr_admin_user_off(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if truthy(props.get("adminUserEnabled")):
-        yield "adminUserEnabled is true: a shared admin password can push and pull"
+acr_admin_user_off = flag_rule(ACR_ADMIN, must_not_be_true(
+    "adminUserEnabled", "adminUserEnabled is true: a shared admin password can push and pull"))
 
 
 ACR_ANONYMOUS = RuleInfo(
@@ -166,11 +165,8 @@ ACR_ANONYMOUS = RuleInfo(
 )
 
 
-@resource_policy(ACR_ANONYMOUS)
-def acr_anonymous_pull_off(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if truthy(props.get("anonymousPullEnabled")):
-        yield "anonymousPullEnabled is true: anyone can pull images"
+acr_anonymous_pull_off = flag_rule(ACR_ANONYMOUS, must_not_be_true(
+    "anonymousPullEnabled", "anonymousPullEnabled is true: anyone can pull images"))
 
 
 ACR_DEFENDER = RuleInfo(

@@ -20,6 +20,7 @@ from .base import (
     HIGH,
     MANDATORY,
     MEDIUM,
+    ByType,
     MlfPolicy,
     RuleInfo,
     fmt,
@@ -108,29 +109,42 @@ SERVING_CMK = RuleInfo(
 )
 
 
+def _sagemaker_cmk(props: Mapping[str, Any]) -> Iterable[str]:
+    variants = [mapping(v) for v in items(props.get("productionVariants")) + items(props.get("shadowProductionVariants"))]
+    instances = [str(v.get("instanceType") or "") for v in variants]
+    local_storage = bool(instances) and all(has_local_storage(i) for i in instances if i) and all(instances)
+    if not is_set(props, "kmsKeyArn") and not local_storage:
+        yield "kmsKeyArn is not set: the endpoint's storage volumes use AWS-managed keys"
+    capture = mapping(props.get("dataCaptureConfig"))
+    if truthy(capture.get("enableCapture")) and not is_set(capture, "kmsKeyId"):
+        yield "dataCaptureConfig.kmsKeyId is not set: captured requests are not encrypted with the platform key"
+
+
+def _vertex_cmk(props: Mapping[str, Any]) -> Iterable[str]:
+    if not is_set(props, "encryptionSpec.kmsKeyName"):
+        yield "encryptionSpec.kmsKeyName is not set: Google-managed keys"
+
+
+def _cloud_run_cmk(props: Mapping[str, Any]) -> Iterable[str]:
+    if not is_set(props, "template.encryptionKey"):
+        yield "template.encryptionKey is not set: the revision's image is encrypted with Google-managed keys"
+
+
+def _aml_workspace_cmk(props: Mapping[str, Any]) -> Iterable[str]:
+    if str(get(props, "encryption.status", "")).lower() != "enabled":
+        yield "encryption.status is not Enabled: Microsoft-managed keys"
+    elif not is_set(props, "encryption.keyVaultProperties.keyIdentifier"):
+        yield "encryption.keyVaultProperties.keyIdentifier is not set"
+
+
+_CMK = ByType({SM_ENDPOINT_CONFIG: _sagemaker_cmk, VERTEX_ENDPOINT: _vertex_cmk, CLOUD_RUN: _cloud_run_cmk,
+               AML_WORKSPACE: _aml_workspace_cmk})
+
+
 @resource_policy(SERVING_CMK)
 def serving_cmk(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     del config
-    if resource_type == SM_ENDPOINT_CONFIG:
-        variants = [mapping(v) for v in items(props.get("productionVariants")) + items(props.get("shadowProductionVariants"))]
-        instances = [str(v.get("instanceType") or "") for v in variants]
-        local_storage = bool(instances) and all(has_local_storage(i) for i in instances if i) and all(instances)
-        if not is_set(props, "kmsKeyArn") and not local_storage:
-            yield "kmsKeyArn is not set: the endpoint's storage volumes use AWS-managed keys"
-        capture = mapping(props.get("dataCaptureConfig"))
-        if truthy(capture.get("enableCapture")) and not is_set(capture, "kmsKeyId"):
-            yield "dataCaptureConfig.kmsKeyId is not set: captured requests are not encrypted with the platform key"
-    elif resource_type == VERTEX_ENDPOINT:
-        if not is_set(props, "encryptionSpec.kmsKeyName"):
-            yield "encryptionSpec.kmsKeyName is not set: Google-managed keys"
-    elif resource_type == CLOUD_RUN:
-        if not is_set(props, "template.encryptionKey"):
-            yield "template.encryptionKey is not set: the revision's image is encrypted with Google-managed keys"
-    elif _aml(resource_type, "Workspace"):
-        if str(get(props, "encryption.status", "")).lower() != "enabled":
-            yield "encryption.status is not Enabled: Microsoft-managed keys"
-        elif not is_set(props, "encryption.keyVaultProperties.keyIdentifier"):
-            yield "encryption.keyVaultProperties.keyIdentifier is not set"
+    yield from _CMK.check(resource_type, props)
 
 
 DATA_CAPTURE = RuleInfo(
@@ -151,34 +165,46 @@ DATA_CAPTURE = RuleInfo(
 )
 
 
+def _sagemaker_capture(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    capture = mapping(props.get("dataCaptureConfig"))
+    if not truthy(capture.get("enableCapture")):
+        yield "dataCaptureConfig.enableCapture is not true"
+        return
+    percent = number(capture.get("initialSamplingPercentage"))
+    if percent is None or percent < minimum:
+        yield f"dataCaptureConfig.initialSamplingPercentage is {fmt(percent)}, below {minimum:g}"
+    modes = {str(get(o, "captureMode")) for o in items(capture.get("captureOptions")) if isinstance(o, Mapping)}
+    if modes and not {"Input", "Output"} <= modes:
+        yield f"dataCaptureConfig.captureOptions captures only {', '.join(sorted(modes))}"
+
+
+def _vertex_capture(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    logging = mapping(props.get("predictRequestResponseLoggingConfig"))
+    if not truthy(logging.get("enabled")):
+        yield "predictRequestResponseLoggingConfig.enabled is not true"
+        return
+    rate = number(logging.get("samplingRate"))
+    if rate is not None and rate * 100 < minimum:
+        yield f"predictRequestResponseLoggingConfig.samplingRate is {rate:g}, below {minimum / 100:g}"
+
+
+def _aml_deployment_capture(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    del minimum  # Azure ML's data collector has no sampling rate to compare
+    collections = mapping(get(props, "properties.dataCollector.collections"))
+    for name in ("model_inputs", "model_outputs"):
+        mode = get(collections, f"{name}.dataCollectionMode", "Enabled" if name in collections else None)
+        if str(mode).lower() != "enabled":
+            yield f"properties.dataCollector.collections.{name} is not enabled"
+
+
+_CAPTURE = ByType({SM_ENDPOINT_CONFIG: _sagemaker_capture, VERTEX_ENDPOINT: _vertex_capture,
+                   AML_DEPLOYMENT: _aml_deployment_capture})
+
+
 @resource_policy(DATA_CAPTURE)
 def serving_data_capture(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     minimum = number(config.get("minSamplingPercent")) or 0.0
-    if resource_type == SM_ENDPOINT_CONFIG:
-        capture = mapping(props.get("dataCaptureConfig"))
-        if not truthy(capture.get("enableCapture")):
-            yield "dataCaptureConfig.enableCapture is not true"
-            return
-        percent = number(capture.get("initialSamplingPercentage"))
-        if percent is None or percent < minimum:
-            yield f"dataCaptureConfig.initialSamplingPercentage is {fmt(percent)}, below {minimum:g}"
-        modes = {str(get(o, "captureMode")) for o in items(capture.get("captureOptions")) if isinstance(o, Mapping)}
-        if modes and not {"Input", "Output"} <= modes:
-            yield f"dataCaptureConfig.captureOptions captures only {', '.join(sorted(modes))}"
-    elif resource_type == VERTEX_ENDPOINT:
-        logging = mapping(props.get("predictRequestResponseLoggingConfig"))
-        if not truthy(logging.get("enabled")):
-            yield "predictRequestResponseLoggingConfig.enabled is not true"
-        else:
-            rate = number(logging.get("samplingRate"))
-            if rate is not None and rate * 100 < minimum:
-                yield f"predictRequestResponseLoggingConfig.samplingRate is {rate:g}, below {minimum / 100:g}"
-    elif _aml(resource_type, "OnlineDeployment"):
-        collections = mapping(get(props, "properties.dataCollector.collections"))
-        for name in ("model_inputs", "model_outputs"):
-            mode = get(collections, f"{name}.dataCollectionMode", "Enabled" if name in collections else None)
-            if str(mode).lower() != "enabled":
-                yield f"properties.dataCollector.collections.{name} is not enabled"
+    yield from _CAPTURE.check(resource_type, props, minimum)
 
 
 MIN_REPLICAS = RuleInfo(
@@ -201,46 +227,61 @@ MIN_REPLICAS = RuleInfo(
 )
 
 
+def _sagemaker_replicas(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    for variant in items(props.get("productionVariants")):
+        if not isinstance(variant, Mapping):
+            continue
+        name = variant.get("variantName") or "variant"
+        if variant.get("serverlessConfig"):
+            yield f"production variant {name} is serverless: no warm replicas"
+            continue
+        count = number(variant.get("initialInstanceCount"))
+        if count is None:
+            yield f"production variant {name} does not set initialInstanceCount"
+        elif count < minimum:
+            yield f"production variant {name} starts {fmt(count)} instance(s), fewer than {minimum:g}"
+
+
+def _scaling_target_replicas(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    if str(props.get("serviceNamespace")) != "sagemaker":
+        return
+    count = number(props.get("minCapacity"))
+    if count is None or count < minimum:
+        yield f"minCapacity is {fmt(count)}: {props.get('resourceId', 'the endpoint')} may scale below {minimum:g}"
+
+
+def _aml_deployment_replicas(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    scale = mapping(get(props, "properties.scaleSettings"))
+    count = number(scale.get("minInstances")) if scale.get("scaleType") == "TargetUtilization" else None
+    count = count if count is not None else number(get(props, "sku.capacity"))
+    if count is None or count < minimum:
+        yield f"the deployment runs {fmt(count)} instance(s) at minimum, fewer than {minimum:g}"
+
+
+def _cloud_run_replicas(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    # The service-wide floor and the serving revision's floor: either keeps instances warm.
+    floors = [number(get(props, p)) for p in ("scaling.minInstanceCount", "template.scaling.minInstanceCount")]
+    count = max((f for f in floors if f is not None), default=None)
+    if count is None:
+        yield f"scaling.minInstanceCount is not set: the service scales to zero, fewer than {minimum:g}"
+    elif count < minimum:
+        yield f"scaling.minInstanceCount is {fmt(count)}: the service may scale below {minimum:g}"
+
+
+def _hpa_replicas(props: Mapping[str, Any], minimum: float) -> Iterable[str]:
+    count = number(get(props, "spec.minReplicas"))
+    if count is None or count < minimum:
+        yield f"spec.minReplicas is {fmt(count) if count is not None else 'not set (1)'}, fewer than {minimum:g}"
+
+
+_REPLICAS = ByType({SM_ENDPOINT_CONFIG: _sagemaker_replicas, SCALING_TARGET: _scaling_target_replicas,
+                    AML_DEPLOYMENT: _aml_deployment_replicas, CLOUD_RUN: _cloud_run_replicas, K8S_HPA: _hpa_replicas})
+
+
 @resource_policy(MIN_REPLICAS)
 def serving_min_replicas(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
     minimum = number(config.get("minReplicas")) or 1
-    if resource_type == SM_ENDPOINT_CONFIG:
-        for variant in items(props.get("productionVariants")):
-            if not isinstance(variant, Mapping):
-                continue
-            name = variant.get("variantName") or "variant"
-            if variant.get("serverlessConfig"):
-                yield f"production variant {name} is serverless: no warm replicas"
-                continue
-            count = number(variant.get("initialInstanceCount"))
-            if count is None:
-                yield f"production variant {name} does not set initialInstanceCount"
-            elif count < minimum:
-                yield f"production variant {name} starts {fmt(count)} instance(s), fewer than {minimum:g}"
-    elif resource_type == SCALING_TARGET:
-        if str(props.get("serviceNamespace")) != "sagemaker":
-            return
-        count = number(props.get("minCapacity"))
-        if count is None or count < minimum:
-            yield f"minCapacity is {fmt(count)}: {props.get('resourceId', 'the endpoint')} may scale below {minimum:g}"
-    elif _aml(resource_type, "OnlineDeployment"):
-        scale = mapping(get(props, "properties.scaleSettings"))
-        count = number(scale.get("minInstances")) if scale.get("scaleType") == "TargetUtilization" else None
-        count = count if count is not None else number(get(props, "sku.capacity"))
-        if count is None or count < minimum:
-            yield f"the deployment runs {fmt(count)} instance(s) at minimum, fewer than {minimum:g}"
-    elif resource_type == CLOUD_RUN:
-        # The service-wide floor and the serving revision's floor: either keeps instances warm.
-        floors = [number(get(props, p)) for p in ("scaling.minInstanceCount", "template.scaling.minInstanceCount")]
-        count = max((f for f in floors if f is not None), default=None)
-        if count is None:
-            yield f"scaling.minInstanceCount is not set: the service scales to zero, fewer than {minimum:g}"
-        elif count < minimum:
-            yield f"scaling.minInstanceCount is {fmt(count)}: the service may scale below {minimum:g}"
-    else:
-        count = number(get(props, "spec.minReplicas"))
-        if count is None or count < minimum:
-            yield f"spec.minReplicas is {fmt(count) if count is not None else 'not set (1)'}, fewer than {minimum:g}"
+    yield from _REPLICAS.check(resource_type, props, minimum)
 
 
 NO_ANONYMOUS = RuleInfo(

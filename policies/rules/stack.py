@@ -28,10 +28,12 @@ from .base import (
     RuleInfo,
     TypeMatcher,
     falsy,
+    flag_rule,
     get,
     is_set,
     items,
     mapping,
+    must_be_set,
     number,
     of_types,
     plain,
@@ -252,37 +254,54 @@ def _aml_autoscale(resources: Sequence[PolicyResource], deployments: Sequence[Po
     return found
 
 
-def _serving_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any]) -> list[tuple[str, str, int | None, int]]:
-    """(what, machine, gpus per machine or None, max machines) for GPU serving capacity.
+GpuLine = tuple[str, str, int | None, int]  # (what, machine, gpus per machine or None, max machines)
 
-    Each join is indexed once (endpoints by config, scaling targets by endpoint, autoscale settings by
-    deployment), so the rule stays linear in the size of the stack."""
-    found: list[tuple[str, str, int | None, int]] = []
-    endpoints = of_types(resources, SM_ENDPOINT)
-    targets = [t for t in of_types(resources, SCALING_TARGET) if t.props.get("serviceNamespace") == "sagemaker"]
-    configs = of_types(resources, SM_ENDPOINT_CONFIG)
+
+def _endpoint_users(endpoints: Sequence[PolicyResource], configs: Sequence[PolicyResource]) -> dict[str, list[PolicyResource]]:
+    """Endpoint config URN -> the SageMaker endpoints that run it."""
     by_config = ReferenceIndex(configs)
     users_of: dict[str, list[PolicyResource]] = {}
     for endpoint in endpoints:
         for config in by_config.of(endpoint, "endpointConfigName"):
             users_of.setdefault(config.urn, []).append(endpoint)
+    return users_of
+
+
+def _variant_gpus(config: PolicyResource, candidates: Mapping[str, PolicyResource], extra: Mapping[str, Any]) -> list[GpuLine]:
+    """A config's GPU variants, each at its scaling target's maxCapacity (else its initial count)."""
+    found: list[GpuLine] = []
+    for variant in items(config.props.get("productionVariants")) + items(config.props.get("shadowProductionVariants")):
+        machine = str(mapping(variant).get("instanceType") or "")
+        if not gpu.is_gpu_machine(machine):
+            continue
+        name = str(mapping(variant).get("variantName") or "")
+        scaling = [t for t in candidates.values() if str(t.props.get("resourceId") or "").endswith(f"/variant/{name}")]
+        most = max((number(t.props.get("maxCapacity")) or 0 for t in scaling), default=None)
+        count = most if most is not None else number(mapping(variant).get("initialInstanceCount")) or 1
+        found.append((f"endpoint {config.name}/{name}", machine, gpu.gpus_per_machine(machine, extra), int(count)))
+    return found
+
+
+def _sagemaker_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any]) -> list[GpuLine]:
+    endpoints = of_types(resources, SM_ENDPOINT)
+    targets = [t for t in of_types(resources, SCALING_TARGET) if t.props.get("serviceNamespace") == "sagemaker"]
+    configs = of_types(resources, SM_ENDPOINT_CONFIG)
+    users_of = _endpoint_users(endpoints, configs)
     scaling_of = MentionIndex(targets, lambda _: ["resourceId"])
+    found: list[GpuLine] = []
     for config in configs:
         users = users_of.get(config.urn, [])
         if endpoints and not users:
             continue  # a config no endpoint runs costs nothing
         candidates = {t.urn: t for e in users for t in scaling_of.of(e)} if users else {t.urn: t for t in targets}
-        for variant in items(config.props.get("productionVariants")) + items(config.props.get("shadowProductionVariants")):
-            machine = str(mapping(variant).get("instanceType") or "")
-            if not gpu.is_gpu_machine(machine):
-                continue
-            name = str(mapping(variant).get("variantName") or "")
-            scaling = [t for t in candidates.values() if str(t.props.get("resourceId") or "").endswith(f"/variant/{name}")]
-            most = max((number(t.props.get("maxCapacity")) or 0 for t in scaling), default=None)
-            count = most if most is not None else number(mapping(variant).get("initialInstanceCount")) or 1
-            found.append((f"endpoint {config.name}/{name}", machine, gpu.gpus_per_machine(machine, extra), int(count)))
+        found.extend(_variant_gpus(config, candidates, extra))
+    return found
+
+
+def _aml_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any]) -> list[GpuLine]:
     deployments = of_types(resources, AML_DEPLOYMENT)
     autoscaled = _aml_autoscale(resources, deployments)
+    found: list[GpuLine] = []
     for deployment in deployments:
         machine = str(get(deployment.props, "properties.instanceType") or "")
         if not gpu.is_gpu_machine(machine):
@@ -291,6 +310,11 @@ def _serving_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any])
         sizes = [autoscaled.get(deployment.urn), number(scale.get("maxInstances")), number(get(deployment.props, "sku.capacity"))]
         most = max((n for n in sizes if n is not None), default=None) or 1
         found.append((f"deployment {deployment.name}", machine, gpu.gpus_per_machine(machine, extra), int(most)))
+    return found
+
+
+def _cloud_run_gpus(resources: Sequence[PolicyResource]) -> list[GpuLine]:
+    found: list[GpuLine] = []
     for service in of_types(resources, CLOUD_RUN):
         shape = cloud_run_gpus(service.props)
         if shape is None:
@@ -300,11 +324,19 @@ def _serving_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any])
     return found
 
 
+def _serving_gpus(resources: Sequence[PolicyResource], extra: Mapping[str, Any]) -> list[GpuLine]:
+    """(what, machine, gpus per machine or None, max machines) for GPU serving capacity.
+
+    Each join is indexed once (endpoints by config, scaling targets by endpoint, autoscale settings by
+    deployment), so the rule stays linear in the size of the stack."""
+    return [*_sagemaker_gpus(resources, extra), *_aml_gpus(resources, extra), *_cloud_run_gpus(resources)]
+
+
 @stack_policy(GPU_BUDGET)
 def gpu_budget(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
     extra = mapping(config.get("gpusPerInstanceType"))
     budget = number(config.get("maxTotalGpus"))
-    lines: list[tuple[str, str, int | None, int]] = []
+    lines: list[GpuLine] = []
     for resource in resources:
         for pool_type, pool in gpu.node_pools(resource.resource_type, resource.props):
             if not gpu.is_gpu_pool(pool_type, pool):
@@ -379,11 +411,8 @@ TOPIC_ENCRYPTED = RuleInfo(
 )
 
 
-@resource_policy(TOPIC_ENCRYPTED)
-def alert_topic_encrypted(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if not is_set(props, "kmsMasterKeyId"):
-        yield "kmsMasterKeyId is not set: messages are stored unencrypted"
+alert_topic_encrypted = flag_rule(TOPIC_ENCRYPTED, must_be_set(
+    "kmsMasterKeyId", "kmsMasterKeyId is not set: messages are stored unencrypted"))
 
 
 POLICIES: list[MlfPolicy] = [endpoint_alarms, prod_stateful_protected, gpu_budget, allowed_regions, alert_topic_encrypted]

@@ -23,12 +23,17 @@ from .base import (
     MlfPolicy,
     RuleInfo,
     falsy,
+    flag_rule,
     fmt,
     get,
     is_set,
     items,
     json_document,
     mapping,
+    must_be_set,
+    must_be_true,
+    must_not_be_false,
+    must_not_be_true,
     number,
     of_types,
     refers_to,
@@ -249,11 +254,8 @@ NO_FORCE_DESTROY = RuleInfo(
 )
 
 
-@resource_policy(NO_FORCE_DESTROY)
-def bucket_no_force_destroy(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if truthy(props.get("forceDestroy")):
-        yield "forceDestroy is true: destroying the stack would delete the bucket with its objects"
+bucket_no_force_destroy = flag_rule(NO_FORCE_DESTROY, must_not_be_true(
+    "forceDestroy", "forceDestroy is true: destroying the stack would delete the bucket with its objects"))
 
 
 KEY_ROTATION = RuleInfo(
@@ -346,11 +348,8 @@ GCS_CMEK = RuleInfo(
 )
 
 
-@resource_policy(GCS_CMEK)
-def gcs_cmek(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if not is_set(props, "encryption.defaultKmsKeyName"):
-        yield "encryption.defaultKmsKeyName is not set: objects use Google-managed keys"
+gcs_cmek = flag_rule(GCS_CMEK, must_be_set(
+    "encryption.defaultKmsKeyName", "encryption.defaultKmsKeyName is not set: objects use Google-managed keys"))
 
 
 GCS_PUBLIC = RuleInfo(
@@ -390,11 +389,8 @@ GCS_UNIFORM = RuleInfo(
 )
 
 
-@resource_policy(GCS_UNIFORM)
-def gcs_uniform_access(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if not truthy(props.get("uniformBucketLevelAccess")):
-        yield "uniformBucketLevelAccess is not true: object ACLs can grant access outside IAM"
+gcs_uniform_access = flag_rule(GCS_UNIFORM, must_be_true(
+    "uniformBucketLevelAccess", "uniformBucketLevelAccess is not true: object ACLs can grant access outside IAM"))
 
 
 GCS_VERSIONING = RuleInfo(
@@ -410,11 +406,7 @@ GCS_VERSIONING = RuleInfo(
 )
 
 
-@resource_policy(GCS_VERSIONING)
-def gcs_versioning(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if not truthy(get(props, "versioning.enabled")):
-        yield "versioning.enabled is not true"
+gcs_versioning = flag_rule(GCS_VERSIONING, must_be_true("versioning.enabled", "versioning.enabled is not true"))
 
 
 # --- Azure storage --------------------------------------------------------------------------------------
@@ -539,13 +531,11 @@ AZ_PURGE = RuleInfo(
 )
 
 
-@resource_policy(AZ_PURGE)
-def azure_keyvault_purge_protection(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
-    del resource_type, config
-    if not truthy(get(props, "properties.enablePurgeProtection")):
-        yield "properties.enablePurgeProtection is not true"
-    if falsy(get(props, "properties.enableSoftDelete")):
-        yield "properties.enableSoftDelete is false"
+azure_keyvault_purge_protection = flag_rule(
+    AZ_PURGE,
+    must_be_true("properties.enablePurgeProtection", "properties.enablePurgeProtection is not true"),
+    must_not_be_false("properties.enableSoftDelete", "properties.enableSoftDelete is false"),
+)
 
 
 POLICIES: list[MlfPolicy] = [

@@ -24,7 +24,7 @@ import pytest
 from pulumi_policy import PolicyConfigSchema, ResourceValidationPolicy, StackValidationPolicy
 
 from mlfabric.check import PackConfig, load_pack_config, parse_pack_config, run_pack, source_from_plan
-from mlfabric.policies.rules import POLICIES, RULES, config_schema, rules_per_cloud
+from mlfabric.policies.rules import POLICIES, RULES, MlfPolicy, config_schema, rules_per_cloud
 from tests.helpers import plan
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -39,7 +39,7 @@ def test_the_pack_has_at_least_35_rules_covering_every_cloud() -> None:
 
 
 @pytest.mark.parametrize("policy", POLICIES, ids=[p.name for p in POLICIES])
-def test_every_rule_carries_id_description_remediation_severity_enforcement_and_types(policy: Any) -> None:
+def test_every_rule_carries_id_description_remediation_severity_enforcement_and_types(policy: MlfPolicy) -> None:
     assert isinstance(policy, ResourceValidationPolicy | StackValidationPolicy)
     assert re.fullmatch(r"mlf-[a-z0-9]+(-[a-z0-9]+)+", policy.name)
     assert policy.description and policy.remediation_steps and policy.display_name
@@ -134,7 +134,7 @@ def test_policy_pack_yaml_and_requirements_describe_a_python_pack() -> None:
 
 
 def _struct(value: dict[str, Any]) -> Any:
-    from google.protobuf import struct_pb2
+    from google.protobuf import struct_pb2  # type: ignore[import-untyped]
 
     message = struct_pb2.Struct()
     message.update(json.loads(json.dumps(value, default=str)))
@@ -143,7 +143,7 @@ def _struct(value: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def analyzer() -> Any:
-    import grpc
+    import grpc  # type: ignore[import-untyped]
     from pulumi.runtime.proto import analyzer_pb2_grpc
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("PULUMI_")}

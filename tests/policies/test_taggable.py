@@ -10,9 +10,11 @@ import re
 import sys
 from pathlib import Path
 
+import pulumi
+
 from mlfabric.policies.rules.taggable import TAG_PROPERTY
 
-SITE = Path(__import__("pulumi").__file__).resolve().parent.parent
+SITE = Path(pulumi.__file__).resolve().parent.parent
 TABLE = Path(__file__).resolve().parents[2] / "policies" / "rules" / "taggable.py"
 # The provider modules mlfabric's components (and hand-written additions to a platform) use.
 MODULES = {

@@ -1,0 +1,165 @@
+"""Helpers every AWS concern shares, written once: names and ARNs that more than one concern derives
+the same way, the caller's account and partition, IAM policy documents (trust policies, the
+TLS-only deny), the customer-managed KMS key every concern encrypts with (and the key policy that
+lets CloudWatch Logs use one), and the Output of a name -> value map. Concern modules import these
+from here, never from a sibling concern's module."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, Final
+
+import pulumi
+import pulumi_aws as aws
+
+if TYPE_CHECKING:
+    from mlfabric.components.context import PlatformContext
+
+POLICY_VERSION: Final = "2012-10-17"
+# Days KMS waits before deleting a key scheduled for deletion (the maximum: time to notice a mistake).
+KEY_DELETION_WINDOW_DAYS: Final = 30
+
+
+def policy_document(statements: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """An IAM, key, bucket or topic policy document of the given statements."""
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def trust_policy(
+    principal: dict[str, Any], action: str = "sts:AssumeRole", condition: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A role's trust policy: one principal may assume it (under ``condition`` when given)."""
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": action}
+    if condition is not None:
+        statement["Condition"] = condition
+    return policy_document([statement])
+
+
+def web_identity_trust(provider_arn: str, issuer_host: str, namespace: str, service_account: str) -> dict[str, Any]:
+    """A trust policy only ``namespace/service_account`` of one EKS cluster satisfies (IRSA): the
+    token must come from the cluster's OIDC provider, name that service account and be meant for STS."""
+    return trust_policy(
+        {"Federated": provider_arn},
+        "sts:AssumeRoleWithWebIdentity",
+        {
+            "StringEquals": {
+                f"{issuer_host}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                f"{issuer_host}:aud": "sts.amazonaws.com",
+            }
+        },
+    )
+
+
+def deny_insecure_transport(action: str, resource: Any) -> dict[str, Any]:
+    """A resource-policy statement refusing ``action`` on ``resource`` over plain HTTP."""
+    return {
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": action,
+        "Resource": resource,
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }
+
+
+def logs_key_policy(
+    partition: pulumi.Input[str],
+    account: pulumi.Input[str],
+    region: str,
+    log_group_arn: pulumi.Input[str] | None,
+) -> dict[str, Any]:
+    """A KMS key policy: the account administers the key through IAM (the default key policy) and,
+    when ``log_group_arn`` is given, CloudWatch Logs may use it for that one log group (CloudWatch
+    Logs needs an explicit key-policy grant; IAM policies alone do not let it use a key)."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if log_group_arn is not None:
+        statements.append(
+            {
+                "Sid": "CloudWatchLogsEncryptsOneLogGroup",
+                "Effect": "Allow",
+                "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+                "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": log_group_arn}},
+            }
+        )
+    return policy_document(statements)
+
+
+def concern_key(
+    owner: pulumi.Resource,
+    ctx: PlatformContext,
+    logical: str,
+    purpose: str,
+    *,
+    alias: str | None = None,
+    policy: pulumi.Input[str] | None = None,
+    rotation_period_in_days: int | None = None,
+) -> aws.kms.Key:
+    """A concern's customer-managed KMS key: rotated (yearly unless a period is given), deletable only
+    after the longest window, and protected like the data it encrypts. With ``alias``, also the alias
+    ``alias/mlfabric/<platform>-<environment>/<alias>`` (same logical name as the key)."""
+    key = aws.kms.Key(
+        logical,
+        description=f"mlfabric {ctx.base_name}: {purpose}",
+        enable_key_rotation=True,
+        rotation_period_in_days=rotation_period_in_days,
+        deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
+        policy=policy,
+        tags=ctx.tags(),
+        opts=ctx.stateful(owner),
+    )
+    if alias is not None:
+        aws.kms.Alias(
+            logical,
+            name=f"alias/mlfabric/{ctx.base_name}/{alias}",
+            target_key_id=key.key_id,
+            opts=pulumi.ResourceOptions(parent=owner),
+        )
+    return key
+
+
+def caller_account(owner: pulumi.Resource) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+    """(account id, partition) of the credentials deploying the stack, read once per component."""
+    caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(parent=owner))
+    return caller.account_id, caller.arn.apply(lambda arn: arn.split(":")[1])
+
+
+def dict_output(values: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:
+    """One Output of a name -> value map (``{}`` when there is nothing to map)."""
+    # Output.all() of nothing resolves to a list, not an empty dict.
+    if not values:
+        return pulumi.Output.from_input({})
+    mapping: pulumi.Output[dict[str, str]] = pulumi.Output.all(**values)
+    return mapping
+
+
+def platform_log_group_name(base_name: str) -> str:
+    """The platform's own log group (jobs and tools of this platform write here)."""
+    return f"/mlfabric/{base_name}"
+
+
+def ecr_repository_arn(url: str, partition: str) -> str | None:
+    """The ECR repository ARN a repository or image URL points to (None outside ECR)."""
+    match = _ECR_URL.match(url)
+    if match is None:
+        return None
+    account, region, repository = match.groups()
+    return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+
+
+def endpoint_name(base_name: str, endpoint: str) -> str:
+    """Physical endpoint name (at most 53 of SageMaker's 63 characters)."""
+    return f"{base_name}-{endpoint}"
+
+
+_ECR_URL = re.compile(r"^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/([^:@]+)")

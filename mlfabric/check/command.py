@@ -1,0 +1,82 @@
+"""The ``check`` and ``diff`` commands of the mlfabric CLI (``mlfabric.cli`` calls :func:`register`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlfabric.check.formats import OutputFormat, render
+from mlfabric.check.runner import check_source
+from mlfabric.check.sources import Source, source_from_plan_json, source_from_stack, source_from_state
+from mlfabric.cli_options import FileOption, StackOption, fail, read_stack, usage_errors
+from mlfabric.errors import UsageError
+
+PlanOption = Annotated[
+    Path | None, typer.Option("--plan", help="Check what `mlfabric plan --json` wrote.", show_default=False)
+]
+StateOption = Annotated[
+    Path | None, typer.Option("--state", help="Check a `pulumi stack export` (deployed inputs).", show_default=False)
+]
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Policy config (default: policies/config/<environment>.json).",
+                 show_default=False),
+]
+FormatOption = Annotated[OutputFormat, typer.Option("--format", help="Report format.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the report to this file.", show_default=False)
+]
+
+
+def _source(stack: str | None, file: Path | None, plan_json: Path | None, state: Path | None) -> Source:
+    """The resources to check, from exactly one of the four inputs (UsageError otherwise)."""
+    given = [name for name, value in (("-s/--stack", stack), ("--file", file), ("--plan", plan_json),
+                                      ("--state", state)) if value is not None]
+    if len(given) != 1:
+        raise UsageError(["give exactly one of -s/--stack STACK, --file FILE, --plan PLAN.json or --state EXPORT.json"
+                          + (f" (got {', '.join(given)})" if given else "")])
+    if plan_json is not None:
+        return source_from_plan_json(plan_json)
+    if state is not None:
+        return source_from_state(state)
+    return source_from_stack(read_stack(stack, file))
+
+
+def check_command(
+    stack: StackOption = None,
+    file: FileOption = None,
+    plan_json: PlanOption = None,
+    state: StateOption = None,
+    config: ConfigOption = None,
+    output_format: FormatOption = OutputFormat.text,
+    output: OutputOption = None,
+) -> None:
+    """Evaluate the CrossGuard policy pack offline: exit 0 clean, 1 mandatory violations, 2 bad input."""
+    with usage_errors():
+        report = check_source(_source(stack, file, plan_json, state), config)
+    render(report, output_format, output)
+    raise typer.Exit(report.exit_code)
+
+
+def diff_command(
+    before: Annotated[Path, typer.Argument(help="Plan JSON (or snapshot/stack export) before the change.")],
+    after: Annotated[Path, typer.Argument(help="Plan JSON (or snapshot/stack export) after the change.")],
+    output_format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+) -> None:
+    """Show what a change adds, removes (without alias) and changes, resource by resource (URN)."""
+    from mlfabric import diff
+
+    if output_format not in ("text", "markdown", "json"):
+        fail([f"--format: must be text, markdown or json (got {output_format!r})"])
+    with usage_errors():
+        result = diff.diff_files(before, after)
+    sys.stdout.write(diff.render(result, output_format))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `check` and `diff` to the mlfabric CLI."""
+    app.command("check")(check_command)
+    app.command("diff")(diff_command)
