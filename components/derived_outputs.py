@@ -67,7 +67,7 @@ def _sdk_types() -> Any:
 
 
 def _registered_class(package: str, module: str, token: str) -> type | None:
-    from pulumi.runtime.rpc import get_resource_module
+    from mlfabric.compat import get_resource_module
 
     registered = get_resource_module(package, module, "")
     info = getattr(registered, "mod_info", None)

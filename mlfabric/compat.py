@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
-from pulumi.runtime.rpc import deserialize_properties
+from pulumi.runtime.rpc import deserialize_properties, get_resource_module
 from pulumi.runtime.settings import SETTINGS, get_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await as sync_await
@@ -43,6 +43,7 @@ __all__ = [
     "analyzer_pb2",
     "analyzer_pb2_grpc",
     "deserialize_properties",
+    "get_resource_module",
     "get_root_resource",
     "run_pulumi_func",
     "sync_await",

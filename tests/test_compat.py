@@ -47,6 +47,7 @@ INTERNALS: list[Internal] = [
     Internal("pulumi", "pulumi.runtime.mocks", "MockMonitor", "MockMonitor"),
     Internal("pulumi", "pulumi.runtime.mocks", "MockMonitor.RegisterResource", None),
     Internal("pulumi", "pulumi.runtime.rpc", "deserialize_properties", "deserialize_properties"),
+    Internal("pulumi", "pulumi.runtime.rpc", "get_resource_module", "get_resource_module"),
     Internal("pulumi", "pulumi.runtime.proto", "analyzer_pb2", "analyzer_pb2"),
     Internal("pulumi", "pulumi.runtime.proto", "analyzer_pb2_grpc", "analyzer_pb2_grpc"),
     Internal("pulumi-policy", "pulumi_policy.policy", "_NotApplicableError", "NotApplicableError"),
