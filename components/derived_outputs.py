@@ -38,6 +38,7 @@ from typing import Any, Final
 
 import pulumi
 
+from mlfabric.compat import get_resource_module, sdk_types
 from mlfabric.components.fakes import Registration
 
 __all__ = ["ResourceSchema", "Shape", "Style", "UnknownOutputError", "complete", "schema_of"]
@@ -56,19 +57,11 @@ class UnknownOutputError(RuntimeError):
 
 
 # --- the SDK's own declarations ------------------------------------------------------------------
-# The Pulumi SDK helpers below are the ones the SDK itself uses to turn a provider's answer into a
-# resource's outputs (``rpc.resolve_outputs``); they are internal to the SDK, so they stay here.
-
-
-def _sdk_types() -> Any:
-    from pulumi import _types
-
-    return _types
+# The SDK internals used here (``get_resource_module``, ``pulumi._types``) are the ones the SDK itself
+# uses to turn a provider's answer into a resource's outputs; ``mlfabric.compat`` hands them out.
 
 
 def _registered_class(package: str, module: str, token: str) -> type | None:
-    from mlfabric.compat import get_resource_module
-
     registered = get_resource_module(package, module, "")
     info = getattr(registered, "mod_info", None)
     if not isinstance(info, dict) or token not in info.get("classes", {}):
@@ -100,7 +93,7 @@ def _args_class(cls: type) -> type | None:
     module = importlib.import_module(cls.__module__)
     for name in (f"{cls.__name__}InitArgs", f"{cls.__name__}Args"):
         candidate = getattr(module, name, None)
-        if isinstance(candidate, type) and _sdk_types().is_input_type(candidate):
+        if isinstance(candidate, type) and sdk_types.is_input_type(candidate):
             return candidate
     return None
 
@@ -155,8 +148,7 @@ def _scalar(annotation: type) -> Shape | None:
     for scalar in (bool, str, int, float):
         if annotation is scalar:
             return Shape(scalar.__name__)
-    sdk = _sdk_types()
-    if sdk.is_output_type(annotation):
+    if sdk_types.is_output_type(annotation):
         return Shape("object", output_type=annotation)
     return None
 
@@ -174,17 +166,16 @@ def shape_of(output_annotation: Any, input_annotation: Any = None) -> Shape:
     shape = _scalar(out) if isinstance(out, type) else None
     if shape is None:
         return Shape("any")
-    if shape.kind == "object" and isinstance(inp, type) and _sdk_types().is_input_type(inp):
+    if shape.kind == "object" and isinstance(inp, type) and sdk_types.is_input_type(inp):
         return Shape("object", output_type=out, input_type=inp)
     return shape
 
 
 @functools.cache
 def _object_fields(output_type: type, input_type: type | None) -> tuple[dict[str, Shape], frozenset[str]]:
-    sdk = _sdk_types()
     try:
-        outputs = sdk.output_type_types(output_type)
-        inputs = sdk.input_type_types(input_type) if input_type is not None else {}
+        outputs = sdk_types.output_type_types(output_type)
+        inputs = sdk_types.input_type_types(input_type) if input_type is not None else {}
     except (NameError, TypeError):  # a forward reference the SDK cannot resolve: answer it empty
         return {}, frozenset()
     shapes = {name: shape_of(annotation, inputs.get(name)) for name, annotation in outputs.items()}
@@ -211,11 +202,10 @@ def schema_of(token: str) -> ResourceSchema | None:
     cls = _sdk_class(token)
     if cls is None:
         return None
-    sdk = _sdk_types()
     args = _args_class(cls)
-    inputs = sdk.input_type_types(args) if args is not None else {}
+    inputs = sdk_types.input_type_types(args) if args is not None else {}
     outputs = {name: shape_of(annotation, inputs.get(name))
-               for name, annotation in sdk.resource_types(cls).items() if name not in ("id", "urn")}
+               for name, annotation in sdk_types.resource_types(cls).items() if name not in ("id", "urn")}
     return ResourceSchema(token, outputs, frozenset(inputs), frozenset(outputs) - frozenset(inputs))
 
 

@@ -11,6 +11,9 @@ Everything else imports them from here, so an SDK upgrade that moves one breaks 
 - the offline policy check (``mlfabric.check``) hands props to policies wrapped exactly as the
   analyzer wraps them (``unknown_checking_proxy``) and recognises a policy that declares itself not
   applicable (``NotApplicableError``);
+- components read what a resource's outputs look like from the SDK's own declarations, as the
+  SDK does when it resolves a provider's answer: ``get_resource_module`` finds the class of a type
+  token, ``sdk_types`` (``pulumi._types``) tells input and output types apart;
 - the tests speak the analyzer's gRPC protocol (``analyzer_pb2``, ``analyzer_pb2_grpc``) and build
   unknown values (``UNKNOWN_STRING_VALUE``).
 
@@ -24,6 +27,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any, Final
 
+from pulumi import _types as sdk_types
 from pulumi.runtime.mocks import MockMonitor
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi.runtime.rpc import deserialize_properties, get_resource_module
@@ -46,6 +50,7 @@ __all__ = [
     "get_resource_module",
     "get_root_resource",
     "run_pulumi_func",
+    "sdk_types",
     "sync_await",
     "unknown_checking_proxy",
 ]

@@ -17,10 +17,13 @@ output comes from ``mlfabric.mocks`` (formatted like the real one, never the rea
 
 from __future__ import annotations
 
+import contextvars
+import gc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from mlfabric.compat import SETTINGS
 from mlfabric.components.derived_outputs import UnknownOutputError
 from mlfabric.components.fakes import World
 from mlfabric.mocks import UnknownInvokeError
@@ -34,6 +37,7 @@ __all__ = [
     "UnknownInvokeError",
     "UnknownOutputError",
     "World",
+    "collect_failed_runs",
     "of_type",
     "only",
     "plan_spec",
@@ -79,11 +83,41 @@ def run(
     def body() -> None:
         program()
 
-    records, outputs, log = _run_program(
-        body, project=project, stack=stack, config=dict(config or {}), secret_keys=list(secret_keys or []),
-        world=world,
-    )
+    try:
+        records, outputs, log = _run_program(
+            body, project=project, stack=stack, config=dict(config or {}), secret_keys=list(secret_keys or []),
+            world=world,
+        )
+    except BaseException:
+        _failed_runs.append(stack)
+        raise
     return Run(records, outputs, log)
+
+
+# Stacks of runs that failed since the last ``collect_failed_runs``.
+_failed_runs: list[str] = []
+
+
+def collect_failed_runs() -> None:
+    """Collect what failed runs left behind, if any run failed since the last call.
+
+    A failed run leaves futures whose exception nobody retrieved, held by the SDK's pending work
+    (until the next run clears it, as ``mlfabric.plan.run_program`` does first) and in reference
+    cycles; asyncio logs each one, with a formatted traceback, whenever the garbage collector gets to
+    it. Call this once the failure is handled (``tests/conftest.py`` does after every test) so that
+    happens then — not at a random later moment: on Python 3.11, that logging inside another
+    module's ``ast.parse`` breaks the parse (``SystemError: AST constructor recursion depth mismatch``).
+    """
+    if _failed_runs:
+        _failed_runs.clear()
+        # Runs use a fresh context, so the SDK's defaults hold their pending work: clear it in one.
+        contextvars.Context().run(_clear_pending_work)
+        gc.collect()
+
+
+def _clear_pending_work() -> None:
+    SETTINGS.rpc_manager.clear()
+    SETTINGS.outputs.clear()
 
 
 def run_program(program: Callable[[], object], *, region: str = "us-east-1", stack: str = "test",

@@ -3,12 +3,14 @@
 ``moto_server`` starts ``moto.server.ThreadedMotoServer`` once per test session on 127.0.0.1 with a
 free port (never beyond loopback) and stops it at the end; ``moto_url`` hands a test that server
 with every emulated resource wiped first, so tests never see each other's "deployments".
+After every test, what a failed offline run (``mlfabric.testing``) left behind is collected.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -26,6 +28,15 @@ DUMMY_AWS_ENV = {
     "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
     "AWS_EC2_METADATA_DISABLED": "true",
 }
+
+
+@pytest.fixture(autouse=True)
+def _collect_failed_offline_runs() -> Iterator[None]:
+    """After a test, collect what its failed offline runs left (see ``mlfabric.testing.collect_failed_runs``)."""
+    yield
+    testing = sys.modules.get("mlfabric.testing")  # not imported: no offline run happened
+    if testing is not None:
+        testing.collect_failed_runs()
 
 
 @pytest.fixture(scope="session")

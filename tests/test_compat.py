@@ -48,6 +48,9 @@ INTERNALS: list[Internal] = [
     Internal("pulumi", "pulumi.runtime.mocks", "MockMonitor.RegisterResource", None),
     Internal("pulumi", "pulumi.runtime.rpc", "deserialize_properties", "deserialize_properties"),
     Internal("pulumi", "pulumi.runtime.rpc", "get_resource_module", "get_resource_module"),
+    Internal("pulumi", "pulumi", "_types", "sdk_types"),
+    *(Internal("pulumi", "pulumi._types", name, None)
+      for name in ("is_input_type", "is_output_type", "input_type_types", "output_type_types", "resource_types")),
     Internal("pulumi", "pulumi.runtime.proto", "analyzer_pb2", "analyzer_pb2"),
     Internal("pulumi", "pulumi.runtime.proto", "analyzer_pb2_grpc", "analyzer_pb2_grpc"),
     Internal("pulumi-policy", "pulumi_policy.policy", "_NotApplicableError", "NotApplicableError"),
@@ -102,8 +105,9 @@ def test_compat_has_no_name_it_does_not_declare() -> None:
 
 _RUNTIME = r"(settings|stack|sync_await|mocks|rpc|proto)"
 PRIVATE_IMPORT = re.compile(
-    rf"^\s*(from|import)\s+(pulumi\.runtime\.{_RUNTIME}|pulumi_policy\.(policy|proxy))\b"
+    rf"^\s*(from|import)\s+(pulumi\.runtime\.{_RUNTIME}|pulumi_policy\.(policy|proxy)|pulumi\._)"
     rf"|^\s*from\s+pulumi\.runtime\s+import\s+.*\b{_RUNTIME}\b"
+    r"|^\s*from\s+(pulumi|pulumi_policy)\s+import\s+.*\b_[a-z]"
 )
 # Where private names may be imported directly: compat itself, this test, and the policy pack
 # (policies/, which runs under the engine without mlfabric).

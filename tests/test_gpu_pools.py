@@ -260,8 +260,6 @@ DEFINED_ONCE = {
 # Spellings outside that module, each with why it stays for now ((file, string) -> why).
 ELSEWHERE = {
     ("gcp/serving.py", "nvidia.com/gpu"): "Cloud Run's GPU limit, not a node taint; could import GPU_RESOURCE",
-    ("costing.py", "mlfabric.dev/gpu-pool"): "the cost estimate's copy, pinned by test_cost; could import it",
-    ("costing.py", "mlfabric.dev/system-pool"): "the cost estimate's copy, pinned by test_cost; could import it",
 }
 
 
