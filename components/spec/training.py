@@ -1,0 +1,95 @@
+"""The spec's `training` section: the cluster and its GPU pools."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from mlfabric.components import catalog
+from mlfabric.components.spec.base import (
+    Cidr,
+    KubernetesVersion,
+    PoolName,
+    SpecModel,
+    SpecProblem,
+    env_default,
+    raise_if,
+    unique_names,
+)
+
+# --- training ----------------------------------------------------------------------------------
+
+
+class SystemPoolSpec(SpecModel):
+    """The CPU node pool that runs cluster services (DNS, autoscaler, device plugin)."""
+
+    machine: str | None = Field(
+        None, min_length=2,
+        description="Instance/machine type/VM size. Omitted: m6i.large (AWS), e2-standard-4 (GCP), "
+        "Standard_D4s_v5 (Azure).",
+    )
+    min_nodes: int = env_default(dev=1, staging=2, prod=2, ge=1, le=100, description="Fewest nodes.")
+    max_nodes: int = Field(4, ge=1, le=100, description="Most nodes. Omitted: 4.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SystemPoolSpec:
+        if self.min_nodes > self.max_nodes:
+            raise SpecProblem(
+                [(("min_nodes",), f"must be <= max_nodes ({self.max_nodes}) (got {self.min_nodes})")]
+            )
+        return self
+
+
+class ClusterSpec(SpecModel):
+    """The Kubernetes cluster GPU pools join (EKS, GKE, AKS)."""
+
+    kubernetes_version: KubernetesVersion = Field("1.31", description="Kubernetes minor version. Omitted: 1.31.")
+    endpoint_public_cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="CIDRs allowed to reach the API server from the internet. Omitted or empty: "
+        "private endpoint only.",
+    )
+    system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec, description="The system node pool.")
+    audit_logging: bool = Field(True, description="Ship control-plane audit logs. Omitted: on.")
+
+
+class GpuPoolSpec(SpecModel):
+    """One autoscaled pool of identical GPU nodes."""
+
+    name: PoolName = Field(description="Pool name (1-12 lowercase letters/digits).")
+    accelerator: str = Field(
+        description="Cloud-neutral accelerator: " + ", ".join(catalog.ACCELERATORS) + "."
+    )
+    gpus_per_node: int | None = Field(
+        None, ge=1, le=16,
+        description="GPUs per node; must be a size the cloud sells. Omitted: the smallest size.",
+    )
+    min_nodes: int = Field(0, ge=0, le=1000, description="Fewest nodes; 0 scales to zero. Omitted: 0.")
+    max_nodes: int = Field(2, ge=1, le=1000, description="Most nodes. Omitted: 2.")
+    spot: bool = env_default(
+        dev=True, staging=False, prod=False,
+        description="Use spot/preemptible capacity (cheaper, can be reclaimed).",
+    )
+    disk_gib: int = Field(200, ge=50, le=16384, description="Node disk size in GiB. Omitted: 200.")
+
+    @model_validator(mode="after")
+    def _bounds(self) -> GpuPoolSpec:
+        if self.min_nodes > self.max_nodes:
+            raise SpecProblem(
+                [(("min_nodes",), f"must be <= max_nodes ({self.max_nodes}) (got {self.min_nodes})")]
+            )
+        return self
+
+
+class TrainingSpec(SpecModel):
+    """A GPU training cluster. Omit the section for a platform without one."""
+
+    cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="Cluster settings.")
+    gpu_pools: list[GpuPoolSpec] = Field(
+        default_factory=list, description="GPU node pools. Omitted: none (a CPU-only cluster)."
+    )
+
+    @model_validator(mode="after")
+    def _namesunique_names(self) -> TrainingSpec:
+        raise_if(unique_names((p.name for p in self.gpu_pools), "gpu_pools"))
+        return self
+
