@@ -16,6 +16,8 @@ from typing import Final, Literal
 
 Cloud = Literal["aws", "gcp", "azure"]
 CLOUDS: Final[tuple[Cloud, ...]] = ("aws", "gcp", "azure")
+# How each cloud is written in prose and table headers.
+CLOUD_TITLES: Final[dict[Cloud, str]] = {"aws": "AWS", "gcp": "GCP", "azure": "Azure"}
 
 
 @dataclass(frozen=True)

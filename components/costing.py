@@ -156,7 +156,7 @@ def spec_inventory(plan: PlanView, *, system_disk_gib: int, default_instance: st
     cloud costs nothing: costs are what exists). ``system_disk_gib`` is the cloud's system pool boot
     disk; ``default_instance`` serves an endpoint that names neither instance nor accelerator."""
     spec = plan.spec
-    version = spec.training.cluster.kubernetes_version if spec.training else ""
+    version = spec.training.cluster.version if spec.training else ""
     built = _has_component(plan, "cluster")
     return Inventory(
         spec.cloud,

@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 if TYPE_CHECKING:
+    from mlfabric.components.capabilities import Capability
     from mlfabric.components.concerns import ConcernComponent
     from mlfabric.components.context import PlatformContext
     from mlfabric.components.costing import CostInventory
     from mlfabric.components.fakes import World
+    from mlfabric.components.kubernetes.versions import VersionCalendar
     from mlfabric.components.spec import PlatformSpec, Problems
 
 ProviderFactory = Callable[[str, "PlatformSpec", pulumi.Resource], pulumi.ProviderResource]
@@ -58,6 +60,10 @@ class CloudKit:
     render_tags: TagRenderer
     # what the cloud's plans run and what its resource types cost, for ``mlfabric cost``
     cost_inventory: CostInventory
+    # what the cloud does with each spec field (``components/capabilities.py``)
+    capabilities: tuple[Capability, ...] = ()
+    # the managed Kubernetes service's versions (``components/kubernetes/versions.py``); loaded on call
+    kubernetes_calendar: Callable[[], VersionCalendar] | None = None
 
 
 def no_prerequisites(

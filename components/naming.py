@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Final
+
+import pulumi
 
 MANAGED_BY: Final = "mlfabric"
 
@@ -59,3 +61,22 @@ def compact_name(*parts: str, max_length: int, unique_by: tuple[str, ...] = ()) 
     if len(joined) + len(suffix) <= max_length:
         return joined + suffix
     return joined[: max_length - len(suffix)] + suffix
+
+
+def original_name(name: str, renamed_from: Sequence[str]) -> str:
+    """The name an item was first created with: physical names keep deriving from it after renames
+    (an S3 bucket, a GCS bucket or an ECR repository cannot change its name without being replaced)."""
+    return renamed_from[0] if renamed_from else name
+
+
+def rename_aliases(resource_name: str, name: str, renamed_from: Sequence[str]) -> list[pulumi.Alias]:
+    """Aliases that keep a resource's identity after its spec item was renamed from ``renamed_from``.
+
+    ``resource_name`` is the Pulumi name the resource gets now; it contains the item's current
+    ``name`` (its last occurrence is replaced by each previous name). Same type, same parent: only the
+    name part of the URN changes, so ``pulumi up`` moves the state instead of replacing the resource.
+    """
+    at = resource_name.rfind(name)
+    if at < 0:
+        raise ValueError(f"resource name {resource_name!r} does not contain the item name {name!r}")
+    return [pulumi.Alias(name=resource_name[:at] + old + resource_name[at + len(name):]) for old in renamed_from]

@@ -1,7 +1,8 @@
 """The `mlfabric` command line: validate, plan, schema (and the commands other modules register).
 
-Exit codes (``mlfabric.cli_options``): 0 ok, 1 policy violations (check), 2 bad spec or usage. Bad
-input is reported as one line per problem on stderr, never a traceback.
+Exit codes (``mlfabric.cli_options``): 0 ok, 1 findings (check, preflight, verify), 2 bad spec or
+usage, 3 internal error. Bad input is reported as one line per problem on stderr; no command prints a
+traceback unless the global ``--debug`` option is given.
 """
 
 from __future__ import annotations
@@ -9,26 +10,86 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pulumi
 import typer
+import typer.core
 from rich.console import Console
 
 from mlfabric import render
-from mlfabric.cli_options import FileOption, StackOption, fail, load_stack, usage_errors
-from mlfabric.components.spec import json_schema
+from mlfabric.cli_options import (
+    EXIT_INTERNAL,
+    EXIT_USAGE,
+    FileOption,
+    StackOption,
+    bounded,
+    fail,
+    load_stack,
+    print_problems,
+    usage_errors,
+)
+from mlfabric.components.spec import json_schema, spec_notes
 from mlfabric.errors import UsageError
+
+DEBUG_HINT = "run with --debug for the traceback (mlfabric --debug COMMAND ...)"
+
+
+def run_error_lines(error: pulumi.RunError) -> list[str]:
+    """A component refusing its inputs: the program's own one-line-per-problem message."""
+    return [line for line in str(error).splitlines() if line and line != "invalid spec:"] or ["the program failed"]
+
+
+def _is_control_flow(error: Exception) -> bool:
+    """Exit, Abort and usage errors of typer/click, and a closed pipe: theirs to handle, not a crash."""
+    if isinstance(error, (typer.Exit, typer.Abort, BrokenPipeError)):
+        return True
+    return type(error).__module__.split(".")[0] in ("typer", "click")
+
+
+class _Group(typer.core.TyperGroup):
+    """Every command's last line of defence: exit 2 for bad input, 3 (one line) for a crash."""
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            if _is_control_flow(error):
+                raise
+            if isinstance(error, UsageError):
+                print_problems(error.problems)
+                raise typer.Exit(EXIT_USAGE) from None
+            if isinstance(error, pulumi.RunError):
+                print_problems(run_error_lines(error))
+                raise typer.Exit(EXIT_USAGE) from None
+            if ctx.params.get("debug") or os.environ.get("MLFABRIC_DEBUG", "") not in ("", "0"):
+                raise
+            message = " ".join(str(error).split()) or "no message"
+            print(bounded(f"internal error: {type(error).__name__}: {message[:300]}"), file=sys.stderr)
+            print(DEBUG_HINT, file=sys.stderr)
+            raise typer.Exit(EXIT_INTERNAL) from None
+
 
 app = typer.Typer(
     name="mlfabric",
+    cls=_Group,
     help="A complete ML platform on AWS, GCP or Azure from one typed spec: validate, plan offline, check.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _global_options(
+    debug: Annotated[
+        bool, typer.Option("--debug", help="Show the traceback of an internal error (exit 3) instead of one line.")
+    ] = False,
+) -> None:
+    """Options every command shares (``mlfabric --debug COMMAND``)."""
 
 
 @app.command()
@@ -38,14 +99,17 @@ def validate(
     file: FileOption = None,
 ) -> None:
     """Check a stack's spec without planning anything."""
-    from mlfabric.plan import validate_stack
+    from mlfabric.plan import validate_offline
 
     if path is not None and file is not None:
         fail(["give the stack file once: as an argument or with --file"])
     loaded = load_stack(stack, path or file)
     with usage_errors():
-        spec = validate_stack(loaded)
+        offline = validate_offline(loaded)
+    spec = offline.spec
     print(f"ok: {loaded.path} — {spec.base_name} on {spec.cloud} {spec.region}")
+    for note in [*offline.skipped, *spec_notes(spec)]:
+        print(f"note: {note}")
 
 
 @app.command()
@@ -65,8 +129,7 @@ def plan(
     except UsageError as error:
         fail(error.problems)
     except pulumi.RunError as error:
-        # A component refusing its inputs: the program's own one-line-per-problem message.
-        fail([line for line in str(error).splitlines() if line and line != "invalid spec:"])
+        fail(run_error_lines(error))
     document = result.to_json()
     if json_out is not None and str(json_out) == "-":
         print(json.dumps(document, indent=2, sort_keys=False, default=str))

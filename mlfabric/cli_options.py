@@ -5,7 +5,8 @@
 
 Exit codes, the same for every command: 0 ok; 1 findings — mandatory policy violations (check), a
 short quota (preflight), drift (verify); 2 bad spec, bad input or bad usage, reported as one line per
-problem on stderr, never a traceback.
+problem on stderr, never a traceback; 3 an internal error (a bug in mlfabric or a component), one
+line plus a hint to rerun with the global ``--debug`` option, which shows the traceback.
 """
 
 from __future__ import annotations
@@ -24,6 +25,11 @@ from mlfabric.errors import UsageError
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_USAGE: Final = 2
+EXIT_INTERNAL: Final = 3
+
+# A problem line is never longer than this: values in it are quoted at most ~120 characters, and this
+# catches whatever still echoes a huge value.
+MAX_LINE: Final = 1000
 
 StackOption = Annotated[
     str | None, typer.Option("--stack", "-s", help="Stack name: stacks/Pulumi.<STACK>.yaml.", show_default=False)
@@ -33,10 +39,21 @@ FileOption = Annotated[
 ]
 
 
+def bounded(line: str) -> str:
+    """One printable line of at most MAX_LINE characters."""
+    line = line.replace("\r", "\\r").replace("\n", "\\n")
+    return line if len(line) <= MAX_LINE else f"{line[:MAX_LINE - 40]}... ({len(line)} characters)"
+
+
+def print_problems(problems: list[str]) -> None:
+    """One line per problem on stderr."""
+    for line in problems:
+        print(bounded(line), file=sys.stderr)
+
+
 def fail(problems: list[str]) -> NoReturn:
     """Print one line per problem to stderr and exit 2."""
-    for line in problems:
-        print(line, file=sys.stderr)
+    print_problems(problems)
     raise typer.Exit(EXIT_USAGE)
 
 

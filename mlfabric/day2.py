@@ -5,7 +5,8 @@ The CLI (``mlfabric.cli``) imports this module and calls :func:`register`. Heavy
 boto3) happen inside the commands so ``mlfabric --help`` stays fast.
 
 Exit codes (``mlfabric.cli_options``): 0 fine; 1 short (preflight) or drifted (verify); 2 bad spec,
-bad input or AWS not reachable, reported as one line per problem on stderr.
+bad input or AWS not reachable, reported as one line per problem on stderr; 3 an internal error (one
+line; the CLI's ``--debug`` shows the traceback).
 """
 
 from __future__ import annotations

@@ -34,12 +34,21 @@ from mlfabric.compat import (
     run_pulumi_func,
     sync_await,
 )
-from mlfabric.components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, parse_spec
+from mlfabric.components.spec import SPEC_CONFIG_KEY, PlatformSpec, SpecError, spec_notes
+from mlfabric.components.spec.parse import OfflineSpec, parse_spec_offline
 from mlfabric.diff import alias_entries
 from mlfabric.errors import UsageError
 from mlfabric.mocks import PlanMocks, World
 
 PLAN_FORMAT = "mlfabric-plan/1"
+SECRET_MASK = "[secret]"
+# What a placeholder secret becomes when a check needs a plaintext of some shape (format, length):
+# every stand-in contains the placeholder, so plan JSON masks whatever derives from it.
+SECRET_STANDINS = (
+    stackfile.SECRET_PLACEHOLDER,
+    f"{stackfile.SECRET_PLACEHOLDER}@example.invalid",
+    f"https://example.invalid/{stackfile.SECRET_PLACEHOLDER}",
+)
 DEFAULT_PROJECT = "mlfabric"
 
 
@@ -145,11 +154,11 @@ class Plan:
             "cloud": self.spec.cloud,
             "region": self.spec.region,
             "environment": self.spec.environment,
-            "spec": self.spec.model_dump(mode="json"),
+            "spec": _mask_secrets(self.spec.model_dump(mode="json")),
             "summary": self.summary(),
             "notes": self.notes,
-            "outputs": self.outputs,
-            "resources": [asdict(r) for r in self.resources],
+            "outputs": _mask_secrets(self.outputs),
+            "resources": [_mask_secrets(asdict(r)) for r in self.resources],
         }
 
 
@@ -212,35 +221,77 @@ def run_program(
 
 
 def _project_name(project_dir: Path) -> str:
-    pulumi_yaml = project_dir / "Pulumi.yaml"
-    if pulumi_yaml.is_file():
-        import yaml
+    name = stackfile.project_file(project_dir).get("name")
+    return name if isinstance(name, str) and name else DEFAULT_PROJECT
 
-        data = yaml.safe_load(pulumi_yaml.read_text()) or {}
-        if isinstance(data, dict) and isinstance(data.get("name"), str):
-            return str(data["name"])
-    return DEFAULT_PROJECT
+
+# Scale limits checked on the raw data before anything else, so a huge spec is refused in
+# milliseconds instead of planned for minutes (README "How stack files are read"). Planning costs
+# ~5 ms per cloud resource and an endpoint is ~10 of them: 100 endpoints plan in about 5 s.
+SCALE_LIMITS: dict[tuple[str, str], tuple[int, str]] = {
+    ("serving", "endpoints"): (100, "split a bigger fleet across stacks"),
+    ("training", "gpu_pools"): (100, "each pool is a node group; split a bigger cluster across stacks"),
+    ("storage", "buckets"): (100, "split the buckets across stacks"),
+    ("registry", "repositories"): (500, "split the repositories across stacks"),
+    ("registry", "models"): (500, "split the models across stacks"),
+}
+
+
+def scale_problems(data: Any) -> list[str]:
+    """One line per list in the spec longer than its SCALE_LIMITS entry."""
+    if not isinstance(data, dict):
+        return []
+    problems = []
+    for (section, key), (limit, why) in SCALE_LIMITS.items():
+        block = data.get(section)
+        items = block.get(key) if isinstance(block, dict) else None
+        if isinstance(items, list) and len(items) > limit:
+            problems.append(f"{section}.{key}: at most {limit} per stack ({why}) (got {len(items)})")
+    return problems
+
+
+def validate_offline(stack: stackfile.StackFile) -> OfflineSpec:
+    """The stack's spec and the checks skipped for its placeholder secrets; UsageError otherwise."""
+    from mlfabric.components.program import MISSING_GCP_PROJECT
+
+    too_big = scale_problems(stack.spec_data)
+    if too_big:
+        raise UsageError(too_big)
+    try:
+        offline = parse_spec_offline(stack.spec_data, stack.spec_secret_locations(), SECRET_STANDINS)
+    except SpecError as error:
+        raise UsageError(error.problems) from None
+    spec = offline.spec
+    # The project may come from the spec or from the provider's own stack config, as under the engine.
+    if spec.cloud == "gcp" and not (spec.gcp and spec.gcp.project) and not stack.config.get("gcp:project"):
+        raise UsageError([MISSING_GCP_PROJECT])
+    return offline
 
 
 def validate_stack(stack: stackfile.StackFile) -> PlatformSpec:
     """The stack's spec, or UsageError with one line per problem."""
-    from mlfabric.components.program import MISSING_GCP_PROJECT
+    return validate_offline(stack).spec
 
-    try:
-        spec = parse_spec(stack.spec_data)
-    except SpecError as error:
-        raise UsageError(error.problems) from None
-    # The project may come from the spec or from the provider's own stack config, as under the engine.
-    if spec.cloud == "gcp" and not (spec.gcp and spec.gcp.project) and not stack.config.get("gcp:project"):
-        raise UsageError([MISSING_GCP_PROJECT])
-    return spec
+
+def _mask_secrets(value: Any) -> Any:
+    """Plan JSON never shows a placeholder (or what was derived from one): it says ``[secret]``."""
+    if isinstance(value, str):
+        return SECRET_MASK if stackfile.SECRET_PLACEHOLDER in value else value
+    if isinstance(value, dict):
+        return {k: _mask_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask_secrets(v) for v in value]
+    return value
 
 
 def plan_stack(stack: stackfile.StackFile, project: str | None = None) -> Plan:
     """Validate the stack's spec, then run the program offline and record what it declares."""
     from mlfabric.components.program import run
 
-    spec = validate_stack(stack)
+    offline = validate_offline(stack)
+    spec = offline.spec
+    if offline.data is not stack.spec_data:  # stand-ins for secrets: the program must see the same spec
+        stack = dataclasses.replace(stack, config={**stack.config, SPEC_CONFIG_KEY: offline.data})
     project = project or _project_name(stackfile.find_project_dir(stack.path.parent))
     gcp_project = (spec.gcp.project if spec.gcp else None) or stack.config.get("gcp:project")
     world = World(project=project, stack=stack.stack, region=spec.region)
@@ -258,6 +309,7 @@ def plan_stack(stack: stackfile.StackFile, project: str | None = None) -> Plan:
         f"{where}: encrypted value replaced by a placeholder secret (cannot be decrypted offline)"
         for where in stack.placeholders
     ]
+    notes += offline.skipped + spec_notes(spec)
     return Plan(project, stack.stack, spec, records, outputs, notes + log, source=str(stack.path))
 
 

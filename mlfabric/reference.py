@@ -12,13 +12,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mlfabric.components.spec import ENV_DEFAULTS_KEY, json_schema
+from mlfabric.components.spec import ENV_DEFAULTS_KEY, ENVIRONMENTS, json_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SCHEMA_FILE = ROOT / "stacks" / "schema.json"
 SPEC_START, SPEC_END = "<!-- spec-reference:start -->", "<!-- spec-reference:end -->"
 POLICY_START, POLICY_END = "<!-- policy-table:start -->", "<!-- policy-table:end -->"
+CAPABILITY_START, CAPABILITY_END = "<!-- capability-table:start -->", "<!-- capability-table:end -->"
+CALENDAR_START, CALENDAR_END = "<!-- version-calendar:start -->", "<!-- version-calendar:end -->"
 
 
 def _type_of(prop: dict[str, Any]) -> str:
@@ -38,21 +40,28 @@ def _type_of(prop: dict[str, Any]) -> str:
     return str(kind)
 
 
-def _default_of(prop: dict[str, Any]) -> str:
+def _default_of(prop: dict[str, Any], required: bool) -> str:
+    if required:
+        return "**required**"
     by_env = prop.get(ENV_DEFAULTS_KEY)
     if isinstance(by_env, dict):
-        return " / ".join(f"{env}: `{json.dumps(v)}`" for env, v in by_env.items())
+        return " / ".join(f"{env}: `{json.dumps(by_env[env])}`" for env in ENVIRONMENTS if env in by_env)
     if "default" in prop:
         return f"`{json.dumps(prop['default'])}`"
-    return "**required**"
+    # A default built by a factory (the schema cannot show it): an empty collection, or a section
+    # whose own fields carry the defaults.
+    if "$ref" in prop:
+        return "its fields' defaults"
+    return {"array": "`[]`", "object": "`{}`"}.get(str(prop.get("type")), "see description")
 
 
 def _table(title: str, model: dict[str, Any]) -> list[str]:
     lines = [f"#### `{title}`", "", model.get("description", "").strip(), "",
              "| field | type | default | description |", "|---|---|---|---|"]
+    required = set(model.get("required", []))
     for name, prop in model.get("properties", {}).items():
         description = prop.get("description", "").replace("|", "\\|").replace("\n", " ")
-        lines.append(f"| `{name}` | {_type_of(prop)} | {_default_of(prop)} | {description} |")
+        lines.append(f"| `{name}` | {_type_of(prop)} | {_default_of(prop, name in required)} | {description} |")
     return [*lines, ""]
 
 
@@ -73,6 +82,48 @@ def policy_table() -> str:
     return rules_markdown()
 
 
+def capability_table() -> str:
+    """The README capability table: what each cloud does with each spec field (its kit's rows)."""
+    from mlfabric.components.capabilities import spec_fields
+    from mlfabric.components.catalog import CLOUD_TITLES, CLOUDS
+    from mlfabric.components.kit import kit_for
+
+    cells: dict[tuple[str, str], dict[str, str]] = {}
+    for cloud in CLOUDS:
+        for row in kit_for(cloud).capabilities:
+            mark = "yes" if row.status == "honoured" else "**refused**"
+            cells.setdefault((row.field, row.case), {})[cloud] = f"{mark}: {row.note}".replace("|", "\\|")
+    order = {name: index for index, name in enumerate(spec_fields())}
+    lines = ["| Field | Case | " + " | ".join(CLOUD_TITLES[c] for c in CLOUDS) + " |",
+             "|---|---|" + "---|" * len(CLOUDS)]
+    for (field, case), by_cloud in sorted(cells.items(), key=lambda kv: (order.get(kv[0][0], len(order)), kv[0][1])):
+        cloud_cells = " | ".join(by_cloud.get(cloud, "—") for cloud in CLOUDS)
+        lines.append(f"| `{field}` | {case or 'always'} | {cloud_cells} |")
+    return "\n".join(lines) + "\n"
+
+
+def calendar_table() -> str:
+    """The README's Kubernetes version calendars: every cloud's minor versions and support dates."""
+    from mlfabric.components.catalog import CLOUDS
+    from mlfabric.components.kit import kit_for
+
+    lines = ["| Service | Version | Released | Standard support until | Extended support until | Default |",
+             "|---|---|---|---|---|---|"]
+    sources: list[str] = []
+    for cloud in CLOUDS:
+        load = kit_for(cloud).kubernetes_calendar
+        if load is None:
+            continue
+        calendar = load()
+        sources.append(f"{calendar.service}: {calendar.source} (as of {calendar.as_of})")
+        for row in reversed(calendar.releases):
+            extended = str(row.end_of_extended) if row.end_of_extended else "none"
+            default = "yes" if row.minor == calendar.default else ""
+            lines.append(f"| {calendar.service} | {row.minor} | {row.released} | {row.end_of_standard} | "
+                         f"{extended} | {default} |")
+    return "\n".join([*lines, "", *(f"- {source}" for source in sources)]) + "\n"
+
+
 def schema_text() -> str:
     return json.dumps(json_schema(), indent=2) + "\n"
 
@@ -87,6 +138,10 @@ def rendered_readme(current: str) -> str:
     text = _splice(current, SPEC_START, SPEC_END, spec_reference())
     if POLICY_START in text:
         text = _splice(text, POLICY_START, POLICY_END, policy_table())
+    if CALENDAR_START in text:
+        text = _splice(text, CALENDAR_START, CALENDAR_END, calendar_table())
+    if CAPABILITY_START in text:
+        text = _splice(text, CAPABILITY_START, CAPABILITY_END, capability_table())
     return text
 
 

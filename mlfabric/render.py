@@ -7,6 +7,7 @@ from collections import defaultdict
 from rich.console import Console
 from rich.tree import Tree
 
+from mlfabric.components.capabilities import DEV_ONLY_WARNING
 from mlfabric.plan import Plan, ResourceRecord
 
 
@@ -51,9 +52,12 @@ def plan_tree(plan: Plan) -> Tree:
 def summary_line(plan: Plan) -> str:
     summary = plan.summary()
     protected = sum(1 for r in plan.custom_resources if r.protect)
+    # Dev-only warnings: fields the cloud will not honour, accepted only because the stack is dev.
+    warnings = sum(1 for note in plan.notes if note.endswith(DEV_ONLY_WARNING))
+    unhonoured = f", {warnings} spec field(s) not honoured on {plan.spec.cloud} (dev only)" if warnings else ""
     return (
         f"{summary['resources']} resources in {summary['components']} components "
-        f"({protected} protected) — stack {plan.stack}, {plan.spec.cloud} {plan.spec.region}"
+        f"({protected} protected{unhonoured}) — stack {plan.stack}, {plan.spec.cloud} {plan.spec.region}"
     )
 
 

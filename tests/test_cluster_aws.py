@@ -23,6 +23,7 @@ import pytest
 from mlfabric.components import catalog
 from mlfabric.components.aws.cluster import AwsTrainingCluster, eks_credentials
 from mlfabric.components.aws.network import AwsNetwork
+from mlfabric.components.aws.versions import eks_calendar
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.kubernetes.kubeconfig import kubeconfig_json
@@ -233,12 +234,13 @@ def test_control_plane_logs_are_off_when_audit_logging_is_off() -> None:
 def test_cluster_uses_access_entries_the_spec_version_and_managed_addons_only(prod: Built) -> None:
     cluster = only(prod.records, CLUSTER)
     assert cluster.inputs["name"] == "fraud-prod"
-    assert cluster.inputs["version"] == "1.31"
+    # omitted in the spec: the version pinned by the EKS calendar
+    assert cluster.inputs["version"] == eks_calendar().default
     assert cluster.inputs["accessConfig"] == {"authenticationMode": "API", "bootstrapClusterCreatorAdminPermissions": True}
     assert cluster.inputs["bootstrapSelfManagedAddons"] is False
-    version = build("dev", {"cluster": {"kubernetes_version": "1.30"}})
-    assert only(version.records, CLUSTER).inputs["version"] == "1.30"
-    assert {g.inputs["version"] for g in of_type(version.records, NODE_GROUP)} == {"1.30"}
+    version = build("dev", {"cluster": {"kubernetes_version": "1.33"}})
+    assert only(version.records, CLUSTER).inputs["version"] == "1.33"
+    assert {g.inputs["version"] for g in of_type(version.records, NODE_GROUP)} == {"1.33"}
 
 
 def test_cluster_role_has_only_the_managed_eks_cluster_policy(prod: Built) -> None:
@@ -410,7 +412,7 @@ def test_autoscaler_discovers_this_clusters_node_groups_and_runs_on_system_nodes
     deployment = only(prod.records, DEPLOYMENT)
     pod = deployment.inputs["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.31.0"
+    assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:v{eks_calendar().default}.0"
     assert "--cloud-provider=aws" in container["command"]
     assert (
         "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/fraud-prod"

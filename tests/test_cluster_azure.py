@@ -33,10 +33,11 @@ from mlfabric.components.azure.cluster import (
     cluster_ranges,
 )
 from mlfabric.components.azure.cluster_addons import AKS_AAD_SERVER_ID, certificate_authority
+from mlfabric.components.azure.kit import aks_calendar
 from mlfabric.components.azure.network import AzureNetwork
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import parse_spec
+from mlfabric.components.spec import SpecError, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
@@ -254,6 +255,21 @@ def test_nodes_run_in_the_aks_subnet_and_egress_through_the_nat_gateway(dev: Bui
     assert cluster["networkProfile"]["networkPluginMode"] == "overlay"
     assert cluster["agentPoolProfiles"][0]["vnetSubnetID"] == subnet
     assert _pool(dev, "t4")["vnetSubnetID"] == subnet
+    assert "loadBalancerProfile" not in cluster["networkProfile"]
+
+
+def test_per_zone_egress_goes_through_the_load_balancer_with_one_outbound_ip_per_zone(prod: Built) -> None:
+    profile = only(prod.records, CLUSTER).inputs["networkProfile"]
+    assert profile["outboundType"] == "loadBalancer"
+    assert profile["loadBalancerProfile"]["managedOutboundIPs"]["count"] == 3
+
+
+def test_on_a_reused_vnet_the_overlay_avoids_the_cidr_the_spec_gives_it() -> None:
+    existing = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-hub/providers/Microsoft.Network/virtualNetworks/hub"
+    built = build("dev", DEV_TRAINING, network={"existing_network_id": existing, "cidr": "192.168.0.0/16"})
+    profile = only(built.records, CLUSTER).inputs["networkProfile"]
+    assert profile["podCidr"] == "100.64.0.0/16"
+    assert profile["loadBalancerProfile"]["managedOutboundIPs"]["count"] == 1
 
 
 def test_pod_and_service_ranges_never_overlap_the_vnet() -> None:
@@ -317,9 +333,17 @@ def test_the_cluster_refuses_a_network_that_has_no_aks_subnet() -> None:
         )
 
 
-def test_a_gpu_pool_named_like_the_system_pool_is_refused() -> None:
-    with pytest.raises(pulumi.RunError, match=r"training\.gpu_pools: 'system' is the name of the AKS system pool"):
+def test_a_gpu_pool_named_like_the_system_pool_is_refused_by_the_spec() -> None:
+    with pytest.raises(SpecError, match=r"training\.gpu_pools\[0\]\.name: 'system' is the name of the AKS system pool"):
         build("dev", {"gpu_pools": [{"name": "system", "accelerator": "t4"}]})
+
+
+def test_a_version_in_long_term_support_runs_on_the_premium_tier_with_the_lts_plan(dev: Built) -> None:
+    assert only(dev.records, CLUSTER).inputs["supportPlan"] == "KubernetesOfficial"
+    lts = build("dev", {**DEV_TRAINING, "cluster": {"kubernetes_version": "1.33"}})
+    cluster = only(lts.records, CLUSTER).inputs
+    assert (cluster["kubernetesVersion"], cluster["sku"]["tier"], cluster["supportPlan"]) == (
+        "1.33", "Premium", "AKSLongTermSupport")
 
 
 # --- operations -------------------------------------------------------------------------------------------
@@ -350,6 +374,7 @@ def test_audit_logs_go_to_the_workspace_unless_turned_off(dev: Built) -> None:
 def test_upgrades_are_automatic_and_prod_gets_the_sla_tier(dev: Built, prod: Built) -> None:
     assert only(dev.records, CLUSTER).inputs["autoUpgradeProfile"] == {"upgradeChannel": "patch", "nodeOSUpgradeChannel": "NodeImage"}
     assert only(dev.records, CLUSTER).inputs["sku"] == {"name": "Base", "tier": "Free"}
+    assert only(dev.records, CLUSTER).inputs["kubernetesVersion"] == aks_calendar().default
     assert only(prod.records, CLUSTER).inputs["sku"] == {"name": "Base", "tier": "Standard"}
 
 

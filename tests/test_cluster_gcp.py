@@ -97,9 +97,10 @@ def _capturing_ignore_changes() -> Iterator[dict[tuple[str, str], list[str]]]:
 
 
 def build(environment: str, training: dict[str, Any], *, registry: bool = True,
-          options: GcpOptions | None = None) -> Built:
+          options: GcpOptions | None = None, network: dict[str, Any] | None = None) -> Built:
     spec = parse_spec(spec_data("gcp", environment, training=training,
-                                **({"registry": REGISTRY} if registry else {})))
+                                **({"registry": REGISTRY} if registry else {}),
+                                **({"network": network} if network else {})))
     assert spec.training is not None
     training_spec = spec.training
     ctx = PlatformContext.from_spec(spec, account=PROJECT)
@@ -182,10 +183,20 @@ def test_cluster_needs_the_network() -> None:
 
 def test_dev_cluster_is_zonal_and_prod_regional_over_three_zones(dev: Built, prod: Built) -> None:
     zonal, regional = only(dev.records, CLUSTER).inputs, only(prod.records, CLUSTER).inputs
-    assert zonal["location"] == "us-central1-a" and "nodeLocations" not in zonal
+    # dev's availability_zones default (2): the control plane in the first zone, nodes in two
+    assert zonal["location"] == "us-central1-a"
+    assert zonal["nodeLocations"] == ["us-central1-a", "us-central1-b"]
     assert regional["location"] == "us-central1"
     assert regional["nodeLocations"] == ["us-central1-a", "us-central1-b", "us-central1-c"]
     assert {p.inputs["location"] for p in of_type(prod.records, POOL)} == {"us-central1"}
+
+
+def test_node_pools_span_the_specs_availability_zones() -> None:
+    one = only(build("dev", DEV_TRAINING, network={"availability_zones": 1}).records, CLUSTER).inputs
+    assert one["location"] == "us-central1-a" and "nodeLocations" not in one
+    two = only(build("prod", PROD_TRAINING, network={"availability_zones": 2}).records, CLUSTER).inputs
+    assert two["location"] == "us-central1"
+    assert two["nodeLocations"] == ["us-central1-a", "us-central1-b"]
 
 
 def test_cluster_is_standard_vpc_native_in_the_platform_subnet(prod: Built) -> None:
@@ -222,7 +233,9 @@ def test_workload_identity_release_channel_and_version_floor(prod: Built, dev: B
     assert cluster["workloadIdentityConfig"] == {"workloadPool": f"{PROJECT}.svc.id.goog"}
     assert cluster["releaseChannel"] == {"channel": "STABLE"}
     assert only(dev.records, CLUSTER).inputs["releaseChannel"] == {"channel": "REGULAR"}
-    assert cluster["minMasterVersion"] == "1.31"
+    # the version omitted: GKE's calendar default, a floor the channel upgrades from
+    from mlfabric.components.gcp.kit import kubernetes_calendar
+    assert cluster["minMasterVersion"] == kubernetes_calendar().default
 
 
 def test_secrets_are_encrypted_with_the_cluster_key_the_gke_agent_holds(prod: Built) -> None:

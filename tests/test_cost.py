@@ -127,7 +127,7 @@ def test_the_prod_inventory_is_read_from_the_plans_registrations() -> None:
     [endpoint] = found.endpoints
     assert (endpoint.physical, [(v.name, v.instance, v.min_replicas, v.max_replicas) for v in endpoint.variants]) == (
         "fraud-prod-scorer", [("main", "ml.g5.xlarge", 2, 8)])
-    assert [(c.name, c.version) for c in found.clusters] == [("fraud-prod", "1.31")]
+    assert [(c.name, c.version) for c in found.clusters] == [("fraud-prod", "1.35")]
 
 
 def test_prod_counts_a_nat_gateway_and_interface_endpoints_per_zone() -> None:
@@ -214,7 +214,8 @@ def test_cost_json_itemises_with_sources_and_dates(tmp_path: Path) -> None:
     assert (document["format"], document["stack"], document["hours_per_month"]) == ("mlfabric-cost/1", "dev", 730)
     assert document["totals"]["idle_gpu_usd_per_month"] == 0
     assert document["totals"]["full_gpu_usd_per_month"] == pytest.approx(940.01)
-    assert all(i["source"] and i["as_of"] == "2024-12" for i in document["items"] if i["usd_per_unit_month"])
+    # every priced item names its source and date (catalogue prices, or the version calendar's control-plane rate)
+    assert all(i["source"] and re.match(r"^\d{4}-\d{2}", i["as_of"]) for i in document["items"] if i["usd_per_unit_month"])
     components = {i["component"] for i in document["items"]}
     assert {"network", "cluster", "serving", "storage", "monitoring"} <= components
 

@@ -21,7 +21,7 @@ from mlfabric.components.concerns import MonitoringOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.alerts import alert_channels
 from mlfabric.components.gcp.monitoring import GcpMonitoring
-from mlfabric.components.spec import parse_spec
+from mlfabric.components.spec import SpecError, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data
@@ -184,9 +184,10 @@ def test_platform_logs_stay_for_the_spec_retention_in_a_cmek_bucket(prod: Built)
     assert only(build(cluster=False).records, SINK).inputs["filter"].startswith('(resource.type="cloud_run_revision"')
 
 
-def test_retention_beyond_what_cloud_logging_keeps_is_refused() -> None:
-    with pytest.raises(pulumi.RunError, match=r"^monitoring\.log_retention_days: Cloud Logging keeps 1 to 3650 days \(got 3653\)"):
-        build(log_retention_days=3653)
+def test_retention_beyond_what_cloud_logging_keeps_is_refused_by_the_spec() -> None:
+    """validate == plan: the spec refuses it before any resource is declared."""
+    with pytest.raises(SpecError, match=r"^monitoring\.log_retention_days: Cloud Logging keeps 1 to 3650 days \(got 3653\)$"):
+        parse_spec(spec_data("gcp", "prod", monitoring={"log_retention_days": 3653}))
 
 
 def test_dashboard_shows_endpoints_and_the_cluster(prod: Built) -> None:

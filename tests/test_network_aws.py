@@ -303,12 +303,49 @@ def test_outputs_are_the_network_contracts_declared_once_and_name_the_created_vp
     assert prod.outputs["public_subnet_ids"] == [subnets[f"fraud-prod-public-{i}"] for i in (1, 2, 3)]
 
 
-def test_an_existing_vpc_is_reused_and_nothing_is_created() -> None:
+def test_an_existing_vpc_is_reused_and_only_what_can_be_added_to_it_is_created() -> None:
     built = build("prod", existing_network_id="vpc-0123456789abcdef0")
-    assert built.custom == []
+    # Nothing of the VPC itself (subnets, gateways, route tables); what attaches to it is added.
+    assert built.counts() == {
+        ENDPOINT: 4, "aws:ec2/securityGroup:SecurityGroup": 1,
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 1,
+        FLOW_LOG: 1, LOG_GROUP: 1, KMS_KEY: 1, ROLE: 1, ROLE_POLICY: 1,
+    }
     assert built.conforms
     assert built.outputs["network_id"] == "vpc-0123456789abcdef0"
     private, public = built.outputs["private_subnet_ids"], built.outputs["public_subnet_ids"]
     assert len(private) == 3 and len(public) == 3
     assert not set(private) & set(public)
     assert all(s.startswith("subnet-") for s in private + public)
+
+
+def test_on_an_existing_vpc_the_s3_gateway_endpoint_uses_the_private_subnets_route_tables() -> None:
+    built = build("prod", existing_network_id="vpc-0123456789abcdef0")
+    s3 = only(built.records, ENDPOINT, "fraud-prod-s3")
+    assert s3.inputs["vpcId"] == "vpc-0123456789abcdef0"
+    assert s3.inputs["vpcEndpointType"] == "Gateway"
+    # one route table per private subnet in the fake existing VPC (the getRouteTables answer)
+    assert len(s3.inputs["routeTableIds"]) == 3
+    assert all(t.startswith("rtb-") for t in s3.inputs["routeTableIds"])
+
+
+def test_on_an_existing_vpc_interface_endpoints_go_to_its_private_subnets_and_admit_its_cidr() -> None:
+    built = build("prod", existing_network_id="vpc-0123456789abcdef0")
+    private = built.outputs["private_subnet_ids"]
+    for slug in ("ecr-api", "ecr-dkr", "sts"):
+        endpoint = only(built.records, ENDPOINT, f"fraud-prod-{slug}")
+        assert endpoint.inputs["subnetIds"] == private
+        assert endpoint.inputs["vpcId"] == "vpc-0123456789abcdef0"
+        assert endpoint.inputs["privateDnsEnabled"] is True
+    rule = only(built.records, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    assert rule.inputs["cidrIpv4"] == "10.0.0.0/16"  # the fake VPC's CIDR, read with getVpc
+
+
+def test_on_an_existing_vpc_flow_logs_record_its_traffic() -> None:
+    built = build("prod", existing_network_id="vpc-0123456789abcdef0")
+    assert only(built.records, FLOW_LOG).inputs["vpcId"] == "vpc-0123456789abcdef0"
+
+
+def test_on_an_existing_vpc_in_dev_only_the_s3_gateway_endpoint_is_added() -> None:
+    built = build("dev", existing_network_id="vpc-0123456789abcdef0")
+    assert built.counts() == {ENDPOINT: 1}

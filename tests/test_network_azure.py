@@ -22,7 +22,7 @@ from mlfabric.components.azure.common import GROUP_ZONES, PRIVATE_DNS_ZONES, pri
 from mlfabric.components.azure.network import AzureNetwork, parse_network_id, subnet_cidrs
 from mlfabric.components.concerns import NetworkOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import parse_spec
+from mlfabric.components.spec import SpecError, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.tags import tag_property
@@ -50,19 +50,24 @@ class Built:
     outputs: dict[str, Any]
     log: list[str]
     conforms: bool
+    outbound_ips: int
 
     def counts(self) -> Counter[str]:
         return Counter(r.type for r in self.records if r.custom)
 
 
 def build(environment: str, *, endpoint_for: str | None = None, **network: Any) -> Built:
-    spec = parse_spec(spec_data("azure", environment, network=network) if network else spec_data("azure", environment))
+    # One NAT gateway unless a test asks for per-zone (the prod default: load-balancer egress).
+    network = {"nat_gateways": "single", **network}
+    spec = parse_spec(spec_data("azure", environment, network=network))
     ctx = PlatformContext.from_spec(spec).with_handles(prerequisites=prerequisites())
     conforms: list[bool] = []
+    outbound: list[int] = []
 
     def program() -> None:
         component = AzureNetwork(spec.base_name, spec.network, ctx)
         conforms.append(isinstance(component, NetworkOutputs))
+        outbound.append(component.outbound_ips)
         for key in OUTPUTS:
             pulumi.export(key, getattr(component, key))
         if endpoint_for is not None:
@@ -74,7 +79,7 @@ def build(environment: str, *, endpoint_for: str | None = None, **network: Any) 
         program, project="mlfabric", stack="test", config={}, secret_keys=[],
         world=World(project="mlfabric", stack="test", region="westeurope"),
     )
-    return Built(records, outputs, log, all(conforms))
+    return Built(records, outputs, log, all(conforms), outbound[0])
 
 
 @pytest.fixture(scope="module")
@@ -174,15 +179,22 @@ def test_reusing_a_vnet_with_private_endpoints_links_the_zones_to_it() -> None:
     assert {r.inputs["virtualNetwork"]["id"] for r in of_type(built.records, LINK)} == {existing}
 
 
-def test_an_existing_network_id_that_is_not_a_vnet_fails_with_the_expected_shape() -> None:
-    with pytest.raises(pulumi.RunError, match=r"network.existing_network_id: on Azure give the VNet's resource id"):
-        parse_network_id("vpc-0abc")
-    assert parse_network_id(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v") == ("rg", "v")
+def test_an_existing_network_id_that_is_not_a_vnet_is_refused_by_the_spec_with_the_expected_shape() -> None:
+    with pytest.raises(SpecError, match=r"network.existing_network_id: on Azure give the VNet's resource id"):
+        build("dev", existing_network_id="vpc-0abc")
+    assert parse_network_id(f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v-1") == ("rg", "v-1")
 
 
-def test_prod_flow_logs_are_reported_as_not_built(prod: Built, dev: Built) -> None:
-    assert any("network.flow_logs" in line for line in prod.log)
-    assert not any("network.flow_logs" in line for line in dev.log)
+def test_per_zone_egress_makes_no_nat_gateway_but_one_outbound_ip_per_zone_for_the_cluster() -> None:
+    built = build("prod", nat_gateways="per-zone")
+    assert NAT not in built.counts() and PIP not in built.counts()
+    assert "natGateway" not in only(built.records, SUBNET, "fraud-prod-aks").inputs
+    assert built.outbound_ips == 3
+
+
+def test_the_network_warns_about_nothing_it_drops(prod: Built) -> None:
+    # Flow logs are the storage component's (tests/test_storage_azure.py); nothing is dropped here.
+    assert prod.log == []
 
 
 @pytest.mark.parametrize(("group", "zones"), [("registry", ["acr"]), ("amlworkspace", ["aml-api", "aml-notebooks"])])

@@ -21,7 +21,7 @@ from mlfabric.components.concerns import NetworkOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.common import account_id
 from mlfabric.components.gcp.network import GcpNetwork, subnet_ranges
-from mlfabric.components.spec import parse_spec
+from mlfabric.components.spec import SpecError, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data
@@ -49,6 +49,9 @@ class Built:
 
     def counts(self) -> Counter[str]:
         return Counter(r.type for r in self.children)
+
+
+FLOW_LOGS = "gcp:networkmanagement/vpcFlowLogsConfig:VpcFlowLogsConfig"
 
 
 def build(environment: str, **network: Any) -> Built:
@@ -177,11 +180,50 @@ def test_outputs_name_the_network_and_its_one_private_subnet(prod: Built) -> Non
     ],
 )
 def test_an_existing_network_is_read_not_created(existing: str, network_id: str) -> None:
-    built = build("prod", existing_network_id=existing)
+    built = build("dev", existing_network_id=existing)
     assert built.counts() == {}
     assert built.outputs["network_id"] == network_id
     project = network_id.split("/")[1]
-    assert built.outputs["private_subnet_ids"] == [f"projects/{project}/regions/us-central1/subnetworks/fraud-prod"]
+    assert built.outputs["private_subnet_ids"] == [f"projects/{project}/regions/us-central1/subnetworks/fraud-prod"
+                                                   .replace("fraud-prod", "fraud-dev")]
+
+
+def test_flow_logs_on_an_existing_network_are_a_vpc_flow_logs_config_on_its_subnet() -> None:
+    built = build("prod", existing_network_id="projects/shared-vpc-host/global/networks/corp",
+                  private_endpoints=False)
+    assert built.counts() == {FLOW_LOGS: 1, "gcp:projects/service:Service": 1}
+    config = only(built.records, FLOW_LOGS).inputs
+    assert config["subnet"] == "projects/shared-vpc-host/regions/us-central1/subnetworks/fraud-prod"
+    assert config["state"] == "ENABLED" and config["location"] == "global"
+    assert config["aggregationInterval"] == "INTERVAL_5_SEC" and config["metadata"] == "INCLUDE_ALL_METADATA"
+    api = only(built.records, "gcp:projects/service:Service").inputs
+    assert api["service"] == "networkmanagement.googleapis.com"
+
+
+@pytest.mark.parametrize(
+    ("network", "field"),
+    [({"cidr": "10.9.0.0/16"}, "network.cidr"),
+     ({"nat_gateways": "single"}, "network.nat_gateways"),
+     ({"private_endpoints": True}, "network.private_endpoints")],
+)
+def test_what_an_existing_network_cannot_take_is_refused_not_dropped(network: dict[str, Any], field: str) -> None:
+    data = spec_data("gcp", "prod", network={"existing_network_id": "corp", "private_endpoints": False, **network})
+    with pytest.raises(SpecError, match=rf"(^|\n){field}: not supported on gcp: .*"):
+        parse_spec(data)
+
+
+@pytest.mark.parametrize("existing", ["my-vpc", "projects/host-project/global/networks/corp",
+                                      "https://www.googleapis.com/compute/v1/projects/host-project/global/networks/corp"])
+def test_existing_network_ids_in_gcp_format_are_accepted(existing: str) -> None:
+    parse_spec(spec_data("gcp", "dev", network={"existing_network_id": existing}))
+
+
+@pytest.mark.parametrize("existing", ["My_VPC", "projects/p/global/networks/",
+                                      "/subscriptions/0000/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+                                      "a" * 64, "net\x00work"])
+def test_existing_network_ids_of_another_shape_are_refused(existing: str) -> None:
+    with pytest.raises(SpecError, match=r"network\.existing_network_id: on GCP give the VPC network's name"):
+        parse_spec(spec_data("gcp", "dev", network={"existing_network_id": existing}))
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from mlfabric.components.aws.rbac import EKS_ACCESS_POLICIES, PERSONA_CAPABILITIES, AwsRbac
+from mlfabric.components.aws.rbac import EKS_ACCESS_POLICIES, AwsRbac
 from mlfabric.components.aws.storage import AwsStorage
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
@@ -90,8 +90,12 @@ def handles(cluster: bool) -> dict[str, object]:
 Built = tuple[list[ResourceRecord], dict[str, Any]]
 
 
-def build(personas: dict[str, list[str]] | None = None, *, cluster: bool = True) -> Built:
-    spec = parse_spec(spec_data("aws", "prod", rbac={"personas": PERSONAS if personas is None else personas}))
+def build(personas: dict[str, Any] | None = None, *, cluster: bool = True,
+          custom: dict[str, Any] | None = None) -> Built:
+    rbac: dict[str, Any] = {"personas": PERSONAS if personas is None else personas}
+    if custom:
+        rbac["custom_personas"] = custom
+    spec = parse_spec(spec_data("aws", "prod", rbac=rbac))
 
     def program() -> None:
         ctx = PlatformContext.from_spec(spec).with_handles(**handles(cluster))
@@ -221,7 +225,7 @@ def test_platform_admins_administer_only_the_platforms_resources(prod: Built) ->
     assert not grants(role, "iam:CreateRole")
 
 
-@pytest.mark.parametrize("persona", sorted(PERSONA_CAPABILITIES))
+@pytest.mark.parametrize("persona", sorted(PERSONAS))
 def test_each_persona_gets_its_eks_access_policy_on_the_whole_cluster(prod: Built, persona: Persona) -> None:
     records, _ = prod
     role_arn = f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{persona}"
@@ -241,6 +245,7 @@ def test_access_policies_match_each_personas_duty() -> None:
         "ml-engineer": "AmazonEKSEditPolicy",
         "ci-deployer": "AmazonEKSEditPolicy",
         "data-scientist": "AmazonEKSViewPolicy",
+        "reader": "AmazonEKSViewPolicy",
     }
 
 
@@ -291,3 +296,86 @@ def test_policies_scope_to_the_real_storage_components_buckets_and_key() -> None
     assert grants(role, "kms:Decrypt") == {f"arn:aws:kms:us-east-1:{ACCOUNT}:key/{key.id}"}
     # No registry and no cluster: nothing about images or the cluster is granted.
     assert not grants(role, "ecr:BatchGetImage") and not grants(role, "eks:DescribeCluster")
+
+
+# --- custom personas, the reader template, principals per cloud --------------------------------------
+
+CUSTOM = {"auditors": "read", "release-bot": "deploy", "sre-oncall": "admin"}
+TEMPLATE_OF = {"read": "reader", "deploy": "ci-deployer", "admin": "platform-admin"}
+
+
+@pytest.fixture(scope="module")
+def custom() -> Built:
+    personas = {**PERSONAS, **{name: [f"arn:aws:iam::{ACCOUNT}:role/{name}"] for name in CUSTOM}}
+    return build(personas, custom={name: {"access": access} for name, access in CUSTOM.items()})
+
+
+def statements_without_sids(role: dict[str, Any]) -> list[tuple[Any, Any]]:
+    return sorted((json.dumps(s["Action"]), json.dumps(s["Resource"])) for s in policy(role))
+
+
+@pytest.mark.parametrize(("persona", "access"), sorted(CUSTOM.items()))
+def test_a_custom_persona_gets_the_grants_and_cluster_access_of_its_access_levels_template(
+    custom: Built, persona: str, access: str
+) -> None:
+    records, outputs = custom
+    found = roles(records)
+    template = TEMPLATE_OF[access]
+    role = found[f"fraud-prod-{persona}"]
+    if template != "reader":  # the built-in persona of the same template is in the same spec
+        assert statements_without_sids(role) == statements_without_sids(found[f"fraud-prod-{template}"])
+    association = only(records, ASSOCIATION, f"fraud-prod-{persona}")
+    assert association.inputs["policyArn"].endswith(f"/{EKS_ACCESS_POLICIES[template]}")  # type: ignore[index]
+    assert only(records, ENTRY, f"fraud-prod-{persona}").inputs["principalArn"] == (
+        f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{persona}"
+    )
+    assert outputs["persona_roles"][persona] == f"arn:aws:iam::{ACCOUNT}:role/fraud-prod-{persona}"
+    assert only(records, ROLE, f"fraud-prod-{persona}").inputs["tags"]["mlfabric-persona"] == persona
+
+
+def test_custom_personas_leave_the_built_in_personas_resource_names_unchanged(custom: Built, prod: Built) -> None:
+    def names(records: list[ResourceRecord]) -> set[str]:
+        return {r.urn for r in records if r.custom}
+
+    assert names(prod[0]) <= names(custom[0])
+    added = names(custom[0]) - names(prod[0])
+    assert len(added) == 3 * len(CUSTOM)
+    assert all(any(f"fraud-prod-{p}" in urn for p in CUSTOM) for urn in added)
+
+
+def test_the_reader_template_reads_data_models_images_and_logs_and_writes_nothing(custom: Built) -> None:
+    role = roles(custom[0])["fraud-prod-auditors"]
+    repositories = {f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/fraud-prod/{r}" for r in ("trainer", "scorer")}
+    assert grants(role, "s3:GetObject") == {f"{arn}/*" for arn in BUCKETS.values()}
+    assert grants(role, "ecr:BatchGetImage") == repositories
+    assert grants(role, "sagemaker:DescribeModelPackage")
+    assert grants(role, "cloudwatch:GetDashboard") == {"*"}
+    assert grants(role, "logs:FilterLogEvents")
+    assert grants(role, "eks:DescribeCluster") == {f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/{CLUSTER}"}
+    for action in ("s3:PutObject", "s3:DeleteObject", "ecr:PutImage", "sagemaker:CreateModelPackage",
+                   "sagemaker:UpdateEndpoint", "sagemaker:InvokeEndpoint", "eks:UpdateNodegroupConfig",
+                   "kms:GenerateDataKey"):
+        assert not grants(role, action), action
+    # every action the reader may take is a read
+    for statement in policy(role):
+        for action in as_list(statement["Action"]):
+            verb = action.split(":", 1)[1]
+            assert verb.startswith(("Get", "List", "Describe", "BatchGet", "BatchCheck", "Decrypt", "Filter")), action
+
+
+def test_per_cloud_principals_use_only_the_aws_list() -> None:
+    aws_role = f"arn:aws:iam::{ACCOUNT}:role/DataScientists"
+    records, _ = build({"data-scientist": {"aws": [aws_role], "gcp": ["group:ds@example.com"],
+                                           "azure": ["00000000-0000-0000-0000-000000000001"]}})
+    (statement,) = json.loads(roles(records)["fraud-prod-data-scientist"]["assumeRolePolicy"])["Statement"]
+    assert statement["Principal"] == {"AWS": [aws_role]}
+
+
+def test_per_cloud_principals_are_validated_only_for_aws() -> None:
+    from mlfabric.components.spec import SpecError
+
+    with pytest.raises(SpecError) as error:
+        parse_spec(spec_data("aws", "prod", rbac={"personas": {"ml-engineer": {
+            "aws": ["group:not-an-arn@example.com"], "gcp": ["not-checked-on-aws"]}}}))
+    assert "rbac.personas.ml-engineer.aws[0]" in str(error.value)
+    assert "not-checked-on-aws" not in str(error.value)

@@ -17,16 +17,21 @@ import pulumi
 import pytest
 
 from mlfabric.check import Source, check_source
+from mlfabric.components import naming
 from mlfabric.components.azure.rbac import (
     ACR_PULL,
+    ACR_PUSH,
     AKS_CLUSTER_USER,
     AKS_RBAC_ADMIN,
     AKS_RBAC_READER,
+    AKS_RBAC_WRITER,
     BLOB_CONTRIBUTOR,
     BLOB_READER,
     FORBIDDEN_ROLE_GUIDS,
+    LOG_ANALYTICS_READER,
     ML_DATA_SCIENTIST,
     PERSONA_ROLES,
+    READER,
     AzureRbac,
 )
 from mlfabric.components.concerns import RbacOutputs
@@ -35,7 +40,7 @@ from mlfabric.components.spec import parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from mlfabric.policies.rules.iam import CONTRIBUTOR_ID, OWNER_ID
-from tests.azure_support import prerequisites
+from tests.azure_support import WORKSPACE_ID, prerequisites
 from tests.helpers import of_type, only, spec_data
 
 COMPONENT = "mlfabric:rbac:AzureRbac"
@@ -79,10 +84,11 @@ class Built:
         }
 
 
-def build(personas: dict[str, list[str]], *, cluster: bool = True, registry: bool = True,
-          buckets: tuple[str, ...] = ("datasets", "artifacts", "models")) -> Built:
+def build(personas: dict[str, Any], *, cluster: bool = True, registry: bool = True,
+          buckets: tuple[str, ...] = ("datasets", "artifacts", "models"),
+          custom: dict[str, Any] | None = None) -> Built:
     spec = parse_spec(spec_data(
-        "azure", "dev", region="westeurope", rbac={"personas": personas},
+        "azure", "dev", region="westeurope", rbac={"personas": personas, "custom_personas": custom or {}},
         storage={"buckets": [{"name": b} for b in buckets]},
     ))
     conforms: list[bool] = []
@@ -202,6 +208,46 @@ def test_no_personas_grant_nothing_to_people() -> None:
     built = build({}, registry=False)
     assert built.counts() == {IDENTITY: 1, FEDERATED: 1, ROLE: 2}
     assert built.outputs["persona_roles"] == {}
+
+
+READER_PRINCIPAL = "7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
+DEPLOYER = "8e2f3a4b-5c6d-4e7f-8091-a2b3c4d5e6f7"
+OPERATOR = "9f3a4b5c-6d7e-4f80-91a2-b3c4d5e6f708"
+
+
+def test_the_reader_template_reads_data_models_images_and_logs_and_writes_nothing() -> None:
+    built = build({"auditor": [READER_PRINCIPAL]}, custom={"auditor": {"access": "read"}})
+    assert built.grants(READER_PRINCIPAL) == {
+        (READER.guid, ML_ID), (READER.guid, ML_REGISTRY_ID), (BLOB_READER.guid, ACCOUNT_ID),
+        (ACR_PULL.guid, ACR_ID), (LOG_ANALYTICS_READER.guid, WORKSPACE_ID),
+    }
+    assert {role for role, _ in PERSONA_ROLES["reader"]}.isdisjoint(
+        {BLOB_CONTRIBUTOR, ACR_PUSH, ML_DATA_SCIENTIST, AKS_RBAC_WRITER, AKS_RBAC_ADMIN})
+
+
+@pytest.mark.parametrize(("access", "template"), [("read", "reader"), ("deploy", "ci-deployer"), ("admin", "platform-admin")])
+def test_a_custom_persona_gets_the_grants_of_its_access_levels_template(access: str, template: str) -> None:
+    custom = build({"operators": [OPERATOR]}, custom={"operators": {"access": access}})
+    built_in = build({template: [OPERATOR]}) if template != "reader" else None
+    if built_in is not None:
+        assert custom.grants(OPERATOR) == built_in.grants(OPERATOR)
+    names = [r.name for r in of_type(custom.records, ROLE) if r.inputs["principalId"] == OPERATOR]
+    assert names and all(n.startswith("fraud-dev-operators-") for n in names)
+    assert list(custom.outputs["persona_roles"]) == ["operators"]
+
+
+def test_built_in_persona_resource_names_are_unchanged(full: Built) -> None:
+    names = {r.name for r in of_type(full.records, ROLE)}
+    assert "fraud-dev-data-scientist-" + naming.short_hash(SCIENTIST) + "-blob-reader-storage" in names
+
+
+def test_per_cloud_principals_use_only_the_azure_list() -> None:
+    built = build({"ci-deployer": {"azure": [DEPLOYER], "aws": ["arn:aws:iam::123456789012:role/ci"],
+                                   "gcp": ["serviceAccount:ci@p.iam.gserviceaccount.com"]}})
+    principals = {r.inputs["principalId"] for r in of_type(built.records, ROLE)} - {None}
+    assert DEPLOYER in principals
+    assert not any(str(p).startswith(("arn:", "serviceAccount:")) for p in principals)
+    assert built.grants(DEPLOYER)
 
 
 def test_the_policy_pack_finds_nothing_mandatory(full: Built) -> None:

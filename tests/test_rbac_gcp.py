@@ -20,6 +20,7 @@ import pytest
 
 from mlfabric import stackfile
 from mlfabric.check import Source, load_pack_config, run_pack
+from mlfabric.components import naming
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.rbac import FORBIDDEN_ROLES, PERSONA_GRANTS, GcpRbac, bucket_condition
@@ -96,8 +97,9 @@ class Built:
         return found
 
 
-def build(personas: dict[str, list[str]], *, cluster: bool = True, buckets: dict[str, str] | None = None) -> Built:
-    spec = parse_spec(spec_data("gcp", "prod", rbac={"personas": personas}))
+def build(personas: dict[str, Any], *, cluster: bool = True, buckets: dict[str, str] | None = None,
+          custom: dict[str, Any] | None = None) -> Built:
+    spec = parse_spec(spec_data("gcp", "prod", rbac={"personas": personas, "custom_personas": custom or {}}))
 
     def program() -> None:
         o = pulumi.Output.from_input
@@ -240,6 +242,54 @@ def test_no_personas_grant_nothing_but_the_training_identity() -> None:
     built = build({})
     assert built.counts() == {ACCOUNT: 1, ACCOUNT_MEMBER: 1, PROJECT_MEMBER: 2}
     assert built.outputs["persona_roles"] == {}
+
+
+@pytest.mark.parametrize(("access", "template"), [("read", "reader"), ("deploy", "ci-deployer"),
+                                                 ("admin", "platform-admin")])
+def test_a_custom_persona_gets_the_grants_of_its_access_levels_template(access: str, template: str) -> None:
+    member = "group:auditors@example.com"
+    custom = build({"auditors": [member]}, custom={"auditors": {"access": access}})
+    built_in = build({template: [member]}) if template != "reader" else None
+    expected = {
+        "reader": {
+            ("buckets", "roles/storage.objectViewer"),
+            ("fraud-prod-trainer", "roles/artifactregistry.reader"),
+            ("fraud-prod-scorer", "roles/artifactregistry.reader"),
+            ("fraud-prod-scorer", "roles/run.viewer"),
+            ("project", "roles/aiplatform.viewer"),
+            ("project", "roles/monitoring.viewer"),
+            ("project", "roles/logging.viewer"),
+        },
+    }
+    assert custom.grants(member) == (expected[template] if built_in is None else built_in.grants(member))
+    # Same grants, same resource names: a grant is named after its role and member, not its persona.
+    if built_in is not None:
+        assert {r.name for r in custom.records if r.custom} == {r.name for r in built_in.records if r.custom}
+    assert set(custom.outputs["persona_roles"]) == {"auditors"}
+
+
+def test_the_reader_template_writes_nothing_deploys_nothing_and_invokes_nothing() -> None:
+    roles = {g.role for g in PERSONA_GRANTS["reader"]}
+    assert all(r.endswith((".objectViewer", ".reader", ".viewer")) for r in roles), roles
+
+
+def test_principals_given_per_cloud_use_only_the_gcp_list() -> None:
+    built = build({"ml-engineer": {"aws": ["arn:aws:iam::123456789012:role/ml"],
+                                   "gcp": ["group:ml@example.com"],
+                                   "azure": ["00000000-0000-0000-0000-000000000001"]}})
+    members = {r.inputs["member"] for r in built.records if r.custom and "member" in r.inputs}
+    assert "group:ml@example.com" in members
+    assert not [m for m in members if m.startswith("arn:") or m.startswith("0000")]
+
+
+def test_built_in_persona_grant_names_do_not_change() -> None:
+    """Deployed URNs must survive the new persona model: the names are the ones 0.1 declared."""
+    built = build({"data-scientist": ["user:ana@example.com"]}, cluster=False)
+    names = {r.name for r in built.records if r.custom}
+    digest = naming.short_hash("user:ana@example.com")
+    assert f"fraud-prod-buckets-storage-objectViewer-{digest}" in names
+    assert f"fraud-prod-project-monitoring-viewer-{digest}" in names
+    assert f"fraud-prod-repository-trainer-artifactregistry-reader-{digest}" in names
 
 
 # --- the whole platform ----------------------------------------------------------------------------

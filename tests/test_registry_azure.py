@@ -75,7 +75,10 @@ class Built:
 
 
 def build(environment: str, registry: dict[str, Any] | None = None) -> Built:
-    spec = parse_spec(spec_data("azure", environment, region="westeurope", registry=registry or REGISTRY))
+    # Azure refuses immutable_tags and scan_on_push outside dev (README: capability table).
+    registry = registry or ({**REGISTRY, "immutable_tags": False, "scan_on_push": False} if environment != "dev"
+                            else REGISTRY)
+    spec = parse_spec(spec_data("azure", environment, region="westeurope", registry=registry))
     assert spec.registry is not None
     registry_spec = spec.registry
     ctx = PlatformContext.from_spec(spec).with_handles(

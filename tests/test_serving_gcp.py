@@ -2,8 +2,7 @@
 
 What a mock test cannot prove: that Cloud Run grants the project L4 quota in the region (zonal
 redundancy needs its own quota), that the image really serves on port 8080 within the startup
-probe, that a challenger's traffic split is accepted (the main revision must already exist), that
-the Cloud Run agent holds the storage key before the revision is created, or that these alert
+probe, that the Cloud Run agent holds the storage key before the revision is created, or that these alert
 filters match the metrics Cloud Run reports. Those need a real project (README: limits).
 """
 
@@ -20,7 +19,7 @@ from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.common import services_of
 from mlfabric.components.gcp.serving import GcpServing, concurrency, service_name
-from mlfabric.components.spec import EndpointSpec, MonitoringSpec, parse_spec
+from mlfabric.components.spec import EndpointSpec, MonitoringSpec, SpecError, parse_spec
 from mlfabric.mocks import World
 from mlfabric.plan import ResourceRecord, run_program
 from tests.helpers import of_type, only, spec_data
@@ -44,11 +43,13 @@ MONITORING = {"latency_p99_ms": 250, "error_rate_percent": 1.5}
 GPU_ENDPOINT: dict[str, Any] = {
     "name": "scorer", "model": "fraud-detector", "image": "scorer:1.4.2", "accelerator": "l4",
     "min_replicas": 2, "max_replicas": 8, "target_invocations_per_replica": 600,
-    "traffic": {"challenger": {"image": "scorer:1.5.0", "percent": 20}},
+    "traffic": {"strategy": "all-at-once"}, "data_capture_percent": 0,
 }
+RANKER_DIGEST = "sha256:" + "0" * 64
 CPU_ENDPOINT: dict[str, Any] = {
-    "name": "ranker", "model": "fraud-detector", "image": "ghcr.io/acme/ranker:2.0", "instance": "n2-standard-8",
-    "min_replicas": 2, "max_replicas": 4,
+    "name": "ranker", "model": "fraud-detector", "image": f"ghcr.io/acme/ranker@{RANKER_DIGEST}",
+    "instance": "n2-standard-8", "min_replicas": 2, "max_replicas": 4,
+    "traffic": {"strategy": "all-at-once"}, "data_capture_percent": 0,
 }
 
 
@@ -179,7 +180,7 @@ def test_cpu_endpoint_is_sized_from_the_catalogue_machine(prod: Built) -> None:
     assert "nodeSelector" not in template and "gpuZonalRedundancyDisabled" not in template
     assert container["resources"]["limits"] == {"cpu": "8", "memory": "32Gi"}
     assert container["resources"]["cpuIdle"] is True
-    assert container["image"] == "ghcr.io/acme/ranker:2.0"
+    assert container["image"] == f"ghcr.io/acme/ranker@{RANKER_DIGEST}"
 
 
 def test_replicas_bound_the_service_scaling(prod: Built) -> None:
@@ -195,21 +196,35 @@ def test_concurrency_follows_target_rate_and_latency(prod: Built) -> None:
     assert concurrency(endpoint, MonitoringSpec(latency_p99_ms=1)) == 1
 
 
-def test_challenger_splits_traffic_between_pinned_revisions(prod: Built) -> None:
+def _traffic_names_only_declared_revisions(records: list[ResourceRecord]) -> None:
+    for service in of_type(records, RUN):
+        declared = service.inputs["template"]["revision"]
+        targets = service.inputs["traffics"]
+        assert [t.get("revision") for t in targets] == [declared], service.name
+        assert sum(t["percent"] for t in targets) == 100
+
+
+def test_traffic_names_only_the_revision_the_template_declares_so_a_service_deploys_from_nothing(
+    prod: Built,
+) -> None:
+    """Cloud Run's first deploy: every traffic target names a revision this program declares."""
+    _traffic_names_only_declared_revisions(prod.records)
     service = prod.service("scorer")
-    main, challenger = service["traffics"]
-    assert main["tag"] == "main" and main["percent"] == 80
-    assert challenger["tag"] == "challenger" and challenger["percent"] == 20
-    assert all(t["type"] == "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION" for t in (main, challenger))
-    assert service["template"]["revision"] == challenger["revision"] != main["revision"]
-    assert all(t["revision"].startswith("fraud-prod-scorer-") for t in (main, challenger))
-    assert service["template"]["containers"][0]["image"] == f"{REGISTRY}/fraud-prod-scorer/scorer:1.5.0"
-    # Without a challenger the main revision is the template and takes everything.
-    alone = build({**GPU_ENDPOINT, "traffic": {}}, monitoring=MONITORING).service("scorer")
-    assert alone["traffics"] == [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION", "revision": main["revision"],
-                                  "percent": 100, "tag": "main"}]
-    assert alone["template"]["revision"] == main["revision"]
-    assert alone["template"]["containers"][0]["image"] == f"{REGISTRY}/fraud-prod-scorer/scorer:1.4.2"
+    assert service["traffics"] == [{"type": "TRAFFIC_TARGET_ALLOCATION_TYPE_REVISION",
+                                    "revision": service["template"]["revision"], "percent": 100, "tag": "main"}]
+    assert service["template"]["revision"].startswith("fraud-prod-scorer-")
+    assert service["template"]["containers"][0]["image"] == f"{REGISTRY}/fraud-prod-scorer/scorer:1.4.2"
+
+
+@pytest.mark.parametrize("stack", ["gcp-dev", "gcp-prod"])
+def test_the_example_stacks_traffic_names_only_declared_revisions(stack: str) -> None:
+    from mlfabric import stackfile
+    from mlfabric.components.spec import SPEC_CONFIG_KEY
+    from mlfabric.plan import plan_spec
+    from tests.helpers import ROOT
+
+    data = stackfile.read_yaml_file(ROOT / "stacks" / f"Pulumi.{stack}.yaml")["config"][SPEC_CONFIG_KEY]
+    _traffic_names_only_declared_revisions(plan_spec(data, stack=stack).resources)
 
 
 def test_invocation_needs_iam_and_the_service_runs_as_its_own_account(prod: Built) -> None:
@@ -269,21 +284,37 @@ def test_alerts_notify_every_monitoring_channel_or_the_alert_topic(prod: Built) 
     ("endpoint", "message"),
     [
         ({**CPU_ENDPOINT, "instance": None, "accelerator": "a100-80gb"},
-         r"^serving\.endpoints\[0\]\.accelerator: Cloud Run serves on l4 GPUs only \(got 'a100-80gb'\)"),
+         r"serving\.endpoints\[0\]\.accelerator: not supported on gcp: Cloud Run serves on NVIDIA L4 GPUs only: "
+         r"use accelerator: l4, or a CPU instance such as n2-standard-8 \(got 'a100-80gb'\)"),
+        ({**CPU_ENDPOINT, "instance": None, "accelerator": "t4"},
+         r"serving\.endpoints\[0\]\.accelerator: not supported on gcp: .* \(got 't4'\)"),
         ({**CPU_ENDPOINT, "instance": "ml.g5.xlarge"},
-         r"^serving\.endpoints\[0\]\.instance: not a GCP machine the catalogue knows \(got 'ml\.g5\.xlarge'\)"),
-        ({**CPU_ENDPOINT, "traffic": {"shadow": {"image": "scorer:2", "percent": 5}}},
-         r"^serving\.endpoints\[0\]\.traffic\.shadow: Cloud Run cannot mirror requests"),
+         r"serving\.endpoints\[0\]\.instance: not a GCP machine type mlfabric knows: .* \(got 'ml\.g5\.xlarge'\)"),
+        ({**CPU_ENDPOINT, "instance": "e2-highmem-4"},
+         r"serving\.endpoints\[0\]\.instance: does not fit a Cloud Run instance .*\(got 'e2-highmem-4': 4 vCPUs, 32 GiB\)"),
+        ({**CPU_ENDPOINT, "instance": "a2-highgpu-1g"},
+         r"serving\.endpoints\[0\]\.instance: a GPU machine cannot be a Cloud Run instance: give accelerator: l4"),
+        ({**CPU_ENDPOINT, "traffic": {"strategy": "all-at-once", "shadow": {"image": "scorer:2", "percent": 5}}},
+         r"serving\.endpoints\[0\]\.traffic\.shadow\.image: not supported on gcp: Cloud Run cannot mirror requests"),
+        ({**CPU_ENDPOINT, "traffic": {"strategy": "all-at-once", "challenger": {"image": "scorer:2", "percent": 5}}},
+         r"serving\.endpoints\[0\]\.traffic\.challenger\.image: not supported on gcp: a Cloud Run service "
+         r"declares one revision"),
+        ({**CPU_ENDPOINT, "data_capture_percent": 20},
+         r"serving\.endpoints\[0\]\.data_capture_percent: not supported on gcp: Cloud Run's request logs carry no"),
     ],
 )
-def test_what_cloud_run_cannot_serve_is_refused_before_anything_is_declared(endpoint: dict[str, Any], message: str) -> None:
-    with pytest.raises(pulumi.RunError, match=message):
+def test_what_cloud_run_cannot_serve_is_refused_by_the_spec(endpoint: dict[str, Any], message: str) -> None:
+    """validate == plan: the spec refuses it, so the program never raises for it."""
+    with pytest.raises(SpecError, match=message):
         build(endpoint)
 
 
-def test_data_capture_is_reported_as_not_applied_rather_than_dropped_silently(prod: Built) -> None:
-    assert any("data_capture_percent is not applied on GCP" in line for line in prod.log)  # prod default: 20
-    assert not build(CPU_ENDPOINT, environment="dev").log  # dev default: 0
+def test_prod_payload_capture_is_refused_not_warned() -> None:
+    """The prod default (20%) is refused on GCP: a plan can no longer print a warning and pass."""
+    endpoint = {k: v for k, v in CPU_ENDPOINT.items() if k != "data_capture_percent"}
+    with pytest.raises(SpecError, match=r"data_capture_percent: not supported on gcp: .* \(got 20\)"):
+        build(endpoint)
+    assert not build(CPU_ENDPOINT).log
 
 
 def test_long_service_names_fit_cloud_run_limit() -> None:

@@ -110,7 +110,7 @@ INVALID: list[tuple[str, Any, list[str]]] = [
      ["serving.endpoints[0].traffic.shadow: SageMaker runs a shadow variant only beside a single production variant: "
       "drop the challenger or the shadow (got both)"]),
     ("data capture without artifacts bucket", with_(PROD, storage={"buckets": [{"name": "datasets"}]}, registry={"models": ["fraud"]},
-                                                     serving={"endpoints": [{"name": "scorer", "model": "fraud", "image": "r.example.com/s:1"}]}),
+                                                     serving={"endpoints": [{"name": "scorer", "model": "fraud", "image": "r.example.com/s@sha256:" + "0" * 64}]}),
      ["serving.endpoints[0].data_capture_percent: data capture writes to the 'artifacts' bucket, which storage.buckets "
       "does not declare (got 20)"]),
     ("bad notify target", with_(AWS, monitoring={"notify": ["oncall"]}),
@@ -119,7 +119,8 @@ INVALID: list[tuple[str, Any, list[str]]] = [
      ["monitoring.log_retention_days: CloudWatch Logs accepts only 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, "
       "400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 (got 45)"]),
     ("unknown persona", with_(AWS, rbac={"personas": {"intern": ["arn:aws:iam::123456789012:role/X"]}}),
-     ["rbac.personas.intern: must be one of 'data-scientist', 'ml-engineer', 'platform-admin' or 'ci-deployer' (got 'intern')"]),
+     ["rbac.personas.intern: not a persona: use one of data-scientist, ml-engineer, platform-admin, ci-deployer or "
+      "declare it under rbac.custom_personas (got 'intern')"]),
     ("gcp member on aws", with_(AWS, rbac={"personas": {"data-scientist": ["user:ana@example.com"]}}),
      ["rbac.personas.data-scientist[0]: must be an IAM role or user ARN such as arn:aws:iam::123456789012:role/Name (got 'user:ana@example.com')"]),
     ("reserved tag", with_(AWS, tags={"managed-by": "me"}),

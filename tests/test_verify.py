@@ -1,7 +1,7 @@
 """`mlfabric verify` against a real AWS API emulator (moto_server on loopback).
 
 Each test "deploys" the dev stack with boto3 the way its plan declares it (KMS-encrypted private
-buckets with versioning suspended, mutable scanned ECR repositories, EKS 1.31 with a system group
+buckets with versioning suspended, mutable scanned ECR repositories, EKS 1.35 with a system group
 and a spot L4 group that scales to zero, a SageMaker endpoint on ml.m5.large autoscaled 1-2, a model
 package group, an encrypted alert topic with its e-mail subscriber, the plan's alarms), writes what
 `pulumi stack output --json` would print, and runs `python -m mlfabric verify` as a user would:
@@ -50,7 +50,7 @@ def alarm_names(plan: Plan) -> list[str]:
     return sorted(r.inputs["name"] for r in plan.of_type("aws:cloudwatch/metricAlarm:MetricAlarm"))
 
 
-def deploy_dev(aws: Aws, plan: Plan, *, cluster_version: str = "1.31", variant: str = "main",
+def deploy_dev(aws: Aws, plan: Plan, *, cluster_version: str = "1.35", variant: str = "main",
                instance: str = "ml.m5.large", model_registry: bool = True) -> dict[str, Any]:
     """Create the dev stack's resources as it declares them; return its `pulumi stack output --json`."""
     key = aws("kms").create_key(Description="mlfabric fraud-dev: object storage encryption")["KeyMetadata"]["Arn"]
@@ -215,7 +215,7 @@ DRIFTS: list[tuple[str, dict[str, Any], Mutation | None, str]] = [
     ("ecr-tag-mutability", {}, _immutable_tags,
      "drift: repository scorer (fraud-dev/scorer): tag mutability: expected MUTABLE, got IMMUTABLE"),
     ("eks-version", {"cluster_version": "1.30"}, None,
-     "drift: EKS cluster fraud-dev: Kubernetes version: expected 1.31, got 1.30"),
+     "drift: EKS cluster fraud-dev: Kubernetes version: expected 1.35, got 1.30"),
     ("node-group-bounds", {}, _widen_gpu_pool,
      f"drift: GPU pool l4 ({GPU_GROUP}): scaling bounds: expected min 0, max 4, got min 0, max 8"),
     ("endpoint-missing", {}, _delete_endpoint,

@@ -31,12 +31,16 @@ Creates:
 - through a ``kubernetes.Provider`` built from the cluster's kubeconfig (see ``aws_addons``; the
   kubeconfig logs in with ``aws eks get-token``): the NVIDIA device plugin DaemonSet and the Cluster
   Autoscaler (IRSA role scoped by tag to this cluster's node groups).
+
+A GPU pool renamed in the spec (``gpu_pools[].renamed_from``) keeps its launch template, node group
+and ASG tags through aliases (their auto-generated names come with them); only the pool's tags and
+Kubernetes labels take the new name (updated in place).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -45,7 +49,7 @@ import pulumi_aws as aws
 
 from mlfabric.components import catalog
 from mlfabric.components.aws import cluster_addons as aws_addons
-from mlfabric.components.aws.common import logs_key_policy
+from mlfabric.components.aws.common import logs_key_policy, renamed
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL as GPU_POOL_LABEL  # noqa: PLC0414
@@ -243,8 +247,11 @@ class AwsTrainingCluster(ClusterOutputs):
             ),
             after,
         )
-        pools = [GpuPool.build("aws", pool) for pool in spec.gpu_pools]
-        gpu_groups = {pool.name: self._gpu_node_group(cluster, node_role, subnets, pool, after) for pool in pools}
+        gpu_groups = {
+            pool.name: self._gpu_node_group(cluster, node_role, subnets, GpuPool.build("aws", pool), after,
+                                            pool.renamed_from)
+            for pool in spec.gpu_pools
+        }
 
         ebs_role = self._irsa_role(f"{name}-ebs-csi", *EBS_CSI_SERVICE_ACCOUNT)
         ebs_attachment = aws.iam.RolePolicyAttachment(
@@ -291,7 +298,7 @@ class AwsTrainingCluster(ClusterOutputs):
                 cluster_identifier=cluster.arn,
                 cluster_name=self._cluster_name,
                 region=ctx.region,
-                kubernetes_version=spec.cluster.kubernetes_version,
+                kubernetes_version=spec.cluster.version,
                 autoscaler_role_arn=autoscaler_role.arn,
                 gpu_node_label=AWS_ACCELERATOR_LABEL,
                 system_node_selector=dict(SYSTEM_POOL_LABELS),
@@ -367,7 +374,7 @@ class AwsTrainingCluster(ClusterOutputs):
         return aws.eks.Cluster(
             name,
             name=self._cluster_name,
-            version=spec.kubernetes_version,
+            version=spec.version,
             role_arn=role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
                 subnet_ids=subnets,
@@ -402,7 +409,7 @@ class AwsTrainingCluster(ClusterOutputs):
     ) -> aws.eks.Addon:
         version = aws.eks.get_addon_version_output(
             addon_name=addon,
-            kubernetes_version=self._spec.cluster.kubernetes_version,
+            kubernetes_version=self._spec.cluster.version,
             opts=pulumi.InvokeOutputOptions(parent=self),
         )
         return aws.eks.Addon(
@@ -491,16 +498,24 @@ class AwsTrainingCluster(ClusterOutputs):
         subnets: pulumi.Output[list[str]],
         pool: GpuPool,
         after: list[pulumi.Resource],
+        renamed_from: list[str],
     ) -> aws.eks.NodeGroup:
+        """A GPU pool's node group; a renamed pool keeps its resources (aliases on every one of them)
+        and so its auto-named node group and launch template."""
         args = gpu_node_group_args(pool)
-        group = self._node_group(cluster, role, subnets, args, after)
+        logical = f"{self._name}-{args.suffix}"
+
+        def keep(opts: pulumi.ResourceOptions, suffix: str = "") -> pulumi.ResourceOptions:
+            return renamed(logical, pool.name, renamed_from, opts, suffix)
+
+        group = self._node_group(cluster, role, subnets, args, after, keep)
         asg_name = group.resources.apply(_autoscaling_group_name)
         for slug, (key, value) in args.node_template_tags.items():
             aws.autoscaling.Tag(
-                f"{self._name}-{args.suffix}-{slug}",
+                f"{logical}-{slug}",
                 autoscaling_group_name=asg_name,
                 tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
-                opts=self._child,
+                opts=keep(self._child, f"-{slug}"),
             )
         return group
 
@@ -511,6 +526,7 @@ class AwsTrainingCluster(ClusterOutputs):
         subnets: pulumi.Output[list[str]],
         args: NodeGroupArgs,
         after: list[pulumi.Resource],
+        keep: Callable[[pulumi.ResourceOptions], pulumi.ResourceOptions] = lambda opts: opts,
     ) -> aws.eks.NodeGroup:
         ctx = self._ctx
         logical = f"{self._name}-{args.suffix}"
@@ -541,12 +557,12 @@ class AwsTrainingCluster(ClusterOutputs):
                 for kind in ("instance", "volume")
             ],
             tags=ctx.tags(args.pool_tags),
-            opts=self._child,
+            opts=keep(self._child),
         )
         return aws.eks.NodeGroup(
             logical,
             cluster_name=cluster.name,
-            version=self._spec.cluster.kubernetes_version,
+            version=self._spec.cluster.version,
             node_role_arn=role.arn,
             subnet_ids=subnets,
             instance_types=[args.instance_type],
@@ -571,12 +587,12 @@ class AwsTrainingCluster(ClusterOutputs):
                     **dict(args.node_template_tags.values()),
                 }
             ),
-            opts=pulumi.ResourceOptions(
+            opts=keep(pulumi.ResourceOptions(
                 parent=self,
                 depends_on=after,
                 # The Cluster Autoscaler owns the desired size once the group exists.
                 ignore_changes=["scalingConfig.desiredSize"],
-            ),
+            )),
         )
 
 

@@ -7,11 +7,13 @@ from here, never from a sibling concern's module."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import pulumi
 import pulumi_aws as aws
+
+from mlfabric.components.naming import rename_aliases
 
 if TYPE_CHECKING:
     from mlfabric.components.context import PlatformContext
@@ -155,6 +157,18 @@ def ecr_repository_arn(url: str, partition: str) -> str | None:
         return None
     account, region, repository = match.groups()
     return f"arn:{partition}:ecr:{region}:{account}:repository/{repository}"
+
+
+def renamed(
+    logical: str, name: str, renamed_from: Sequence[str], opts: pulumi.ResourceOptions, suffix: str = ""
+) -> pulumi.ResourceOptions:
+    """``opts`` plus the aliases that keep the identity of resource ``logical + suffix`` after its spec
+    item ``name`` (which ``logical`` ends with) was renamed from ``renamed_from``: same type and
+    parent, only the item's part of the name changes. Nothing is added for an item never renamed."""
+    if not renamed_from:
+        return opts
+    aliases = [pulumi.Alias(name=f"{alias.name}{suffix}") for alias in rename_aliases(logical, name, renamed_from)]
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=aliases))
 
 
 def endpoint_name(base_name: str, endpoint: str) -> str:

@@ -11,19 +11,23 @@ import re
 from typing import Any, Final
 
 from mlfabric.components import prices
+from mlfabric.components.aws.versions import eks_calendar
 from mlfabric.components.costing import (
     Cluster,
     CostInventory,
     Counted,
     Endpoint,
     Inventory,
+    LineItem,
     NodePool,
     PlanView,
     Variant,
     as_int,
+    concern_of,
     exact,
 )
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL, SYSTEM_POOL_LABEL
+from mlfabric.components.kubernetes.versions import today
 
 # Type tokens and the tag the AWS components declare (kept as strings: importing the components'
 # modules would load pulumi_aws into every cloud's plan). A wrong one empties the inventory, which
@@ -125,8 +129,27 @@ def _interface_endpoint_zones(inputs: dict[str, Any]) -> float:
     return float(len(inputs.get("subnetIds") or []) or 1)
 
 
+def control_plane_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
+    """The EKS control plane of each cluster, at the standard rate or — for a version in extended
+    support on ``today()`` — the extended-support rate, both from the version calendar."""
+    del inventory
+    calendar = eks_calendar()
+    items: list[LineItem] = []
+    for record in plan.custom_resources:
+        if record.type != CLUSTER:
+            continue
+        version = str(record.inputs.get("version") or "")
+        on = today()
+        extended = calendar.phase(version, on) == "extended"
+        rate = calendar.extended_support_usd_per_hour if extended else calendar.standard_usd_per_hour
+        note = f"Kubernetes {version} is in extended support on {on}" if extended else ""
+        monthly = rate * prices.HOURS_PER_MONTH if rate is not None else None
+        items.append(LineItem(concern_of(record), "EKS control plane", "cluster", 1.0, 1.0, monthly,
+                              calendar.source, calendar.as_of.isoformat(), note=note))
+    return items
+
+
 COUNTED: Final = (
-    Counted(exact(CLUSTER), "cluster", "EKS control plane", "cluster"),
     Counted(exact("aws:ec2/natGateway:NatGateway"), "nat-gateway", "NAT gateways", "gateway"),
     Counted(exact("aws:ec2/eip:Eip"), "public-ip", "public IPv4 addresses", "address"),
     Counted(exact("aws:ec2/vpcEndpoint:VpcEndpoint"), "interface-endpoint", "interface VPC endpoints",
@@ -145,10 +168,12 @@ def notes(inventory: Inventory) -> list[str]:
     """What AWS's line items leave out."""
     found: list[str] = []
     if inventory.clusters:
-        found.append("EKS versions in extended support cost $0.60 per cluster-hour instead of $0.10")
+        calendar = eks_calendar()
+        found.append(f"EKS control planes cost ${calendar.standard_usd_per_hour:.2f} per cluster-hour, "
+                     f"${calendar.extended_support_usd_per_hour:.2f} for a version in extended support")
     if inventory.endpoints:
         found.append("a SageMaker blue/green update runs a second fleet for its bake time (not included)")
     return found
 
 
-COST_INVENTORY: Final = CostInventory(read=read, counted=COUNTED, notes=notes)
+COST_INVENTORY: Final = CostInventory(read=read, counted=COUNTED, notes=notes, extra_items=control_plane_items)

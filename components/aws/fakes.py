@@ -265,6 +265,16 @@ def _get_subnets(args: dict[str, Any], w: World) -> dict[str, Any]:
             "filters": filters, "region": w.region}
 
 
+def _get_route_tables(args: dict[str, Any], w: World) -> dict[str, Any]:
+    """One route table per subnet the filters name (an existing VPC with a private table per zone)."""
+    filters = args.get("filters") or []
+    subnets = [v for f in filters if f.get("name") == "association.subnet-id" for v in f.get("values") or []]
+    vpc_id = str(args.get("vpcId") or "")
+    ids = [f"rtb-{digest(vpc_id, subnet, length=17)}" for subnet in subnets] or [
+        f"rtb-{digest(vpc_id, 'main', length=17)}"]
+    return {"id": w.region, "ids": ids, "vpcId": vpc_id, "filters": filters, "region": w.region}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {
     "aws:index/getCallerIdentity:getCallerIdentity": lambda _, w: {
         "accountId": w.aws_account_id, "arn": f"arn:aws:iam::{w.aws_account_id}:user/mlfabric-offline",
@@ -279,6 +289,7 @@ INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {
         "id": w.region},
     "aws:ec2/getVpc:getVpc": _get_vpc,
     "aws:ec2/getSubnets:getSubnets": _get_subnets,
+    "aws:ec2/getRouteTables:getRouteTables": _get_route_tables,
     "aws:eks/getAddonVersion:getAddonVersion": lambda args, w: {
         "id": str(args.get("addonName", "")), "addonName": str(args.get("addonName", "")),
         "kubernetesVersion": args.get("kubernetesVersion"), "mostRecent": bool(args.get("mostRecent", False)),

@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 
 from mlfabric.components import naming
-from mlfabric.components.aws import cost_inventory, fakes, spec_rules
+from mlfabric.components.aws import capabilities, cost_inventory, fakes, spec_rules
+from mlfabric.components.aws.versions import eks_calendar
 from mlfabric.components.kit import CloudKit, no_prerequisites
 
 if TYPE_CHECKING:
@@ -47,4 +48,6 @@ KIT = CloudKit(
     spec_rules=spec_rules.problems,
     render_tags=naming.as_given,
     cost_inventory=cost_inventory.COST_INVENTORY,
+    capabilities=capabilities.CAPABILITIES,
+    kubernetes_calendar=eks_calendar,
 )

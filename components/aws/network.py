@@ -16,8 +16,14 @@ Creates, for a new network (``network.existing_network_id`` omitted):
 - when ``network.flow_logs``: a ``FlowLog`` of all traffic into a CloudWatch ``LogGroup`` encrypted
   with its own KMS key (rotation on), delivered by an IAM role that may write to that log group only.
 
-Reusing a VPC (``network.existing_network_id``) creates nothing: the VPC and its subnets are read with
-the ``getVpc`` / ``getSubnets`` invokes, subnets being recognised by the same EKS role tags.
+Reusing a VPC (``network.existing_network_id``): the VPC and its subnets are read with the ``getVpc``
+/ ``getSubnets`` invokes, subnets being recognised by the same EKS role tags, and the private
+subnets' route tables with ``getRouteTables`` (the VPC's main route table when they have no explicit
+association). What can be added to a VPC one does not own is added
+to it, exactly as for a new one: the S3 gateway endpoint on the private route tables, the ECR/STS
+interface endpoints in the private subnets (``private_endpoints``) and the flow log
+(``flow_logs``). What belongs to the VPC itself (its CIDR, zones, NAT gateways) stays as it is: the
+spec refuses those settings with an existing network (``capabilities.py``).
 
 Routes are declared inline on the route tables (one resource instead of two per table); the S3
 endpoint's prefix-list routes are managed by the endpoint and ignored by the route table.
@@ -26,6 +32,7 @@ endpoint's prefix-list routes are managed by the endpoint and ignored by the rou
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
 from typing import Final
 
 import pulumi
@@ -99,8 +106,23 @@ class AwsNetwork(NetworkOutputs):
             )
             return found.ids.apply(sorted)
 
+        private = tagged(PRIVATE_SUBNET_ROLE_TAG)
+        # The route tables the private subnets use, for the S3 gateway endpoint: their explicit
+        # associations, else (a subnet without one uses it) the VPC's main route table.
+        explicit = aws.ec2.get_route_tables_output(
+            vpc_id=vpc_id,
+            filters=private.apply(lambda ids: [aws.ec2.GetRouteTablesFilterArgs(name="association.subnet-id", values=ids)]),
+            opts=self._invoke,
+        ).ids
+        tables = pulumi.Output.all(explicit, vpc.main_route_table_id).apply(
+            lambda found: sorted(found[0]) or [found[1]]
+        )
+        self._endpoints(vpc.id, vpc.cidr_block, private, tables)
+        if self._spec.flow_logs:
+            self._flow_logs(vpc.id)
+
         self.network_id = vpc.id
-        self.private_subnet_ids = tagged(PRIVATE_SUBNET_ROLE_TAG)
+        self.private_subnet_ids = private
         self.public_subnet_ids = tagged(PUBLIC_SUBNET_ROLE_TAG)
 
     # --- a new VPC -----------------------------------------------------------------------------
@@ -174,9 +196,9 @@ class AwsNetwork(NetworkOutputs):
                 f"{name}-private-{index + 1}", subnet_id=subnet.id, route_table_id=table.id, opts=child
             )
 
-        self._endpoints(vpc, private, private_tables)
+        self._endpoints(vpc.id, vpc.cidr_block, [s.id for s in private], [t.id for t in private_tables])
         if spec.flow_logs:
-            self._flow_logs(vpc)
+            self._flow_logs(vpc.id)
 
         self.network_id = vpc.id
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
@@ -223,15 +245,19 @@ class AwsNetwork(NetworkOutputs):
         )
 
     def _endpoints(
-        self, vpc: aws.ec2.Vpc, private: list[aws.ec2.Subnet], private_tables: list[aws.ec2.RouteTable]
+        self,
+        vpc_id: pulumi.Input[str],
+        vpc_cidr: pulumi.Input[str],
+        private_subnet_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
+        private_route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     ) -> None:
         name, ctx, child, region = self._name, self._ctx, self._child, self._ctx.region
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
-            vpc_id=vpc.id,
+            vpc_id=vpc_id,
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
-            route_table_ids=[t.id for t in private_tables],
+            route_table_ids=private_route_table_ids,
             tags=ctx.tags({"Name": f"{ctx.base_name}-s3"}),
             opts=child,
         )
@@ -240,7 +266,7 @@ class AwsNetwork(NetworkOutputs):
         group = aws.ec2.SecurityGroup(
             f"{name}-endpoints",
             description=f"mlfabric {ctx.base_name}: HTTPS from the VPC to its interface endpoints",
-            vpc_id=vpc.id,
+            vpc_id=vpc_id,
             tags=ctx.tags({"Name": f"{ctx.base_name}-endpoints"}),
             opts=child,
         )
@@ -251,7 +277,7 @@ class AwsNetwork(NetworkOutputs):
             ip_protocol="tcp",
             from_port=443,
             to_port=443,
-            cidr_ipv4=vpc.cidr_block,
+            cidr_ipv4=vpc_cidr,
             tags=ctx.tags(),
             opts=child,
         )
@@ -259,17 +285,17 @@ class AwsNetwork(NetworkOutputs):
             slug = service.replace(".", "-")
             aws.ec2.VpcEndpoint(
                 f"{name}-{slug}",
-                vpc_id=vpc.id,
+                vpc_id=vpc_id,
                 service_name=f"com.amazonaws.{region}.{service}",
                 vpc_endpoint_type="Interface",
                 private_dns_enabled=True,
-                subnet_ids=[s.id for s in private],
+                subnet_ids=private_subnet_ids,
                 security_group_ids=[group.id],
                 tags=ctx.tags({"Name": f"{ctx.base_name}-{slug}"}),
                 opts=child,
             )
 
-    def _flow_logs(self, vpc: aws.ec2.Vpc) -> None:
+    def _flow_logs(self, vpc_id: pulumi.Input[str]) -> None:
         name, ctx, child = self._name, self._ctx, self._child
         log_group_name = f"/mlfabric/{ctx.base_name}/vpc-flow-logs"
         account = aws.get_caller_identity_output(opts=self._invoke).account_id
@@ -325,7 +351,7 @@ class AwsNetwork(NetworkOutputs):
         )
         aws.ec2.FlowLog(
             name,
-            vpc_id=vpc.id,
+            vpc_id=vpc_id,
             traffic_type="ALL",
             log_destination_type="cloud-watch-logs",
             log_destination=log_group.arn,

@@ -1,11 +1,14 @@
 """RBAC on AWS: personas become IAM roles, EKS access entries, and one workload role for training.
 
 Creates, per persona the spec lists, an ``aws:iam/role:Role`` ``<platform>-<environment>-<persona>``
-assumable only by that persona's principals, with one inline policy built from the persona's
-capabilities (a table, below) and scoped to this platform's ARNs: its buckets and storage key, its
+assumable only by that persona's principals on AWS (a per-cloud persona uses only its ``aws:`` list),
+with one inline policy built from the capabilities of the persona's template (a table, below: a
+built-in persona is its own template, a custom persona takes ``reader``, ``ci-deployer`` or
+``platform-admin`` by its access level; resource names follow the persona's own name) and scoped to this platform's ARNs: its buckets and storage key, its
 ECR repositories, its model package groups and their versions, its endpoints and its cluster. With
 a cluster, per persona an ``aws:eks/accessEntry:AccessEntry`` and an
-``aws:eks/accessPolicyAssociation:AccessPolicyAssociation`` (cluster admin, edit or view), and the
+``aws:eks/accessPolicyAssociation:AccessPolicyAssociation`` (cluster admin, edit or view, by
+template), and the
 training workload ``aws:iam/role:Role`` that pods running as service account
 ``ml-training/training`` assume through the cluster's OIDC provider (IRSA): read datasets, write
 artifacts.
@@ -34,7 +37,8 @@ from mlfabric.components.aws.common import (
 )
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import Persona, RbacSpec
+from mlfabric.components.spec import RbacSpec
+from mlfabric.components.spec.rbac import PersonaGrant, Template
 
 # Where training pods run: the cluster concern creates this service account, annotated with
 # ``eks.amazonaws.com/role-arn: <workload_identity>``.
@@ -49,11 +53,12 @@ Capability = Literal[
     "pull-images", "push-images", "administer-images",
     "read-models", "register-models", "administer-models",
     "invoke-endpoints", "administer-endpoints",
-    "use-cluster", "administer-cluster", "read-monitoring",
+    "use-cluster", "describe-cluster", "administer-cluster", "read-monitoring",
 ]
 
-# What each persona may do; variants are data. Every capability is scoped to the platform's ARNs.
-PERSONA_CAPABILITIES: Final[dict[Persona, tuple[Capability, ...]]] = {
+# What each template (a built-in persona, or "reader") may do; variants are data. Every capability is
+# scoped to the platform's ARNs. A custom persona takes the template of its access level.
+PERSONA_CAPABILITIES: Final[dict[Template, tuple[Capability, ...]]] = {
     "data-scientist": ("read-data", "write-artifacts", "pull-images", "read-models", "invoke-endpoints",
                        "use-cluster", "read-monitoring"),
     "ml-engineer": ("read-data", "write-data", "pull-images", "push-images", "read-models", "register-models",
@@ -62,14 +67,17 @@ PERSONA_CAPABILITIES: Final[dict[Persona, tuple[Capability, ...]]] = {
                     "invoke-endpoints", "use-cluster"),
     "platform-admin": ("administer-data", "administer-images", "administer-models", "administer-endpoints",
                        "administer-cluster", "read-monitoring"),
+    # read data buckets, models, images, logs and dashboards; no write, no deploy, no invoke
+    "reader": ("read-data", "pull-images", "read-models", "describe-cluster", "read-monitoring"),
 }
 
-# EKS access policy per persona (cluster-wide scope).
-EKS_ACCESS_POLICIES: Final[dict[Persona, str]] = {
+# EKS access policy per template (cluster-wide scope).
+EKS_ACCESS_POLICIES: Final[dict[Template, str]] = {
     "platform-admin": "AmazonEKSClusterAdminPolicy",
     "ml-engineer": "AmazonEKSEditPolicy",
     "ci-deployer": "AmazonEKSEditPolicy",
     "data-scientist": "AmazonEKSViewPolicy",
+    "reader": "AmazonEKSViewPolicy",
 }
 
 _S3_READ_BUCKET = ["s3:ListBucket", "s3:GetBucketLocation"]
@@ -199,6 +207,7 @@ def _capability(capability: Capability, s: _Scope) -> list[dict[str, Any]]:
             *_statement("ReadSageMaker", ["sagemaker:Describe*", "sagemaker:List*"], ["*"]),
         ],
         "use-cluster": _statement("DescribePlatformCluster", ["eks:DescribeCluster", "eks:ListAccessEntries"], s.cluster),
+        "describe-cluster": _statement("DescribePlatformCluster", ["eks:DescribeCluster"], s.cluster),
         "administer-cluster": _statement("AdministerPlatformCluster", ["eks:*"], s.cluster_children),
         "read-monitoring": [
             # CloudWatch metric and alarm reads have no resource-level permissions.
@@ -212,10 +221,11 @@ def _capability(capability: Capability, s: _Scope) -> list[dict[str, Any]]:
     return table[capability]
 
 
-def persona_policy(persona: Persona, scope: _Scope) -> dict[str, Any]:
-    """The inline policy of a persona's role; statement ids are unique within it."""
+def persona_policy(template: Template, scope: _Scope) -> dict[str, Any]:
+    """The inline policy of a persona's role (the grants of its ``template``); statement ids are
+    unique within it."""
     statements: list[dict[str, Any]] = []
-    for capability in PERSONA_CAPABILITIES[persona]:
+    for capability in PERSONA_CAPABILITIES[template]:
         for granted in _capability(capability, scope):
             if granted in statements:
                 continue
@@ -260,10 +270,9 @@ class AwsRbac(RbacOutputs):
         self._account, self._partition = caller_account(self)
         scope = self._scope()
 
-        roles = {
-            persona: self._persona_role(persona, principals, scope)
-            for persona, principals in spec.personas.items()
-        }
+        # Resource names follow the persona's name (a built-in persona keeps its deployed URNs); the
+        # grants follow its template. Only this cloud's principals are used.
+        roles = {grant.persona: self._persona_role(grant, scope) for grant in spec.grants(ctx.cloud)}
         workload = self._workload_role(scope) if ctx.cluster is not None else None
 
         self.persona_roles = dict_output({p: r.arn for p, r in roles.items()})
@@ -301,26 +310,28 @@ class AwsRbac(RbacOutputs):
 
         return pulumi.Output.all(**inputs).apply(build)
 
-    def _persona_role(self, persona: Persona, principals: list[str], scope: pulumi.Output[_Scope]) -> aws.iam.Role:
+    def _persona_role(self, grant: PersonaGrant, scope: pulumi.Output[_Scope]) -> aws.iam.Role:
         ctx = self._ctx
+        persona, template = grant.persona, grant.template
         logical = f"{self._name}-{persona}"
-        policy = scope.apply(lambda s: persona_policy(persona, s))
+        policy = scope.apply(lambda s: persona_policy(template, s))
         role = aws.iam.Role(
             logical,
             name=f"{ctx.base_name}-{persona}",
             description=f"mlfabric {ctx.base_name}: the {persona} persona",
-            assume_role_policy=pulumi.Output.json_dumps(trust_policy({"AWS": sorted(principals)})),
+            assume_role_policy=pulumi.Output.json_dumps(trust_policy({"AWS": sorted(grant.principals)})),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name=persona, policy=pulumi.Output.json_dumps(policy))],
             tags=ctx.tags({"mlfabric-persona": persona}),
             opts=self._child,
         )
         if ctx.cluster is not None:
-            self._cluster_access(logical, persona, role, ctx.cluster.cluster_name)
+            self._cluster_access(logical, grant, role, ctx.cluster.cluster_name)
         return role
 
     def _cluster_access(
-        self, logical: str, persona: Persona, role: aws.iam.Role, cluster_name: pulumi.Output[str]
+        self, logical: str, grant: PersonaGrant, role: aws.iam.Role, cluster_name: pulumi.Output[str]
     ) -> None:
+        persona, template = grant.persona, grant.template
         child = self._child
         entry = aws.eks.AccessEntry(
             logical,
@@ -335,7 +346,7 @@ class AwsRbac(RbacOutputs):
             cluster_name=cluster_name,
             principal_arn=entry.principal_arn,
             policy_arn=self._partition.apply(
-                lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{EKS_ACCESS_POLICIES[persona]}"
+                lambda p: f"arn:{p}:eks::aws:cluster-access-policy/{EKS_ACCESS_POLICIES[template]}"
             ),
             access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
             opts=child,

@@ -7,6 +7,9 @@ IMMUTABLE unless the spec allows overwriting) and an ``aws:ecr/lifecyclePolicy:L
 expiring untagged images. Per spec model an ``aws:sagemaker/modelPackageGroup:ModelPackageGroup``
 (``<platform>-<environment>-<model>``), the registry model versions are registered into.
 
+A repository or model renamed in the spec (``registry.renamed_from``) keeps its resources (aliases)
+and its physical name (the first one): ECR repositories and model package groups cannot be renamed.
+
 Repositories, their key and the model package groups are stateful: protected and retained when the
 spec asks for deletion protection, and only force-deletable (images and all) without it.
 """
@@ -18,9 +21,10 @@ import json
 import pulumi
 import pulumi_aws as aws
 
-from mlfabric.components.aws.common import concern_key, dict_output
+from mlfabric.components.aws.common import concern_key, dict_output, renamed
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
+from mlfabric.components.naming import original_name
 from mlfabric.components.spec import RegistrySpec
 
 
@@ -71,10 +75,11 @@ class AwsRegistry(RegistryOutputs):
         groups = {
             model: aws.sagemaker.ModelPackageGroup(
                 f"{name}-model-{model}",
-                model_package_group_name=model_package_group_name(ctx.base_name, model),
+                # A renamed model keeps its group (and every version registered in it).
+                model_package_group_name=model_package_group_name(ctx.base_name, self._first_name(model)),
                 model_package_group_description=f"mlfabric {ctx.base_name}: versions of model {model}",
                 tags=ctx.tags({"mlfabric-model": model}),
-                opts=ctx.stateful(self),
+                opts=renamed(f"{name}-model-{model}", model, spec.renamed_from.get(model, []), ctx.stateful(self)),
             )
             for model in spec.models
         }
@@ -82,6 +87,10 @@ class AwsRegistry(RegistryOutputs):
         self.registry_urls = dict_output({k: r.repository_url for k, r in repositories.items()})
         self.model_registry_ids = dict_output({k: g.arn for k, g in groups.items()})
         self.register_contract()
+
+    def _first_name(self, item: str) -> str:
+        """The name a repository or model was created with (physical names keep it after a rename)."""
+        return original_name(item, self._spec.renamed_from.get(item, []))
 
     def _repositories(self) -> dict[str, aws.ecr.Repository]:
         """The spec's ECR repositories, encrypted with one registry key."""
@@ -91,9 +100,11 @@ class AwsRegistry(RegistryOutputs):
         repositories: dict[str, aws.ecr.Repository] = {}
         for repository in spec.repositories:
             logical = f"{name}-repo-{repository}"
+            previous = spec.renamed_from.get(repository, [])
             repo = aws.ecr.Repository(
                 logical,
-                name=repository_name(ctx.base_name, repository),
+                # An ECR repository cannot be renamed: a renamed one keeps its first name (and images).
+                name=repository_name(ctx.base_name, self._first_name(repository)),
                 image_tag_mutability="IMMUTABLE" if spec.immutable_tags else "MUTABLE",
                 image_scanning_configuration=aws.ecr.RepositoryImageScanningConfigurationArgs(
                     scan_on_push=spec.scan_on_push,
@@ -105,8 +116,9 @@ class AwsRegistry(RegistryOutputs):
                 # platform must never lose its images to a `pulumi destroy`.
                 force_delete=not ctx.deletion_protection,
                 tags=ctx.tags({"mlfabric-repository": repository}),
-                opts=ctx.stateful(self),
+                opts=renamed(logical, repository, previous, ctx.stateful(self)),
             )
-            aws.ecr.LifecyclePolicy(logical, repository=repo.name, policy=lifecycle, opts=self._child)
+            aws.ecr.LifecyclePolicy(logical, repository=repo.name, policy=lifecycle,
+                                    opts=renamed(logical, repository, previous, self._child))
             repositories[repository] = repo
         return repositories

@@ -24,7 +24,14 @@ image and artifact pulls). Per spec endpoint:
   ``max_replicas`` and an ``aws:appautoscaling/policy:Policy`` tracking invocations per instance.
 
 Alarm thresholds (``latency_p99_ms``, ``error_rate_percent``) live in the spec's ``monitoring``
-section (``ctx.monitoring_spec``).
+section (``ctx.monitoring_spec``). The endpoint and its models carry the ``mlfabric-model`` tag: the
+registry model (model package group) the endpoint serves.
+
+An endpoint renamed in the spec (``endpoints[].renamed_from``) keeps every resource above through
+aliases and every physical name (endpoint, role, alarms, scaling policy, data-capture prefix) from
+its first name, so its URL does not change. What SageMaker would refuse (a shadow beside a
+challenger, bakes over an hour, deployments over 8 hours, unknown instance types, data capture
+without the artifacts bucket) the spec refuses first (``spec_rules.py``).
 
 Models and endpoint configurations are immutable in SageMaker and keep provider-assigned unique
 names: a change creates new ones and updates the endpoint in place, which is what starts a guarded
@@ -33,7 +40,6 @@ blue/green deployment.
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass
 from typing import Any, Final, Literal
@@ -48,23 +54,19 @@ from mlfabric.components.aws.common import (
     ecr_repository_arn,
     endpoint_name,
     policy_document,
+    renamed,
     trust_policy,
 )
+from mlfabric.components.aws.spec_rules import deployment_seconds, endpoint_instance
 from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
+from mlfabric.components.naming import original_name
 from mlfabric.components.spec import EndpointSpec, ServingSpec, image_repository
 
 # What an endpoint runs on when the spec names neither an instance type nor an accelerator.
 DEFAULT_CPU_INSTANCE: Final = "ml.m5.xlarge"
 ARTIFACTS_BUCKET: Final = "artifacts"
 SAGEMAKER: Final = "AWS/SageMaker"
-# SageMaker's traffic-routing wait and final termination wait are each at most an hour, and a
-# whole blue/green deployment at most 8 hours.
-_MAX_WAIT_SECONDS: Final = 3600
-_MAX_DEPLOYMENT_SECONDS: Final = 28800
-_MIN_DEPLOYMENT_SECONDS: Final = 600
-# Head room for provisioning the green fleet (GPU instances can take many minutes to come up).
-_PROVISIONING_SECONDS: Final = 1800
 _ROUTING: Final[dict[str, str]] = {"all-at-once": "ALL_AT_ONCE", "canary": "CANARY", "linear": "LINEAR"}
 # Instance families with local NVMe instance storage besides the "d" families (m5d, g4dn, p4d...).
 _LOCAL_STORAGE_FAMILIES: Final = frozenset({"g5", "g6", "g6e", "gr6", "p5", "p5e", "p5en", "trn1", "trn1n", "trn2"})
@@ -79,7 +81,7 @@ def endpoint_url(region: str, name: str) -> str:
 def instance_type(endpoint: EndpointSpec) -> str:
     """The SageMaker instance type: as given, from the catalogue's 1-GPU shape, or the CPU default."""
     if endpoint.instance is not None:
-        return endpoint.instance if endpoint.instance.startswith("ml.") else f"ml.{endpoint.instance}"
+        return endpoint_instance(endpoint.instance)
     if endpoint.accelerator is not None:
         return "ml." + catalog.gpu_shape("aws", endpoint.accelerator).machine
     return DEFAULT_CPU_INSTANCE
@@ -119,40 +121,10 @@ def _variants(endpoint: EndpointSpec) -> list[_Variant]:
     return variants
 
 
-def _deployment_seconds(endpoint: EndpointSpec) -> int:
-    traffic = endpoint.traffic
-    bakes = {"all-at-once": 1, "canary": 2, "linear": math.ceil(100 / traffic.canary_percent)}[traffic.strategy]
-    return max(_MIN_DEPLOYMENT_SECONDS, bakes * traffic.bake_minutes * 60 + _PROVISIONING_SECONDS)
-
-
-def _check(index: int, endpoint: EndpointSpec) -> None:
-    """AWS-only limits the cloud-neutral spec cannot know; one line each, naming the field."""
-    where = f"serving.endpoints[{index}]"
-    traffic = endpoint.traffic
-    if traffic.challenger is not None and traffic.shadow is not None:
-        raise pulumi.RunError(
-            f"{where}.traffic: SageMaker cannot combine a challenger and a shadow on one endpoint (a shadow "
-            "variant needs exactly one production variant); drop one or split the endpoint (got both)"
-        )
-    if traffic.bake_minutes * 60 > _MAX_WAIT_SECONDS:
-        raise pulumi.RunError(
-            f"{where}.traffic.bake_minutes: SageMaker bakes each traffic step at most 60 minutes "
-            f"(got {traffic.bake_minutes})"
-        )
-    if _deployment_seconds(endpoint) > _MAX_DEPLOYMENT_SECONDS:
-        raise pulumi.RunError(
-            f"{where}.traffic: a {traffic.strategy} rollout in {traffic.canary_percent}% steps baking "
-            f"{traffic.bake_minutes} minutes each exceeds SageMaker's 8-hour deployment limit"
-        )
-
-
 def _bucket(outputs: pulumi.Output[dict[str, str]], bucket: str) -> pulumi.Output[str]:
     def pick(values: dict[str, str]) -> str:
-        if bucket not in values:
-            raise pulumi.RunError(
-                f"storage.buckets: data capture writes to a bucket named {bucket!r}, which the spec does not "
-                f"declare; add it or set serving.endpoints[].data_capture_percent to 0 (got {sorted(values)})"
-            )
+        # The spec refuses data capture without this bucket (spec_rules): an internal invariant here.
+        assert bucket in values, f"no {bucket!r} bucket for data capture (spec_rules should have refused it)"
         return values[bucket]
 
     return outputs.apply(pick)
@@ -251,16 +223,16 @@ class AwsServing(ServingOutputs):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        # Refuse what SageMaker would refuse before anything is registered.
-        for index, endpoint in enumerate(spec.endpoints):
-            _check(index, endpoint)
-        if ctx.storage is None:
-            raise pulumi.RunError("serving: AWS endpoints need the platform storage (data capture, encryption key)")
+        # What SageMaker would refuse, the spec refuses first (spec_rules.py); the platform always
+        # builds storage before serving.
+        assert ctx.storage is not None, "AwsServing needs ctx.storage: build the storage concern first"
         super().__init__(name, spec, ctx, opts)
         self._monitoring = ctx.monitoring_spec
         self._storage = ctx.storage
         self._account, self._partition = caller_account(self)
         self._security_group = self._create_security_group()
+        # (logical name, spec name, previous names) of the endpoint being built, for ``_opts``
+        self._renaming: tuple[str, str, list[str]] = ("", "", [])
 
         endpoints = {e.name: self._endpoint(e) for e in spec.endpoints}
 
@@ -296,17 +268,27 @@ class AwsServing(ServingOutputs):
         repository = image_repository(image)
         if repository is None:
             return pulumi.Output.from_input(image)
-        if self._ctx.registry is None:
-            raise pulumi.RunError(f"serving: image {image!r} names a platform repository but the platform has no registry")
+        # The spec refuses an image naming a repository the registry does not declare.
+        assert self._ctx.registry is not None, f"image {image!r} names a platform repository but there is no registry"
         suffix = image[len(repository):]
         return self._ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
 
     # --- per endpoint -------------------------------------------------------------------------
 
+    def _opts(self, resource_name: str) -> pulumi.ResourceOptions:
+        """Options of a child of the endpoint being built: parented here, with the aliases that keep
+        its identity when the endpoint was renamed (``renamed_from``)."""
+        logical, name, previous = self._renaming
+        assert resource_name.startswith(logical), (resource_name, logical)
+        return renamed(logical, name, previous, self._child, suffix=resource_name[len(logical):])
+
     def _endpoint(self, spec: EndpointSpec) -> aws.sagemaker.Endpoint:
         ctx = self._ctx
         logical = f"{self._name}-{spec.name}"
-        physical = endpoint_name(ctx.base_name, spec.name)
+        self._renaming = (logical, spec.name, spec.renamed_from)
+        # A renamed endpoint keeps its resources (aliases) and its physical names (the first name):
+        # the endpoint's URL, its alarms and its execution role do not change.
+        physical = endpoint_name(ctx.base_name, original_name(spec.name, spec.renamed_from))
         variants = _variants(spec)
         images = {v.name: self._image_url(v.image) for v in variants}
         capture = spec.data_capture_percent > 0
@@ -319,8 +301,9 @@ class AwsServing(ServingOutputs):
                 # The serving image carries the model: the container needs no network of its own.
                 enable_network_isolation=True,
                 vpc_config=self._vpc_config(),
-                tags=ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": v.name}),
-                opts=self._child,
+                # the registry model it serves (its model package group), for cost and audit reports
+                tags=ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": v.name, "mlfabric-model": spec.model}),
+                opts=self._opts(f"{logical}-{v.name}"),
             )
             for v in variants
         }
@@ -346,8 +329,8 @@ class AwsServing(ServingOutputs):
                     ]
                 ),
             ),
-            tags=ctx.tags({"mlfabric-endpoint": spec.name}),
-            opts=self._child,
+            tags=ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-model": spec.model}),
+            opts=self._opts(logical),
         )
         for v in variants:
             self._autoscaling(f"{logical}-{v.name}", endpoint, v.name, spec)
@@ -388,7 +371,7 @@ class AwsServing(ServingOutputs):
             kms_key_arn=None if has_local_storage(instance) else self._storage.encryption_key_id,
             data_capture_config=self._data_capture(spec) if capture else None,
             tags=self._ctx.tags({"mlfabric-endpoint": spec.name}),
-            opts=self._child,
+            opts=self._opts(logical),
         )
 
     def _execution_role(
@@ -408,7 +391,7 @@ class AwsServing(ServingOutputs):
             assume_role_policy=pulumi.Output.json_dumps(trust_policy({"Service": "sagemaker.amazonaws.com"})),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name="serving", policy=pulumi.Output.json_dumps(policy))],
             tags=ctx.tags(),
-            opts=self._child,
+            opts=self._opts(f"{logical}-execution"),
         )
 
     def _vpc_config(self) -> aws.sagemaker.ModelVpcConfigArgs | None:
@@ -421,7 +404,7 @@ class AwsServing(ServingOutputs):
 
     def _data_capture(self, spec: EndpointSpec) -> aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs:
         bucket = _bucket(self._storage.bucket_names, ARTIFACTS_BUCKET)
-        physical = endpoint_name(self._ctx.base_name, spec.name)
+        physical = endpoint_name(self._ctx.base_name, original_name(spec.name, spec.renamed_from))
         return aws.sagemaker.EndpointConfigurationDataCaptureConfigArgs(
             enable_capture=True,
             initial_sampling_percentage=spec.data_capture_percent,
@@ -450,7 +433,7 @@ class AwsServing(ServingOutputs):
             ),
             # Keep the old (blue) fleet for one more bake after the full shift, so a late alarm still rolls back.
             termination_wait_in_seconds=bake,
-            maximum_execution_timeout_in_seconds=_deployment_seconds(spec),
+            maximum_execution_timeout_in_seconds=deployment_seconds(spec),
         )
 
     def _alarm(self, logical: str, physical: str, **kwargs: Any) -> aws.cloudwatch.MetricAlarm:
@@ -462,7 +445,7 @@ class AwsServing(ServingOutputs):
             alarm_actions=actions,
             ok_actions=actions,
             tags=self._ctx.tags(),
-            opts=self._child,
+            opts=self._opts(logical),
             **kwargs,
         )
 
@@ -542,7 +525,7 @@ class AwsServing(ServingOutputs):
     def _autoscaling(
         self, logical: str, endpoint: aws.sagemaker.Endpoint, variant: str, spec: EndpointSpec
     ) -> aws.appautoscaling.Policy:
-        child = self._child
+        child = self._opts(logical)
         target = aws.appautoscaling.Target(
             logical,
             service_namespace="sagemaker",
@@ -555,7 +538,7 @@ class AwsServing(ServingOutputs):
         )
         return aws.appautoscaling.Policy(
             logical,
-            name=f"{endpoint_name(self._ctx.base_name, spec.name)}-{variant}-invocations",
+            name=f"{endpoint_name(self._ctx.base_name, original_name(spec.name, spec.renamed_from))}-{variant}-invocations",
             policy_type="TargetTrackingScaling",
             service_namespace=target.service_namespace,
             scalable_dimension=target.scalable_dimension,

@@ -1,13 +1,38 @@
-"""What a spec must satisfy on AWS only (the kit's ``spec_rules``; SDK-free): limits EKS,
-SageMaker and CloudWatch Logs enforce, caught before anything is declared, and the shape of an IAM
-principal."""
+"""What a spec must satisfy on AWS only (the kit's ``spec_rules``; SDK-free): what EKS, EC2,
+SageMaker, CloudWatch Logs and IAM would refuse at deploy time, caught before anything is declared,
+so ``validate`` reports every problem at once and the program never raises for a spec reason.
+
+- EKS: at least two zones for a cluster; the system pool's instance type is one EC2 sells and runs
+  the x86_64 AMI the system node group uses;
+- SageMaker: the endpoint instance type is one a production variant accepts; a shadow needs a single
+  production variant; a bake step is at most an hour and a blue/green deployment at most 8 hours;
+  data capture needs the ``artifacts`` bucket;
+- CloudWatch Logs: only its retention periods;
+- VPC: ``existing_network_id`` is a VPC id (``vpc-`` and 8 or 17 hex digits);
+- tags: at most 50 per resource, counting mlfabric's identity tags and the ones it adds itself, and
+  values of the characters IAM and SageMaker accept, keys that stay distinct when IAM ignores case
+  (keys are already letters, digits, ``_``, ``-``, so none can take the reserved ``aws:`` prefix);
+- traffic: ``canary_percent`` only with a strategy that has steps (it changes nothing all-at-once);
+- IAM: principals are role/user ARNs; a custom persona may not take the training workload role's name.
+
+Instance type names come from ``instance_types.json`` (the AWS API models' enums, with source and
+date); an unknown name is refused with the nearest known names.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
+import math
 import re
+import unicodedata
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from mlfabric.components import catalog
 from mlfabric.components.spec import Problems, principal_problems
+from mlfabric.components.spec.serving import TrafficSpec
 
 if TYPE_CHECKING:
     from mlfabric.components.spec import EndpointSpec, PlatformSpec
@@ -20,25 +45,130 @@ LOG_RETENTION_DAYS: Final = (
 _PRINCIPAL: Final = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(role|user|root)(/[\w+=,.@/-]+)?$")
 _PRINCIPAL_EXAMPLE: Final = "an IAM role or user ARN such as arn:aws:iam::123456789012:role/Name"
 
+# --- SageMaker blue/green limits (serving.py builds the update policy from the same numbers) -----
+# The traffic-routing wait and the final termination wait are each at most an hour, and a whole
+# blue/green deployment at most 8 hours.
+MAX_WAIT_SECONDS: Final = 3600
+MAX_DEPLOYMENT_SECONDS: Final = 28800
+MIN_DEPLOYMENT_SECONDS: Final = 600
+# Head room for provisioning the green fleet (GPU instances can take many minutes to come up).
+PROVISIONING_SECONDS: Final = 1800
+
+# --- instance types --------------------------------------------------------------------------------
+INSTANCE_TYPES_FILE: Final = Path(__file__).with_name("instance_types.json")
+# The system node group runs AL2023_x86_64_STANDARD: Graviton (arm64) and Mac instances cannot join it.
+_ARM_OR_MAC: Final = re.compile(r"^(a1|mac\d*[a-z0-9-]*|[a-z]+\d+[a-z]*g[a-z]*)\.")
+_NAME_SHAPE: Final = re.compile(r"^[a-z0-9][a-z0-9.-]{0,63}$")
+_GCP_MACHINE: Final = re.compile(r"^[a-z]\d[a-z]?-(standard|highmem|highcpu|highgpu|megagpu|ultragpu|custom|micro|small|medium)")
+_AZURE_SIZE: Final = re.compile(r"^(standard|basic)_", re.IGNORECASE)
+_SHOWN: Final = 40
+
+# --- tags --------------------------------------------------------------------------------------------
+MAX_TAGS: Final = 50
+IDENTITY_TAGS: Final = 3
+# The most tags mlfabric adds to one resource besides the identity tags (tests/test_fidelity_aws.py
+# plans the example stacks and checks these stay true): a GPU node group carries the pool's tags,
+# two Cluster Autoscaler discovery tags and four node-template tags; without a cluster, a subnet's
+# Name, EKS role and tier tags are the most.
+CLUSTER_RESOURCE_TAGS: Final = 8
+OTHER_RESOURCE_TAGS: Final = 3
+# EKS adds eks:cluster-name and eks:nodegroup-name to a managed node group's instances and volumes.
+EKS_ADDED_TAGS: Final = 2
+
+_TAG_VALUE_PUNCTUATION: Final = "_.:/=+-@"
+# Keys mlfabric itself puts on IAM roles besides the identity tags (rbac.py).
+_IAM_TAG_KEYS: Final = ("mlfabric-persona", "mlfabric-workload")
+
+# --- network ------------------------------------------------------------------------------------------
+_VPC_ID: Final = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+
+# traffic.canary_percent when omitted
+_DEFAULT_STEP: Final = TrafficSpec.model_fields["canary_percent"].default
+
+# The IAM role the training workload assumes is named <base>-training (rbac.py).
+_WORKLOAD_ROLE_SUFFIX: Final = "training"
+
+
+@functools.cache
+def instance_types() -> tuple[frozenset[str], frozenset[str]]:
+    """(EC2 instance types, SageMaker endpoint instance types) from ``instance_types.json``."""
+    data = json.loads(INSTANCE_TYPES_FILE.read_text(encoding="utf-8"))
+    return frozenset(data["ec2_instance_types"]), frozenset(data["sagemaker_endpoint_instance_types"])
+
+
+def _shown(value: str) -> str:
+    text = repr(value)
+    return text if len(text) <= _SHOWN else f"{text[:_SHOWN - 3]}... ({len(value)} characters)"
+
+
+def unknown_name(value: str, known: frozenset[str], what: str) -> str | None:
+    """Why ``value`` is not one of ``known`` (``what`` names the kind), with up to 3 near names."""
+    if value in known:
+        return None
+    if _GCP_MACHINE.match(value):
+        hint = "this looks like a GCP machine type; "
+    elif _AZURE_SIZE.match(value):
+        hint = "this looks like an Azure VM size; "
+    else:
+        hint = ""
+    # difflib is quadratic: suggest only for names shaped like an instance type.
+    near = difflib.get_close_matches(value.lower(), sorted(known), n=3, cutoff=0.6) if _NAME_SHAPE.match(value) else []
+    suggestion = f"; nearest: {', '.join(near)}" if near else ""
+    return f"not {what} ({hint}see {INSTANCE_TYPES_FILE.name}){suggestion} (got {_shown(value)})"
+
+
+def endpoint_instance(instance: str) -> str:
+    """The SageMaker instance type an endpoint's ``instance`` names (the ``ml.`` prefix is optional)."""
+    return instance if instance.startswith("ml.") else f"ml.{instance}"
+
+
+def _system_machine(spec: PlatformSpec) -> Problems:
+    if spec.training is None or spec.training.cluster.system_pool.machine is None:
+        return []
+    machine = spec.training.cluster.system_pool.machine
+    where = ("training", "cluster", "system_pool", "machine")
+    ec2, _ = instance_types()
+    problem = unknown_name(machine, ec2, "an EC2 instance type")
+    if problem is None and _ARM_OR_MAC.match(machine):
+        problem = (f"the system node group runs the x86_64 EKS AMI (AL2023_x86_64_STANDARD); choose an x86_64 "
+                   f"instance type such as {catalog.DEFAULT_SYSTEM_MACHINE['aws']} (got {_shown(machine)})")
+    return [(where, problem)] if problem else []
+
 
 def _eks_zones(spec: PlatformSpec) -> Problems:
     # EKS refuses a cluster whose subnets do not span at least two zones.
-    if spec.training is None or spec.network.availability_zones >= 2:
+    if spec.training is None or spec.network.availability_zones >= 2 or spec.network.existing_network_id:
         return []
     return [(("network", "availability_zones"), "EKS needs at least 2 zones for a training "
              f"cluster (got {spec.network.availability_zones})")]
+
+
+def deployment_seconds(endpoint: EndpointSpec) -> int:
+    """How long a blue/green update of ``endpoint`` may take: every bake plus provisioning."""
+    traffic = endpoint.traffic
+    bakes = {"all-at-once": 1, "canary": 2, "linear": math.ceil(100 / traffic.canary_percent)}[traffic.strategy]
+    return max(MIN_DEPLOYMENT_SECONDS, bakes * traffic.bake_minutes * 60 + PROVISIONING_SECONDS)
 
 
 def _sagemaker_limits(where: tuple[str | int, ...], endpoint: EndpointSpec, buckets: list[str]) -> Problems:
     """What SageMaker refuses, caught before anything is declared."""
     problems: Problems = []
     traffic = endpoint.traffic
+    if endpoint.instance is not None:
+        _, sagemaker = instance_types()
+        problem = unknown_name(endpoint_instance(endpoint.instance), sagemaker, "a SageMaker endpoint instance type")
+        if problem:
+            problems.append(((*where, "instance"), problem))
     if traffic.challenger is not None and traffic.shadow is not None:
         problems.append(((*where, "traffic", "shadow"), "SageMaker runs a shadow variant only beside a single "
                          "production variant: drop the challenger or the shadow (got both)"))
-    if traffic.bake_minutes > 60:
+    if traffic.bake_minutes * 60 > MAX_WAIT_SECONDS:
         problems.append(((*where, "traffic", "bake_minutes"), f"SageMaker bakes each step at most 60 minutes "
                          f"(got {traffic.bake_minutes})"))
+    elif deployment_seconds(endpoint) > MAX_DEPLOYMENT_SECONDS:
+        problems.append(((*where, "traffic"), f"a {traffic.strategy} rollout in {traffic.canary_percent}% steps "
+                         f"baking {traffic.bake_minutes} minutes each exceeds SageMaker's 8-hour deployment "
+                         "limit: use larger steps or shorter bakes"))
     if endpoint.data_capture_percent > 0 and "artifacts" not in buckets:
         problems.append(((*where, "data_capture_percent"), "data capture writes to the 'artifacts' bucket, which "
                          f"storage.buckets does not declare (got {endpoint.data_capture_percent})"))
@@ -62,11 +192,86 @@ def _log_retention(spec: PlatformSpec) -> Problems:
              f"{', '.join(map(str, LOG_RETENTION_DAYS))} (got {days})")]
 
 
+def _network_id(spec: PlatformSpec) -> Problems:
+    vpc = spec.network.existing_network_id
+    if vpc is None or _VPC_ID.match(vpc):
+        return []
+    return [(("network", "existing_network_id"), "must be a VPC id: 'vpc-' and 8 or 17 lowercase hex digits, "
+             f"such as vpc-0a1b2c3d4e5f67890 (got {_shown(vpc)})")]
+
+
+def max_global_tags(spec: PlatformSpec) -> int:
+    """How many global tags fit on every resource the spec declares, under AWS's 50-tag limit."""
+    added = CLUSTER_RESOURCE_TAGS + EKS_ADDED_TAGS if spec.training is not None else OTHER_RESOURCE_TAGS
+    return MAX_TAGS - IDENTITY_TAGS - added
+
+
+def _tag_count(spec: PlatformSpec) -> Problems:
+    allowed = max_global_tags(spec)
+    if len(spec.tags) <= allowed:
+        return []
+    why = ("GPU node groups carry 8 more (autoscaler discovery and node-template tags) and EKS adds 2 to "
+           "their instances" if spec.training is not None else "some resources carry 3 more (Name, role, tier)")
+    return [(("tags",), f"AWS allows {MAX_TAGS} tags per resource; mlfabric adds {IDENTITY_TAGS} identity tags "
+             f"and {why}: at most {allowed} global tags (got {len(spec.tags)})")]
+
+
+def _tag_value_problem(value: str) -> str | None:
+    # IAM, SageMaker, ECR and most AWS APIs accept only letters, digits, spaces and _ . : / = + - @.
+    bad = sorted({ch for ch in value if not (ch.isalnum() or ch in _TAG_VALUE_PUNCTUATION
+                                             or unicodedata.category(ch) == "Zs")})
+    if not bad:
+        return None
+    return (f"AWS tag values take only letters, digits, spaces and {' '.join(_TAG_VALUE_PUNCTUATION)} "
+            f"(IAM and SageMaker refuse others; got {_shown(value)}, with {''.join(bad)!r})")
+
+
+def _tag_key_cases(spec: PlatformSpec) -> Problems:
+    # IAM compares tag keys ignoring case: two keys that differ only in case fail on every IAM role.
+    seen: dict[str, str] = {key.lower(): key for key in _IAM_TAG_KEYS}
+    problems: Problems = []
+    for key in spec.tags:
+        other = seen.get(key.lower())
+        if other is not None and other != key:
+            problems.append((("tags", key), f"IAM treats tag keys case-insensitively, so this collides with "
+                             f"{other!r} on the platform's IAM roles (got {key!r})"))
+        seen.setdefault(key.lower(), key)
+    return problems
+
+
+def _tag_values(spec: PlatformSpec) -> Problems:
+    return [(("tags", key), problem) for key, value in spec.tags.items() if (problem := _tag_value_problem(value))]
+
+
+def _all_at_once_steps(spec: PlatformSpec) -> Problems:
+    # An all-at-once update shifts all traffic in one step: a step size would change nothing.
+    if spec.serving is None:
+        return []
+    return [(("serving", "endpoints", index, "traffic", "canary_percent"), "an all-at-once update has no step to "
+             "size, so canary_percent would change nothing: use strategy canary or linear, or omit "
+             f"canary_percent (got {endpoint.traffic.canary_percent})")
+            for index, endpoint in enumerate(spec.serving.endpoints)
+            if endpoint.traffic.strategy == "all-at-once" and endpoint.traffic.canary_percent != _DEFAULT_STEP]
+
+
+def _persona_names(spec: PlatformSpec) -> Problems:
+    return [(("rbac", "custom_personas", name), f"on AWS a persona's IAM role would be named like the training "
+             f"workload role ({spec.base_name}-{_WORKLOAD_ROLE_SUFFIX}); choose another name (got {name!r})")
+            for name in spec.rbac.custom_personas if name == _WORKLOAD_ROLE_SUFFIX]
+
+
 def problems(spec: PlatformSpec) -> Problems:
     """Every AWS-only rule the spec breaks, as (field path, message)."""
     return [
+        *_network_id(spec),
         *_eks_zones(spec),
+        *_system_machine(spec),
         *_endpoints(spec),
         *_log_retention(spec),
+        *_tag_count(spec),
+        *_tag_key_cases(spec),
+        *_tag_values(spec),
+        *_all_at_once_steps(spec),
         *principal_problems(spec, _PRINCIPAL, _PRINCIPAL_EXAMPLE),
+        *_persona_names(spec),
     ]

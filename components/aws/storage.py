@@ -7,6 +7,10 @@ Creates: ``aws:kms/key:Key`` (rotation on) and its alias; per bucket ``aws:s3/bu
 ``BucketVersioning``, ``BucketLifecycleConfiguration`` and ``BucketPolicy`` (deny non-TLS and
 TLS < 1.2); with access logging, a log bucket and a ``BucketLogging`` per bucket.
 
+A bucket renamed in the spec (``buckets[].renamed_from``) keeps the bucket and each of its setting
+resources through aliases; its auto-generated physical name comes with the aliased state, and its
+access logs keep their prefix (the first name).
+
 pulumi-aws v7 splits a bucket's settings into these separate resources, so policies about a bucket
 join them back by the bucket they name.
 """
@@ -19,9 +23,16 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from mlfabric.components.aws.common import caller_account, concern_key, deny_insecure_transport, policy_document
+from mlfabric.components.aws.common import (
+    caller_account,
+    concern_key,
+    deny_insecure_transport,
+    policy_document,
+    renamed,
+)
 from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
+from mlfabric.components.naming import original_name
 from mlfabric.components.spec import BucketSpec, StorageSpec
 
 # S3 server access logging cannot deliver into a bucket whose default encryption is SSE-KMS,
@@ -95,16 +106,17 @@ class AwsStorage(StorageOutputs):
         rules: list[aws.s3.BucketLifecycleConfigurationRuleArgs],
         grants: Callable[[pulumi.Output[str]], list[dict[str, Any]]] = lambda _arn: [],
         bucket_key: bool | None = None,
+        keep: Callable[[pulumi.ResourceOptions], pulumi.ResourceOptions] = lambda opts: opts,
     ) -> aws.s3.Bucket:
         """A bucket with ACLs off, every public-access switch on, default encryption, lifecycle rules
         and a TLS-only policy (plus the statements ``grants`` makes of its ARN); data and log buckets
-        differ only in these."""
-        child = self._child
+        differ only in these. ``keep`` adds the aliases of a renamed bucket to every resource."""
+        child = keep(self._child)
         bucket = aws.s3.Bucket(
             logical,
             force_destroy=self._spec.force_destroy,
             tags=self._ctx.tags({"mlfabric-bucket": role}),
-            opts=self._ctx.stateful(self),
+            opts=keep(self._ctx.stateful(self)),
         )
         aws.s3.BucketOwnershipControls(
             logical,
@@ -173,21 +185,28 @@ class AwsStorage(StorageOutputs):
         )
 
     def _bucket(self, spec: BucketSpec) -> aws.s3.Bucket:
+        # A renamed bucket keeps its resources (aliases) and its auto-generated physical name, which
+        # Pulumi carries over from the state of an aliased resource; its access logs keep their prefix.
         logical = f"{self._name}-{spec.name}"
+
+        def keep(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+            return renamed(logical, spec.name, spec.renamed_from, opts)
+
         bucket = self._private_bucket(
             logical,
             spec.name,
             _DefaultEncryption(sse_algorithm="aws:kms", kms_master_key_id=self.key.arn),
             self._lifecycle_rules(spec),
             bucket_key=True,
+            keep=keep,
         )
         if self.log_bucket is not None:
             aws.s3.BucketLogging(
                 logical,
                 bucket=bucket.id,
                 target_bucket=self.log_bucket.id,
-                target_prefix=f"{spec.name}/",
-                opts=self._child,
+                target_prefix=f"{original_name(spec.name, spec.renamed_from)}/",
+                opts=keep(self._child),
             )
         return bucket
 

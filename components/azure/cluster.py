@@ -43,7 +43,6 @@ may use. The storage vault keeps its firewall.
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Final, Protocol, runtime_checkable
 
 import pulumi
@@ -51,6 +50,7 @@ from pulumi_azure_native import authorization, containerservice, keyvault, manag
 
 from mlfabric.components import catalog, naming
 from mlfabric.components.azure import cluster_addons as azure_addons
+from mlfabric.components.azure.common import in_long_term_support, overlay_ranges
 from mlfabric.components.azure.prerequisites import AzurePrerequisites, prerequisites_of
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
@@ -74,27 +74,13 @@ CONTAINER_INSIGHTS_STREAMS: Final = ("Microsoft-ContainerInsights-Group-Default"
 AUDIT_LOG_CATEGORIES: Final = (
     "kube-audit-admin", "kube-apiserver", "kube-controller-manager", "cluster-autoscaler", "guard",
 )
-# Overlay pod and service ranges: outside the VNet by construction (the first that does not overlap).
-_POD_CIDRS: Final = ("192.168.0.0/16", "100.64.0.0/16", "172.31.0.0/16")
-_SERVICE_CIDRS: Final = ("172.16.0.0/16", "10.254.0.0/16", "100.96.0.0/16")
+# A reused VNet's range when the spec gives none: Azure VNets usually live in 10.0.0.0/8.
 REUSED_VNET_ASSUMED_RANGE: Final = "10.0.0.0/8"
-
-
-def _free_range(candidates: tuple[str, ...], taken: list[str]) -> str:
-    used = [ipaddress.ip_network(t) for t in taken]
-    for candidate in candidates:
-        network = ipaddress.ip_network(candidate)
-        if not any(network.overlaps(u) for u in used):
-            return candidate
-    raise pulumi.RunError(f"network.cidr: overlaps every range AKS could use for pods or services ({', '.join(candidates)})")
 
 
 def cluster_ranges(vnet_cidr: str) -> tuple[str, str, str]:
     """(pod CIDR, service CIDR, DNS service IP), none overlapping the VNet or each other."""
-    pods = _free_range(_POD_CIDRS, [vnet_cidr])
-    services = _free_range(_SERVICE_CIDRS, [vnet_cidr, pods])
-    dns = str(ipaddress.ip_network(services)[10])
-    return pods, services, dns
+    return overlay_ranges(vnet_cidr)
 
 
 def gpu_taints(pool: GpuPool) -> list[str]:
@@ -111,10 +97,12 @@ class AksNetwork(Protocol):
     cluster_subnet_id: pulumi.Output[str]
     # the NAT gateway nodes egress through (None for a reused VNet: egress through a load balancer)
     nat_gateway_id: pulumi.Output[str] | None
-    # the VNet's range, which the overlay pod and service ranges must not overlap (None when reused)
+    # the VNet's range, which the overlay pod and service ranges must not overlap (None: unknown)
     address_space: str | None
     # zones the system pool spreads over
     availability_zones: int
+    # without a NAT gateway: the load balancer's managed outbound IPs (1, or one per zone)
+    outbound_ips: int
 
 
 class AzureTrainingCluster(ClusterOutputs):
@@ -134,11 +122,6 @@ class AzureTrainingCluster(ClusterOutputs):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        for pool in spec.gpu_pools:
-            if pool.name == SYSTEM_POOL:
-                raise pulumi.RunError(
-                    f"training.gpu_pools: {SYSTEM_POOL!r} is the name of the AKS system pool; rename the GPU pool"
-                )
         if not isinstance(ctx.network, AksNetwork):
             raise pulumi.RunError("training: the AKS cluster needs the platform's Azure network (AzureNetwork)")
         super().__init__(name, spec, ctx, opts)
@@ -167,7 +150,8 @@ class AzureTrainingCluster(ClusterOutputs):
         ]
         cluster = self._cluster(identity, key, client.tenant_id, grants)
         self._container_insights(cluster)
-        pools = {pool.name: self._gpu_pool(cluster, GpuPool.build("azure", pool)) for pool in spec.gpu_pools}
+        pools = {pool.name: self._gpu_pool(cluster, GpuPool.build("azure", pool), pool.renamed_from)
+                 for pool in spec.gpu_pools}
         admin = self._assign(f"{name}-deployer-admin", client.object_id, AKS_RBAC_CLUSTER_ADMIN, cluster.id,
                              "whoever runs Pulumi applies the cluster add-ons", principal_type=None)
         # The Azure registry component's container registry (AzureRegistry; not part of RegistryOutputs).
@@ -291,11 +275,11 @@ class AzureTrainingCluster(ClusterOutputs):
             resource_group_name=self._group,
             location=ctx.region,
             dns_prefix=self._physical,
-            kubernetes_version=spec.kubernetes_version,
+            kubernetes_version=spec.version,
             node_resource_group=f"rg-{ctx.base_name}-aks-nodes",
-            sku=containerservice.ManagedClusterSKUArgs(
-                name="Base", tier="Standard" if ctx.environment == "prod" else "Free"
-            ),
+            sku=containerservice.ManagedClusterSKUArgs(name="Base", tier=self._tier()),
+            # A version past AKS community support runs under long-term support (Premium tier only).
+            support_plan="AKSLongTermSupport" if self._long_term_support() else "KubernetesOfficial",
             identity=containerservice.ManagedClusterIdentityArgs(
                 type=containerservice.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
             ),
@@ -342,6 +326,16 @@ class AzureTrainingCluster(ClusterOutputs):
                 dns_service_ip=dns,
                 load_balancer_sku="standard",
                 outbound_type="userAssignedNATGateway" if nat is not None else "loadBalancer",
+                # Without a NAT gateway (per-zone, or a reused VNet's subnet, which is not the platform's
+                # to attach one to) nodes egress through the cluster's load balancer: its managed
+                # outbound IPs are zone-redundant Standard addresses, one per zone for per-zone.
+                load_balancer_profile=containerservice.ManagedClusterLoadBalancerProfileArgs(
+                    managed_outbound_ips=containerservice.ManagedClusterLoadBalancerProfileManagedOutboundIPsArgs(
+                        count=self._network.outbound_ips
+                    )
+                )
+                if nat is None
+                else None,
             ),
             addon_profiles={
                 # Container Insights; the data collection rule below says what it collects.
@@ -377,9 +371,21 @@ class AzureTrainingCluster(ClusterOutputs):
             opts=ctx.stateful(self, depends_on=grants, ignore_changes=["agentPoolProfiles[0].count"]),
         )
 
+    def _long_term_support(self) -> bool:
+        """Whether the cluster's version is in AKS long-term support, judged on the calendar's as-of date
+        (pinned per mlfabric release, so a plan never changes by itself; ``validate`` notes a version
+        that has moved into LTS since)."""
+        return in_long_term_support(self._spec.cluster.version)
+
+    def _tier(self) -> str:
+        """Premium for LTS (it requires it), Standard (the SLA) in prod, Free otherwise."""
+        if self._long_term_support():
+            return "Premium"
+        return "Standard" if self._ctx.environment == "prod" else "Free"
+
     def _vnet_cidr(self) -> str:
-        # A reused VNet's range is not known up front: overlay ranges are then picked outside
-        # 10.0.0.0/8, where Azure VNets usually live.
+        # The network's range (a reused VNet's as the spec gives it); without one, overlay ranges are
+        # picked outside 10.0.0.0/8, where Azure VNets usually live.
         return self._network.address_space or REUSED_VNET_ASSUMED_RANGE
 
     def _container_insights(self, cluster: containerservice.ManagedCluster) -> None:
@@ -436,12 +442,16 @@ class AzureTrainingCluster(ClusterOutputs):
 
     # --- GPU pools ------------------------------------------------------------------------------
 
-    def _gpu_pool(self, cluster: containerservice.ManagedCluster, pool: GpuPool) -> containerservice.AgentPool:
-        """The agent pool of a GPU pool: the common model in AKS terms."""
+    def _gpu_pool(
+        self, cluster: containerservice.ManagedCluster, pool: GpuPool, renamed_from: list[str]
+    ) -> containerservice.AgentPool:
+        """The agent pool of a GPU pool: the common model in AKS terms. A renamed pool keeps its AKS
+        name (agent pools cannot be renamed) and its URN through an alias; its labels take the new name."""
         ctx = self._ctx
+        logical = f"{self._name}-{pool.suffix}"
         return containerservice.AgentPool(
-            f"{self._name}-{pool.suffix}",
-            agent_pool_name=pool.name,
+            logical,
+            agent_pool_name=naming.original_name(pool.name, renamed_from),
             resource_name_=cluster.name,
             resource_group_name=self._group,
             mode="User",
@@ -468,5 +478,6 @@ class AzureTrainingCluster(ClusterOutputs):
                 parent=self,
                 # The Cluster Autoscaler owns the node count once the pool exists.
                 ignore_changes=["count"],
+                aliases=naming.rename_aliases(logical, pool.name, renamed_from) or None,  # type: ignore[arg-type]
             ),
         )

@@ -19,6 +19,7 @@ from typing import Final, Protocol, runtime_checkable
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, network
 
+from mlfabric.components.azure import ranges
 from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.context import PlatformContext
 
@@ -47,6 +48,23 @@ def storage_account_id(bucket_ids: dict[str, str]) -> str:
     for container_id in bucket_ids.values():
         return container_id.split("/blobServices/", 1)[0]
     raise pulumi.RunError("storage: no blob container to find the platform's storage account from")
+
+
+def overlay_ranges(vnet_cidr: str) -> tuple[str, str, str]:
+    """(pod CIDR, service CIDR, DNS service IP) of AKS's overlay, outside ``vnet_cidr`` (``ranges``: the
+    spec rules refuse a network.cidr that overlaps every candidate, so there always is one here)."""
+    found = ranges.cluster_ranges(vnet_cidr)
+    assert found is not None, f"no overlay range outside {vnet_cidr}"
+    return found
+
+
+def in_long_term_support(version: str) -> bool:
+    """Whether AKS has ``version`` in long-term support, judged on the calendar's as-of date (pinned per
+    mlfabric release, so a plan never changes by itself)."""
+    from mlfabric.components.azure.kit import aks_calendar
+
+    calendar = aks_calendar()
+    return calendar.phase(version, calendar.as_of) == "extended"
 
 
 def output_mapping(outputs: dict[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:

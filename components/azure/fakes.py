@@ -34,6 +34,8 @@ _ML = "Microsoft.MachineLearningServices"
 # kind -> (ARM path of its collection under the resource group, input holding its name[, fixed name])
 _ARM: Final[dict[str, tuple[str, ...]]] = {
     "resources:Deployment": ("Microsoft.Resources/deployments", "deploymentName"),
+    "resources:AzureCliScript": ("Microsoft.Resources/deploymentScripts", "scriptName"),
+    "network:FlowLog": ("Microsoft.Network/networkWatchers/{networkWatcherName}/flowLogs", "flowLogName"),
     "storage:StorageAccount": ("Microsoft.Storage/storageAccounts", "accountName"),
     "storage:BlobServiceProperties": ("Microsoft.Storage/storageAccounts/{accountName}/blobServices",
                                       "blobServicesName", "default"),

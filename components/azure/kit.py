@@ -5,17 +5,20 @@ Importing it imports no provider SDK; ``components()`` does.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
 from mlfabric.components import naming
-from mlfabric.components.azure import cost_inventory, fakes, spec_rules
+from mlfabric.components.azure import capabilities, cost_inventory, fakes, spec_rules
 from mlfabric.components.kit import CloudKit
 
 if TYPE_CHECKING:
     from mlfabric.components.concerns import ConcernComponent
     from mlfabric.components.context import PlatformContext
+    from mlfabric.components.kubernetes.versions import VersionCalendar
     from mlfabric.components.spec import PlatformSpec
 
 
@@ -45,6 +48,18 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     return (AzureNetwork, AzureStorage, AzureRegistry, AzureTrainingCluster, AzureMonitoring, AzureServing, AzureRbac)
 
 
+# AKS's minor versions with release, end of community support and end of LTS, each with its source.
+CALENDAR_PATH = Path(__file__).with_name("kubernetes_versions.json")
+
+
+@functools.cache
+def aks_calendar() -> VersionCalendar:
+    """The AKS version calendar (read once)."""
+    from mlfabric.components.kubernetes.versions import load_calendar
+
+    return load_calendar(CALENDAR_PATH)
+
+
 KIT = CloudKit(
     cloud="azure",
     package="azure-native",
@@ -56,4 +71,6 @@ KIT = CloudKit(
     spec_rules=spec_rules.problems,
     render_tags=naming.as_given,
     cost_inventory=cost_inventory.COST_INVENTORY,
+    capabilities=capabilities.CAPABILITIES,
+    kubernetes_calendar=aks_calendar,
 )

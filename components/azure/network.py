@@ -12,8 +12,11 @@ group:
   rules (VNet and load-balancer traffic in, nothing from the internet); the endpoint subnet's group
   admits only HTTPS and SMB (Azure Files) from inside the VNet and denies every other inbound flow.
   Private endpoints honour these rules because the subnet enables private-endpoint network policies;
-- a ``network:NatGateway`` with its ``network:PublicIPAddress`` (Standard, static) on the AKS subnet:
-  nodes egress through one predictable address and never get public IPs;
+- with ``nat_gateways: single``: a ``network:NatGateway`` with its ``network:PublicIPAddress``
+  (Standard, static) on the AKS subnet: nodes egress through one predictable address and never get
+  public IPs. With ``per-zone`` no NAT gateway: a Standard NAT gateway lives in one zone and an AKS
+  subnet takes exactly one, so nodes egress through the cluster's Standard load balancer instead, with
+  one managed, zone-redundant outbound IP per zone (``outbound_ips``; the cluster sets it);
 - with ``network.private_endpoints``: a ``privatedns:PrivateZone`` per private-link zone the platform
   uses (blob, file, container registry, Azure ML API and notebooks) and a
   ``privatedns:VirtualNetworkLink`` from each to the VNet. The endpoints themselves are declared by
@@ -22,19 +25,23 @@ group:
 
 Reusing a VNet (``network.existing_network_id``, an ARM id) creates no VNet, subnet, NSG or NAT: the
 subnets named ``snet-aks`` and ``snet-private-endpoints`` are read with the ``getSubnet`` invoke;
-private DNS zones are still created and linked to the reused VNet when the spec asks for private
-endpoints.
+what can be added to a VNet that is not the platform's still is: private DNS zones linked to it and
+the private endpoints (``network.private_endpoints``), and its flow log (``network.flow_logs``,
+declared by storage, which owns the account it is written to). ``network.cidr`` is then the reused
+VNet's address space, which AKS's overlay ranges avoid; egress goes through the cluster's load
+balancer (one managed outbound IP), because a NAT gateway would have to be attached to a subnet the
+platform does not own.
 
 Azure differs from the other clouds here, on purpose:
 
 - ``public_subnet_ids`` is ``[]``: Azure load balancers and NAT gateways need no subnet of their own.
-- ``nat_gateways: per-zone`` still makes one NAT gateway: a subnet takes exactly one, and a Standard
-  NAT gateway without a zone pins no zone the nodes depend on.
+- ``nat_gateways: per-zone`` makes no NAT gateway but load-balancer egress with zone-redundant
+  addresses (above): one NAT gateway per zone would need a subnet and a node pool per zone, and the
+  zone-redundant StandardV2 NAT gateway is not in the pinned provider's API.
 - ``availability_zones`` is a property of node pools on Azure (VNets and subnets are regional): the
   cluster reads it from the spec.
-- ``flow_logs`` is not built yet: VNet flow logs live in the subscription's Network Watcher resource
-  group and need a storage account, which the platform creates only after the network. The plan says
-  so in a warning.
+- ``flow_logs`` are declared by the storage component: a VNet flow log lives in the region's Network
+  Watcher and writes to a storage account, which the platform creates after the network.
 """
 
 from __future__ import annotations
@@ -70,12 +77,8 @@ def parse_network_id(network_id: str) -> tuple[str, str]:
     """(resource group, VNet name) of a VNet's ARM id; a clear error for anything else."""
     parts = network_id.strip("/").split("/")
     lowered = [p.lower() for p in parts]
-    if len(parts) != 8 or lowered[2] != "resourcegroups" or lowered[5:7] != ["microsoft.network", "virtualnetworks"]:
-        raise pulumi.RunError(
-            "network.existing_network_id: on Azure give the VNet's resource id, "
-            "/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name> "
-            f"(got {network_id!r})"
-        )
+    # The spec rules refuse any other shape (spec_rules._existing_network).
+    assert len(parts) == 8 and lowered[2] == "resourcegroups" and lowered[5:7] == ["microsoft.network", "virtualnetworks"], network_id
     return parts[3], parts[7]
 
 
@@ -89,10 +92,12 @@ class AzureNetwork(NetworkOutputs):
     cluster_subnet_id: pulumi.Output[str]
     nat_gateway_id: pulumi.Output[str] | None
     private_links: PrivateLinks | None
-    # The VNet's address space when this component made it (None for a reused VNet), and the zones
-    # the spec asks node pools to span (VNets are regional on Azure).
+    # The VNet's address space (for a reused VNet: the one the spec says it has), and the zones the
+    # spec asks node pools to span (VNets are regional on Azure).
     address_space: str | None
     availability_zones: int
+    # Without a NAT gateway: how many managed outbound IPs the cluster's load balancer egresses through.
+    outbound_ips: int
 
     def __init__(
         self,
@@ -103,14 +108,9 @@ class AzureNetwork(NetworkOutputs):
     ) -> None:
         super().__init__(name, spec, ctx, opts)
         self._group = prerequisites_of(ctx).resource_group_name
-        self.address_space = None if spec.existing_network_id else spec.cidr
+        self.address_space = spec.cidr
         self.availability_zones = spec.availability_zones
-        if spec.flow_logs:
-            pulumi.log.warn(
-                "network.flow_logs: VNet flow logs are not built on Azure by this mlfabric version "
-                "(they need the subscription's Network Watcher and a storage account); nothing declared",
-                self,
-            )
+        self.outbound_ips = 1 if spec.nat_gateways == "single" else spec.availability_zones
 
         if spec.existing_network_id is not None:
             endpoint_subnet = self._reuse(spec.existing_network_id)
@@ -153,28 +153,7 @@ class AzureNetwork(NetworkOutputs):
             tags=ctx.tags(),
             opts=self._child,
         )
-        address = network.PublicIPAddress(
-            f"{name}-nat",
-            public_ip_address_name=f"pip-{base}-nat",
-            resource_group_name=group,
-            location=ctx.region,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            public_ip_address_version="IPv4",
-            tags=ctx.tags(),
-            opts=self._child,
-        )
-        nat = network.NatGateway(
-            name,
-            nat_gateway_name=f"ng-{base}",
-            resource_group_name=group,
-            location=ctx.region,
-            sku=network.NatGatewaySkuArgs(name="Standard"),
-            public_ip_addresses=[network.SubResourceArgs(id=address.id)],
-            idle_timeout_in_minutes=4,
-            tags=ctx.tags(),
-            opts=self._child,
-        )
+        nat = self._nat() if spec.nat_gateways == "single" else None
         # Azure's default rules: VNet and load-balancer traffic in, nothing from the internet.
         # AKS adds the rules its load balancers need to the NSG in its node resource group.
         cluster_nsg = self._security_group("aks", [])
@@ -214,8 +193,9 @@ class AzureNetwork(NetworkOutputs):
             resource_group_name=group,
             address_prefix=nodes_cidr,
             network_security_group=network.NetworkSecurityGroupArgs(id=cluster_nsg.id),
-            nat_gateway=network.SubResourceArgs(id=nat.id),
-            # No implicit outbound access: egress only through the NAT gateway.
+            nat_gateway=network.SubResourceArgs(id=nat.id) if nat is not None else None,
+            # No implicit outbound access: egress only through the NAT gateway (or the cluster's
+            # load balancer outbound rules).
             default_outbound_access=False,
             opts=self._child,
         )
@@ -234,8 +214,35 @@ class AzureNetwork(NetworkOutputs):
         )
         self.network_id = vnet.id
         self.cluster_subnet_id = cluster_subnet.id
-        self.nat_gateway_id = nat.id
+        self.nat_gateway_id = nat.id if nat is not None else None
         return endpoint_subnet.id
+
+    def _nat(self) -> network.NatGateway:
+        """One NAT gateway with one static public IP (``nat_gateways: single``)."""
+        name, ctx, group = self._name, self._ctx, self._group
+        base = ctx.base_name
+        address = network.PublicIPAddress(
+            f"{name}-nat",
+            public_ip_address_name=f"pip-{base}-nat",
+            resource_group_name=group,
+            location=ctx.region,
+            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
+            public_ip_allocation_method="Static",
+            public_ip_address_version="IPv4",
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        return network.NatGateway(
+            name,
+            nat_gateway_name=f"ng-{base}",
+            resource_group_name=group,
+            location=ctx.region,
+            sku=network.NatGatewaySkuArgs(name="Standard"),
+            public_ip_addresses=[network.SubResourceArgs(id=address.id)],
+            idle_timeout_in_minutes=4,
+            tags=ctx.tags(),
+            opts=self._child,
+        )
 
     def _security_group(self, role: str, rules: list[network.SecurityRuleArgs]) -> network.NetworkSecurityGroup:
         """The network security group of the ``role`` subnet (``aks`` or ``endpoints``)."""

@@ -31,7 +31,7 @@ from mlfabric.components.azure.common import ClusterScopes, RegistryScopes, role
 from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import Persona, RbacSpec
+from mlfabric.components.spec import RbacSpec, Template
 
 TRAINING_NAMESPACE: Final = "ml-training"
 TRAINING_SERVICE_ACCOUNT: Final = "training"
@@ -61,6 +61,10 @@ AKS_RBAC_WRITER: Final = Role("Azure Kubernetes Service RBAC Writer", "a7ffa36f-
 AKS_RBAC_ADMIN: Final = Role("Azure Kubernetes Service RBAC Admin", "3498e952-d568-435e-9b2c-8d77e338d7f7", "aks-admin")
 # Lets a principal fetch the cluster's user kubeconfig (what it may do inside comes from the RBAC roles).
 AKS_CLUSTER_USER: Final = Role("Azure Kubernetes Service Cluster User Role", "4abbcc35-e782-43d8-92c5-2d3f1bd2253f", "aks-user")
+# Read-only control plane (what exists, its settings; never keys or data): the reader's view of the ML
+# workspace (runs, models, endpoints) and the model registry.
+READER: Final = Role("Reader", "acdd72a7-3385-48ef-bd42-f606fba81ae7", "reader")
+LOG_ANALYTICS_READER: Final = Role("Log Analytics Reader", "73c42c96-874c-492b-b04d-ab87d138a893", "log-reader")
 
 # Roles mlfabric never assigns (Owner, Contributor, User Access Administrator, RBAC Administrator).
 FORBIDDEN_ROLE_GUIDS: Final = frozenset({
@@ -71,9 +75,11 @@ FORBIDDEN_ROLE_GUIDS: Final = frozenset({
 })
 
 # Where a role is granted: a platform resource, or one storage container (bucket).
-Target = Literal["ml-workspace", "ml-registry", "storage", "container-registry", "cluster"] | tuple[str, str]
+Target = Literal["ml-workspace", "ml-registry", "storage", "container-registry", "cluster", "logs"] | tuple[str, str]
 
-PERSONA_ROLES: Final[dict[Persona, tuple[tuple[Role, Target], ...]]] = {
+# Grants per template: each built-in persona is its own template; custom personas take the template
+# of their access level (read -> reader, deploy -> ci-deployer, admin -> platform-admin).
+PERSONA_ROLES: Final[dict[Template, tuple[tuple[Role, Target], ...]]] = {
     "data-scientist": (
         (ML_DATA_SCIENTIST, "ml-workspace"), (ML_REGISTRY_USER, "ml-registry"),
         (BLOB_READER, "storage"), (BLOB_CONTRIBUTOR, ("bucket", ARTIFACTS_BUCKET)),
@@ -94,6 +100,12 @@ PERSONA_ROLES: Final[dict[Persona, tuple[tuple[Role, Target], ...]]] = {
         (ML_DATA_SCIENTIST, "ml-workspace"), (ML_REGISTRY_USER, "ml-registry"),
         (BLOB_CONTRIBUTOR, "storage"),
         (ACR_PUSH, "container-registry"), (AKS_CLUSTER_USER, "cluster"), (AKS_RBAC_ADMIN, "cluster"),
+    ),
+    # Read data, models, images and logs; no write, no deploy, nothing inside the cluster.
+    "reader": (
+        (READER, "ml-workspace"), (READER, "ml-registry"),
+        (BLOB_READER, "storage"),
+        (ACR_PULL, "container-registry"), (LOG_ANALYTICS_READER, "logs"),
     ),
 }
 WORKLOAD_ROLES: Final[tuple[tuple[Role, Target], ...]] = (
@@ -128,10 +140,13 @@ class AzureRbac(RbacOutputs):
         self._scopes = self._targets()
 
         granted: dict[str, list[str]] = {}
-        for persona, principals in spec.personas.items():
-            roles = [(role, target) for role, target in PERSONA_ROLES[persona] if self._scope(target) is not None]
+        # Resource names carry the persona's name (a built-in's names are unchanged: deployed URNs
+        # survive), whatever template it takes; only this cloud's principals are used.
+        for grant in spec.grants("azure"):
+            persona = grant.persona
+            roles = [(role, target) for role, target in PERSONA_ROLES[grant.template] if self._scope(target) is not None]
             granted[persona] = sorted({role.name for role, _ in roles})
-            for principal in principals:
+            for principal in grant.principals:
                 for role, target in roles:
                     self._assign(
                         f"{name}-{persona}-{naming.short_hash(principal)}-{role.slug}-{_slug(target)}",
@@ -154,6 +169,8 @@ class AzureRbac(RbacOutputs):
             found["cluster"] = ctx.cluster.cluster_id
         if ctx.storage is not None:
             found["storage"] = ctx.storage.bucket_ids.apply(storage_account_id)
+        if ctx.prerequisites is not None:
+            found["logs"] = prerequisites_of(ctx).log_workspace_id
         return found
 
     def _scope(self, target: Target) -> pulumi.Output[str] | None:

@@ -19,7 +19,8 @@ Creates, in the platform's resource group:
 - ``machinelearningservices:Registry`` ``mlr-<platform>-<env>`` for models (its own system-created
   storage and Premium registry, no public blob access) and one
   ``machinelearningservices:RegistryModelContainer`` per spec model: the versions of that model are
-  registered into it;
+  registered into it. A renamed model (``registry.renamed_from``) keeps its container under its first
+  name, and its URN through an alias; a renamed repository keeps its image path (``registry_urls``);
 - with private endpoints: a ``network:PrivateEndpoint`` (and its DNS zone group) for the storage
   account's blob and file services (the workspace's dependencies), the container registry, the
   workspace and the model registry.
@@ -129,20 +130,24 @@ class AzureRegistry(RegistryOutputs):
         self.ml_workspace_id = workspace.id
         self.ml_workspace_name = workspace.name
         self.ml_registry_id = models.id
+        # A renamed repository keeps the path its images were pushed to (its first name).
+        paths = {r: naming.original_name(r, spec.renamed_from.get(r, [])) for r in spec.repositories}
         self.registry_urls = acr.login_server.apply(
-            lambda server: {repository: f"{server}/{repository}" for repository in spec.repositories}
+            lambda server: {repository: f"{server}/{path}" for repository, path in paths.items()}
         )
         containers = {
             model: machinelearningservices.RegistryModelContainer(
                 f"{name}-model-{model}",
-                model_name=model,
+                # A renamed model keeps its container (and versions) under its first name.
+                model_name=naming.original_name(model, spec.renamed_from.get(model, [])),
                 registry_name=models.name,
                 resource_group_name=self._group,
                 properties=machinelearningservices.ModelContainerPropertiesArgs(
                     description=f"mlfabric {ctx.base_name}: versions of model {model}",
                     tags={"mlfabric-model": model},
                 ),
-                opts=ctx.stateful(self),
+                opts=ctx.stateful(self, aliases=naming.rename_aliases(
+                    f"{name}-model-{model}", model, spec.renamed_from.get(model, []))),
             )
             for model in spec.models
         }

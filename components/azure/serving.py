@@ -16,33 +16,43 @@ Creates, per spec endpoint, in the platform's Azure ML workspace (``mlfabric.com
 - per version a ``monitor:AutoscaleSetting`` on the deployment between ``min_replicas`` and
   ``max_replicas``, scaling on requests per minute per instance around
   ``target_invocations_per_replica``;
-- a ``resources:Deployment`` (an ARM template deployment) that sets the endpoint's traffic split once
-  its deployments exist: ``main`` 100 - challenger percent, ``challenger`` its percent, and the
-  ``shadow`` percent as mirror traffic. Azure ML refuses traffic for deployments that do not exist
-  yet, and a deployment cannot exist before its endpoint: the typed endpoint is created without
-  traffic and this template writes the same endpoint again with it, in the same ``pulumi up``;
+- the endpoint's rollout (``mlfabric.components.azure.rollout``): a ``resources:AzureCliScript`` (an
+  Azure deployment script, which ``pulumi up`` waits for) that shifts live traffic to ``main``
+  100 - challenger percent and ``challenger`` its percent, and mirrors the ``shadow`` percent, in the
+  steps of ``traffic.strategy`` (``all-at-once``; ``canary``: ``canary_percent`` then all; ``linear``:
+  ``canary_percent`` more per step), baking ``bake_minutes`` after each step and putting the previous
+  split back (and failing) when one of the endpoint's alerts fires; its
+  ``managedidentity:UserAssignedIdentity`` and two ``authorization:RoleAssignment`` s on the endpoint
+  only (AzureML Data Scientist to write its traffic, Monitoring Reader to read its alerts). The script
+  reruns whenever the split, the strategy or a deployment changes. Azure ML refuses traffic for
+  deployments that do not exist yet, and a deployment cannot exist before its endpoint: the typed
+  endpoint is created without traffic and the script sets it;
 - two ``monitor:MetricAlert`` s sent to ``ctx.monitoring.alert_topic`` (the action group): p99
   request latency above ``monitoring.latency_p99_ms``, and 5xx responses per minute above
   ``monitoring.error_rate_percent`` of the endpoint's nominal load (``min_replicas`` x
   ``target_invocations_per_replica``): Azure metric alerts cannot divide one metric by another.
 
 Alert thresholds live in the spec's ``monitoring`` section (``ctx.monitoring_spec``).
-``traffic.strategy``, ``canary_percent`` and ``bake_minutes`` describe a guarded rollout that Azure ML
-does not run by itself: a changed image makes a new environment version and updates each deployment
-in place (Azure ML replaces its instances with surge); staged traffic shifting is a CI concern here.
+
+Blue/green: each version's deployment is named after its image (``main-<hash>``), so a new image is a
+new deployment beside the serving one; the rollout script moves traffic to it, and Pulumi deletes the
+previous deployment at the end of the update, once the shift has baked clean (see ``rollout``).
+A renamed endpoint (``renamed_from``) keeps its physical names (from its first name) and every child
+carries an alias to its previous URN.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import pulumi
+from pulumi_azure_native import authorization, managedidentity, monitor, resources
 from pulumi_azure_native import machinelearningservices as aml
-from pulumi_azure_native import monitor, resources
 
 from mlfabric.components import catalog, naming
-from mlfabric.components.azure.common import HasPrivateLinks, WorkspaceHandles, output_mapping
+from mlfabric.components.azure import rollout
+from mlfabric.components.azure.common import HasPrivateLinks, WorkspaceHandles, output_mapping, role_definition_id
 from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
@@ -56,10 +66,9 @@ ENDPOINT_METRICS: Final = "Microsoft.MachineLearningServices/workspaces/onlineEn
 INFERENCE_PORT: Final = 5001
 HEALTH_ROUTE: Final = "/"
 SCORING_ROUTE: Final = "/score"
-# Azure ML mirrors at most 50% of live traffic to shadow deployments.
-MAX_MIRROR_PERCENT: Final = 50
-# The ARM API version the traffic template writes the endpoint with.
-ENDPOINT_API_VERSION: Final = "2024-10-01"
+# Built-in roles of the rollout script's identity, on the endpoint only: write its traffic, read its alerts.
+ML_DATA_SCIENTIST: Final = "f6c7c914-8db3-469d-8ca1-694a8461e5f0"
+MONITORING_READER: Final = "43d0d8ad-25c7-4714-9337-8ba259a9fe05"
 _MAX_ENDPOINT_NAME: Final = 32
 _SCALE_IN_FRACTION: Final = 0.6
 
@@ -94,6 +103,11 @@ class _Variant:
     image: str
     percent: int
 
+    @property
+    def deployment(self) -> str:
+        """The Azure ML deployment running this version's image (a new image is a new deployment)."""
+        return rollout.deployment_name(self.name, self.image)
+
 
 def variants(endpoint: EndpointSpec) -> list[_Variant]:
     traffic = endpoint.traffic
@@ -108,19 +122,9 @@ def variants(endpoint: EndpointSpec) -> list[_Variant]:
 
 def traffic_split(endpoint: EndpointSpec) -> tuple[dict[str, int], dict[str, int]]:
     """(live traffic, mirrored traffic) by deployment name, as Azure ML takes them."""
-    live: dict[str, int] = {v.name: v.percent for v in variants(endpoint) if v.name != "shadow"}
-    mirror: dict[str, int] = {v.name: v.percent for v in variants(endpoint) if v.name == "shadow"}
+    live: dict[str, int] = {v.deployment: v.percent for v in variants(endpoint) if v.name != "shadow"}
+    mirror: dict[str, int] = {v.deployment: v.percent for v in variants(endpoint) if v.name == "shadow"}
     return live, mirror
-
-
-def _check(index: int, endpoint: EndpointSpec) -> None:
-    """Azure-only limits the cloud-neutral spec cannot know; one line each, naming the field."""
-    shadow = endpoint.traffic.shadow
-    if shadow is not None and shadow.percent > MAX_MIRROR_PERCENT:
-        raise pulumi.RunError(
-            f"serving.endpoints[{index}].traffic.shadow.percent: Azure ML mirrors at most {MAX_MIRROR_PERCENT}% "
-            f"of live traffic (got {shadow.percent})"
-        )
 
 
 class AzureServing(ServingOutputs):
@@ -136,8 +140,8 @@ class AzureServing(ServingOutputs):
         ctx: PlatformContext,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        for index, endpoint in enumerate(spec.endpoints):
-            _check(index, endpoint)
+        # Azure ML's limits (a shadow mirrors at most 50 %, a rollout fits one script run) are spec
+        # rules (components/azure/spec_rules.py): validate refuses them before anything is declared.
         if not isinstance(ctx.registry, WorkspaceHandles):
             raise pulumi.RunError("serving: Azure ML endpoints live in the platform's ML workspace (registry concern)")
         super().__init__(name, spec, ctx, opts)
@@ -146,6 +150,8 @@ class AzureServing(ServingOutputs):
         self._group: pulumi.Output[str] = prerequisites_of(ctx).resource_group_name
         self._private: bool = isinstance(ctx.network, HasPrivateLinks) and ctx.network.private_links is not None
         self._alerts_to: pulumi.Output[str] | None = ctx.monitoring.alert_topic if ctx.monitoring is not None else None
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self._subscription: pulumi.Output[str] = client.subscription_id
 
         endpoints = {e.name: self._endpoint(e) for e in spec.endpoints}
 
@@ -164,10 +170,20 @@ class AzureServing(ServingOutputs):
 
     # --- per endpoint -------------------------------------------------------------------------
 
+    def _opts(self, spec: EndpointSpec, suffix: str = "", **kwargs: object) -> pulumi.ResourceOptions:
+        """Options of a child named ``<name>-<endpoint><suffix>``: parented here, with an alias to the
+        name it had under each of the endpoint's previous names (``renamed_from``)."""
+        aliases = [
+            pulumi.Alias(name=f"{alias.name}{suffix}")
+            for alias in naming.rename_aliases(f"{self._name}-{spec.name}", spec.name, spec.renamed_from)
+        ]
+        return pulumi.ResourceOptions(parent=self, aliases=list(aliases) or None, **kwargs)  # type: ignore[arg-type]
+
     def _endpoint(self, spec: EndpointSpec) -> aml.OnlineEndpoint:
         ctx = self._ctx
         logical = f"{self._name}-{spec.name}"
-        physical = endpoint_name(ctx.base_name, spec.name)
+        # Physical names keep deriving from the endpoint's first name: renaming keeps its scoring URL.
+        physical = endpoint_name(ctx.base_name, naming.original_name(spec.name, spec.renamed_from))
         tags = ctx.tags({"mlfabric-endpoint": spec.name})
         auth, network_access = "AADToken", "Disabled" if self._private else "Enabled"
         description = f"mlfabric {ctx.base_name}: {spec.name} serving model {spec.model}"
@@ -184,35 +200,93 @@ class AzureServing(ServingOutputs):
                 description=description,
             ),
             tags=tags,
-            # The traffic template below owns the split; the endpoint resource never sets it.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["properties.traffic", "properties.mirrorTraffic"]),
+            # The rollout script owns the split; the endpoint resource never sets it.
+            opts=self._opts(spec, ignore_changes=["properties.traffic", "properties.mirrorTraffic"]),
         )
-        deployments = [self._deployment(logical, endpoint, spec, v) for v in variants(spec)]
-        live, mirror = traffic_split(spec)
-        template = pulumi.Output.all(self._registry.ml_workspace_name, endpoint.name).apply(
-            lambda names: _traffic_template(
-                names[0], names[1], ctx.region, tags, auth, network_access, description, live, mirror
-            )
-        )
-        resources.Deployment(
-            f"{logical}-traffic",
-            deployment_name=f"{physical}-traffic",
-            resource_group_name=self._group,
-            properties=resources.DeploymentPropertiesArgs(mode=resources.DeploymentMode.INCREMENTAL, template=template),
-            tags=tags,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=deployments),
-        )
-        self._alerts(logical, physical, endpoint, spec)
+        deployments = [self._deployment(logical, physical, endpoint, spec, v) for v in variants(spec)]
+        alerts = self._alerts(logical, physical, endpoint, spec)
+        self._rollout(logical, physical, endpoint, spec, [*deployments, *alerts], [a.id for a in alerts])
         return endpoint
 
+    def _rollout(
+        self,
+        logical: str,
+        physical: str,
+        endpoint: aml.OnlineEndpoint,
+        spec: EndpointSpec,
+        after: list[pulumi.Resource],
+        alert_ids: list[pulumi.Output[str]],
+    ) -> resources.AzureCliScript:
+        """The deployment script that shifts the endpoint's traffic (see ``rollout``), its identity and
+        that identity's two roles on the endpoint."""
+        ctx = self._ctx
+        tags = ctx.tags({"mlfabric-endpoint": spec.name})
+        identity = managedidentity.UserAssignedIdentity(
+            f"{logical}-rollout",
+            resource_name_=f"id-{physical}-rollout",
+            resource_group_name=self._group,
+            location=ctx.region,
+            tags=tags,
+            opts=self._opts(spec, "-rollout"),
+        )
+        grants = [
+            authorization.RoleAssignment(
+                f"{logical}-rollout-{slug}",
+                principal_id=identity.principal_id,
+                principal_type="ServicePrincipal",
+                role_definition_id=role_definition_id(self._subscription, guid),
+                scope=endpoint.id,
+                description=f"mlfabric {ctx.base_name}: the rollout of {spec.name} {why}",
+                opts=self._opts(spec, f"-rollout-{slug}"),
+            )
+            for slug, guid, why in (
+                ("traffic", ML_DATA_SCIENTIST, "writes its traffic split"),
+                ("alerts", MONITORING_READER, "reads its alerts"),
+            )
+        ]
+        live, mirror = traffic_split(spec)
+        traffic = spec.traffic
+        env = pulumi.Output.all(endpoint.id, *alert_ids).apply(
+            lambda ids: rollout.environment(ids[0], live, mirror, traffic, list(ids[1:]))
+        )
+        return resources.AzureCliScript(
+            f"{logical}-rollout",
+            script_name=f"{physical}-rollout",
+            resource_group_name=self._group,
+            location=ctx.region,
+            kind="AzureCLI",
+            identity=resources.ManagedServiceIdentityArgs(
+                type=resources.ManagedServiceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
+            az_cli_version=rollout.AZ_CLI_VERSION,
+            script_content=rollout.SCRIPT,
+            environment_variables=env.apply(
+                lambda e: [resources.EnvironmentVariableArgs(name=k, value=v) for k, v in e.items()]
+            ),
+            # A new split, strategy, step or bake time is a new tag: the script runs again.
+            force_update_tag=naming.short_hash(
+                repr(sorted(live.items())), repr(sorted(mirror.items())), traffic.strategy,
+                str(traffic.canary_percent), str(traffic.bake_minutes), length=12,
+            ),
+            timeout=rollout.script_timeout(traffic),
+            retention_interval="PT1H",
+            # Kept after a failure (rollback) for its logs; removed after success.
+            cleanup_preference="OnSuccess",
+            tags=tags,
+            opts=self._opts(spec, "-rollout", depends_on=[*after, *grants]),
+        )
+
     def _deployment(
-        self, logical: str, endpoint: aml.OnlineEndpoint, spec: EndpointSpec, variant: _Variant
+        self, logical: str, physical: str, endpoint: aml.OnlineEndpoint, spec: EndpointSpec, variant: _Variant
     ) -> aml.OnlineDeployment:
         ctx = self._ctx
         tags = ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": variant.name})
+        # One deployment (and environment, autoscale setting) per image: a new image is created beside
+        # the version serving now, which Pulumi deletes once the rollout has moved traffic off it.
+        suffix = f"-{variant.deployment}"
         environment = aml.EnvironmentVersion(
-            f"{logical}-{variant.name}",
-            name=f"{endpoint_name(ctx.base_name, spec.name)}-{variant.name}",
+            f"{logical}{suffix}",
+            name=f"{physical}-{variant.name}",
             version=naming.short_hash(variant.image, length=12),
             workspace_name=self._registry.ml_workspace_name,
             resource_group_name=self._group,
@@ -227,7 +301,7 @@ class AzureServing(ServingOutputs):
                 ),
                 tags=tags,
             ),
-            opts=self._child,
+            opts=self._opts(spec, suffix),
         )
         capture = None
         if spec.data_capture_percent > 0:
@@ -236,8 +310,8 @@ class AzureServing(ServingOutputs):
                 collections={"model_inputs": collection, "model_outputs": collection}, rolling_rate="Hour"
             )
         deployment = aml.OnlineDeployment(
-            f"{logical}-{variant.name}",
-            deployment_name=variant.name,
+            f"{logical}{suffix}",
+            deployment_name=variant.deployment,
             endpoint_name=endpoint.name,
             workspace_name=self._registry.ml_workspace_name,
             resource_group_name=self._group,
@@ -251,18 +325,19 @@ class AzureServing(ServingOutputs):
                 egress_public_network_access="Disabled" if self._private else "Enabled",
                 scale_settings=aml.DefaultScaleSettingsArgs(scale_type="Default"),
                 data_collector=capture,
-                description=f"mlfabric {ctx.base_name}: {variant.name} version of {spec.name}",
+                description=f"mlfabric {ctx.base_name}: {variant.name} version of {spec.name} ({variant.image})",
             ),
             tags=tags,
             # The autoscale setting owns the instance count once the deployment exists.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["sku.capacity"]),
+            opts=self._opts(spec, suffix, ignore_changes=["sku.capacity"]),
         )
-        self._autoscale(f"{logical}-{variant.name}", endpoint, deployment, spec, variant)
+        self._autoscale(f"{logical}{suffix}", physical, endpoint, deployment, spec, variant)
         return deployment
 
     def _autoscale(
         self,
         logical: str,
+        physical: str,
         endpoint: aml.OnlineEndpoint,
         deployment: aml.OnlineDeployment,
         spec: EndpointSpec,
@@ -280,7 +355,7 @@ class AzureServing(ServingOutputs):
                     metric_resource_uri=endpoint.id,
                     dimensions=[
                         monitor.ScaleRuleMetricDimensionArgs(
-                            dimension_name="deployment", operator="Equals", values=[variant.name]
+                            dimension_name="deployment", operator="Equals", values=[variant.deployment]
                         )
                     ],
                     # Requests per minute per instance of this deployment.
@@ -299,7 +374,7 @@ class AzureServing(ServingOutputs):
 
         return monitor.AutoscaleSetting(
             logical,
-            autoscale_setting_name=f"{endpoint_name(self._ctx.base_name, spec.name)}-{variant.name}",
+            autoscale_setting_name=f"{physical}-{variant.deployment}",
             resource_group_name=self._group,
             location=self._ctx.region,
             target_resource_uri=deployment.id,
@@ -323,15 +398,19 @@ class AzureServing(ServingOutputs):
                 )
             ],
             tags=self._ctx.tags({"mlfabric-endpoint": spec.name, "mlfabric-variant": variant.name}),
-            opts=self._child,
+            opts=self._opts(spec, f"-{variant.deployment}"),
         )
 
-    def _alerts(self, logical: str, physical: str, endpoint: aml.OnlineEndpoint, spec: EndpointSpec) -> None:
+    def _alerts(
+        self, logical: str, physical: str, endpoint: aml.OnlineEndpoint, spec: EndpointSpec
+    ) -> list[monitor.MetricAlert]:
         m = self._monitoring
         actions = [monitor.MetricAlertActionArgs(action_group_id=self._alerts_to)] if self._alerts_to is not None else []
 
-        def alert(suffix: str, description: str, severity: int, criterion: monitor.MetricCriteriaArgs) -> None:
-            monitor.MetricAlert(
+        def alert(
+            suffix: str, description: str, severity: int, criterion: monitor.MetricCriteriaArgs
+        ) -> monitor.MetricAlert:
+            return monitor.MetricAlert(
                 f"{logical}-{suffix}",
                 rule_name=f"{physical}-{suffix}",
                 resource_group_name=self._group,
@@ -348,10 +427,10 @@ class AzureServing(ServingOutputs):
                 auto_mitigate=True,
                 actions=actions,
                 tags=self._ctx.tags({"mlfabric-endpoint": spec.name}),
-                opts=self._child,
+                opts=self._opts(spec, f"-{suffix}"),
             )
 
-        alert(
+        latency = alert(
             "latency-p99",
             f"{physical}: p99 request latency above {m.latency_p99_ms} ms for 5 minutes",
             2,
@@ -366,7 +445,7 @@ class AzureServing(ServingOutputs):
             ),
         )
         threshold = error_threshold_per_minute(spec, m)
-        alert(
+        errors = alert(
             "errors-5xx",
             f"{physical}: server errors (5xx) above {m.error_rate_percent}% of the nominal load "
             f"({threshold:g} per minute) for 5 minutes",
@@ -382,38 +461,4 @@ class AzureServing(ServingOutputs):
                 time_aggregation="Average",
             ),
         )
-
-
-def _traffic_template(
-    workspace: str,
-    endpoint: str,
-    region: str,
-    tags: dict[str, str],
-    auth: str,
-    network_access: str,
-    description: str,
-    live: dict[str, int],
-    mirror: dict[str, int],
-) -> dict[str, Any]:
-    """An ARM template that writes the endpoint again, as declared, now with its traffic split."""
-    return {
-        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-        "contentVersion": "1.0.0.0",
-        "resources": [
-            {
-                "type": "Microsoft.MachineLearningServices/workspaces/onlineEndpoints",
-                "apiVersion": ENDPOINT_API_VERSION,
-                "name": f"{workspace}/{endpoint}",
-                "location": region,
-                "tags": tags,
-                "identity": {"type": "SystemAssigned"},
-                "properties": {
-                    "authMode": auth,
-                    "publicNetworkAccess": network_access,
-                    "description": description,
-                    "traffic": live,
-                    "mirrorTraffic": mirror,
-                },
-            }
-        ],
-    }
+        return [latency, errors]

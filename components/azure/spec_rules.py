@@ -1,11 +1,30 @@
-"""What a spec must satisfy on Azure only (the kit's ``spec_rules``; SDK-free): Log Analytics'
-retention range and the shape of an Entra principal."""
+"""What a spec must satisfy on Azure only (the kit's ``spec_rules``; SDK-free): what Azure, AKS, Azure
+ML and Log Analytics would refuse, caught by ``validate`` before anything is declared, so the program
+never raises for a spec reason.
+
+- Log Analytics keeps logs 30 to 730 days; a persona principal is an Entra object id (GUID);
+- VM sizes (``training.cluster.system_pool.machine``, ``serving.endpoints[].instance``) are names
+  Azure sells (``vm_sizes.json``, with source and date), with the nearest known names suggested;
+- ``network.existing_network_id`` is a VNet's ARM resource id;
+- the AKS overlay's pod and service ranges fit outside ``network.cidr``; no GPU pool takes the
+  system pool's name (``system``);
+- Azure ML mirrors at most 50 % of live traffic to a shadow deployment; a staged rollout (canary or
+  linear) fits in one deployment script run (``serving.rollout_minutes``);
+- tags: at most 50 per resource after mlfabric adds its own, keys without ``< > % & \\ ? /``, keys
+  at most 512 characters (128 on storage accounts), values at most 256.
+"""
 
 from __future__ import annotations
 
+import difflib
+import functools
+import json
 import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from mlfabric.components import naming
+from mlfabric.components.azure import ranges
 from mlfabric.components.spec import Problems, principal_problems
 
 if TYPE_CHECKING:
@@ -13,6 +32,60 @@ if TYPE_CHECKING:
 
 _PRINCIPAL: Final = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 _PRINCIPAL_EXAMPLE: Final = "an Entra object id (GUID)"
+VM_SIZES_PATH: Final = Path(__file__).with_name("vm_sizes.json")
+
+# A VNet's ARM id. Resource group: 1-90 letters, digits, _ - . ( ), not ending in '.'; VNet: 2-64
+# letters, digits, _ - ., starting with a letter or digit, ending with one or '_'.
+_VNET_ID: Final = re.compile(
+    r"^/subscriptions/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"/resourceGroups/[-\w.()]{0,89}[-\w()]"
+    r"/providers/(?i:Microsoft\.Network)/(?i:virtualNetworks)/[A-Za-z0-9][-\w.]{0,62}[A-Za-z0-9_]$"
+)
+_VNET_ID_EXAMPLE: Final = (
+    "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>"
+)
+
+# Azure ML mirrors at most this share of live traffic to shadow deployments.
+MAX_MIRROR_PERCENT: Final = 50
+# The AKS system pool's name: a GPU pool cannot take it (nor keep it as its physical name).
+SYSTEM_POOL: Final = "system"
+
+# Azure Resource Manager's tag limits.
+MAX_TAGS: Final = 50
+MAX_TAG_KEY: Final = 512
+MAX_STORAGE_TAG_KEY: Final = 128
+MAX_TAG_VALUE: Final = 256
+_TAG_KEY_FORBIDDEN: Final = frozenset("<>%&\\?/")
+# Tags mlfabric adds to one resource besides the spec's: the three identity tags and at most two of
+# its own (serving: mlfabric-endpoint + mlfabric-variant; GPU pools: mlfabric-node-pool +
+# mlfabric-accelerator). tests/test_spec_rules_azure.py counts them on a plan.
+ADDED_TAGS_PER_RESOURCE: Final = len(naming.identity_tags("x", "dev")) + 2
+
+
+@functools.cache
+def vm_sizes() -> tuple[str, ...]:
+    """Every VM size name ``vm_sizes.json`` lists (its families expanded)."""
+    data = json.loads(VM_SIZES_PATH.read_text(encoding="utf-8"))
+    return tuple(family["pattern"].format(n=n) for family in data["families"] for n in family["n"])
+
+
+def vm_size_problem(name: str) -> str | None:
+    """Why Azure would refuse ``name`` as a VM size, with the nearest known names; None if known."""
+    known = vm_sizes()
+    if name in known:
+        return None
+    shown = name if len(name) <= 40 else f"{name[:37]}... ({len(name)} characters)"
+    by_lower = {k.lower(): k for k in known}
+    if name.lower() in by_lower:
+        return f"VM size names are case-sensitive: use {by_lower[name.lower()]} (got {shown!r})"
+    hint = ""
+    if re.match(r"^[a-z][a-z0-9]*\.[a-z0-9]+$", name) or name.startswith("ml."):
+        hint = " — that is an AWS instance type"
+    elif re.match(r"^[a-z][a-z0-9]*-(standard|highmem|highcpu|megamem|ultramem)-\d+", name):
+        hint = " — that is a GCP machine type"
+    near = difflib.get_close_matches(name[:80], known, n=3, cutoff=0.6) if "\x00" not in name else []
+    suggestion = f"; nearest: {', '.join(near)}" if near else "; e.g. Standard_D4s_v5, Standard_NC4as_T4_v3"
+    return f"not an Azure VM size{hint}{suggestion} (got {shown!r})"
 
 
 def _log_retention(spec: PlatformSpec) -> Problems:
@@ -23,6 +96,115 @@ def _log_retention(spec: PlatformSpec) -> Problems:
     return [(("monitoring", "log_retention_days"), f"Log Analytics keeps 30 to 730 days (got {days})")]
 
 
+def _vm_sizes(spec: PlatformSpec) -> Problems:
+    problems: Problems = []
+    if spec.training is not None and spec.training.cluster.system_pool.machine is not None:
+        problem = vm_size_problem(spec.training.cluster.system_pool.machine)
+        if problem:
+            problems.append((("training", "cluster", "system_pool", "machine"), problem))
+    if spec.serving is not None:
+        for index, endpoint in enumerate(spec.serving.endpoints):
+            if endpoint.instance is not None and (problem := vm_size_problem(endpoint.instance)):
+                problems.append((("serving", "endpoints", index, "instance"), problem))
+    return problems
+
+
+def _existing_network(spec: PlatformSpec) -> Problems:
+    network_id = spec.network.existing_network_id
+    if network_id is None or _VNET_ID.match(network_id):
+        return []
+    shown = network_id if len(network_id) <= 60 else f"{network_id[:57]}... ({len(network_id)} characters)"
+    return [(("network", "existing_network_id"), f"on Azure give the VNet's resource id, {_VNET_ID_EXAMPLE} (got {shown!r})")]
+
+
+def _overlay_ranges(spec: PlatformSpec) -> Problems:
+    # AKS's overlay pods and services need ranges outside the VNet: the cluster picks them from fixed
+    # candidates (components/azure/ranges.py).
+    if spec.training is None or ranges.cluster_ranges(spec.network.cidr) is not None:
+        return []
+    candidates = ", ".join((*ranges.POD_CIDRS, *ranges.SERVICE_CIDRS))
+    return [(("network", "cidr"), f"overlaps every range AKS could use for pods or services ({candidates}); "
+             f"use a smaller range such as 10.0.0.0/16 (got {spec.network.cidr!r})")]
+
+
+def _gpu_pool_names(spec: PlatformSpec) -> Problems:
+    if spec.training is None:
+        return []
+    return [
+        (("training", "gpu_pools", index, "name" if pool.name == SYSTEM_POOL else "renamed_from"),
+         f"{SYSTEM_POOL!r} is the name of the AKS system pool; choose another GPU pool name (got {SYSTEM_POOL!r})")
+        for index, pool in enumerate(spec.training.gpu_pools)
+        if SYSTEM_POOL in (pool.name, *pool.renamed_from)
+    ]
+
+
+def _shadow_mirror(spec: PlatformSpec) -> Problems:
+    if spec.serving is None:
+        return []
+    return [
+        (("serving", "endpoints", index, "traffic", "shadow", "percent"),
+         f"Azure ML mirrors at most {MAX_MIRROR_PERCENT}% of live traffic (got {endpoint.traffic.shadow.percent})")
+        for index, endpoint in enumerate(spec.serving.endpoints)
+        if endpoint.traffic.shadow is not None and endpoint.traffic.shadow.percent > MAX_MIRROR_PERCENT
+    ]
+
+
+def _rollout_time(spec: PlatformSpec) -> Problems:
+    # Imported here: serving's rollout plan is SDK-free, but only endpoints need it.
+    from mlfabric.components.azure.rollout import MAX_ROLLOUT_MINUTES, rollout_minutes
+
+    if spec.serving is None:
+        return []
+    problems: Problems = []
+    for index, endpoint in enumerate(spec.serving.endpoints):
+        minutes = rollout_minutes(endpoint.traffic)
+        if minutes > MAX_ROLLOUT_MINUTES:
+            traffic = endpoint.traffic
+            problems.append((("serving", "endpoints", index, "traffic", "bake_minutes"),
+                             f"a {traffic.strategy} rollout in steps of {traffic.canary_percent}% baking "
+                             f"{traffic.bake_minutes} minutes each takes {minutes} minutes; the Azure deployment "
+                             f"script that runs it stops after {MAX_ROLLOUT_MINUTES}: bake less or take larger "
+                             f"steps (got {traffic.bake_minutes})"))
+    return problems
+
+
+def _tags(spec: PlatformSpec) -> Problems:
+    problems: Problems = []
+    own = [key for key in spec.tags if key.lower() not in {k.lower() for k in naming.identity_tags("x", "dev")}]
+    if len(own) + ADDED_TAGS_PER_RESOURCE > MAX_TAGS:
+        problems.append((("tags",), f"Azure allows {MAX_TAGS} tags per resource and mlfabric adds up to "
+                         f"{ADDED_TAGS_PER_RESOURCE} of its own: give at most {MAX_TAGS - ADDED_TAGS_PER_RESOURCE} "
+                         f"(got {len(own)})"))
+    for key, value in spec.tags.items():
+        if bad := sorted(set(key) & _TAG_KEY_FORBIDDEN):
+            problems.append((("tags", key), f"Azure tag keys may not contain {' '.join(bad)} (got {key!r})"))
+        if len(key) > MAX_STORAGE_TAG_KEY:
+            problems.append((("tags", key), f"Azure storage accounts take tag keys of at most {MAX_STORAGE_TAG_KEY} "
+                             f"characters (got {len(key)})"))
+        if len(value) > MAX_TAG_VALUE:
+            problems.append((("tags", key), f"Azure tag values are at most {MAX_TAG_VALUE} characters (got {len(value)})"))
+    return problems
+
+
+def _serving_workspace(spec: PlatformSpec) -> Problems:
+    # Azure ML online endpoints live in the ML workspace the registry concern creates.
+    if spec.serving is None or spec.registry is not None:
+        return []
+    return [(("serving",), "Azure ML endpoints live in the ML workspace the registry section creates: add a "
+             "registry section (got serving without registry)")]
+
+
 def problems(spec: PlatformSpec) -> Problems:
     """Every Azure-only rule the spec breaks, as (field path, message)."""
-    return [*_log_retention(spec), *principal_problems(spec, _PRINCIPAL, _PRINCIPAL_EXAMPLE)]
+    return [
+        *_serving_workspace(spec),
+        *_log_retention(spec),
+        *principal_problems(spec, _PRINCIPAL, _PRINCIPAL_EXAMPLE),
+        *_existing_network(spec),
+        *_overlay_ranges(spec),
+        *_vm_sizes(spec),
+        *_gpu_pool_names(spec),
+        *_shadow_mirror(spec),
+        *_rollout_time(spec),
+        *_tags(spec),
+    ]

@@ -16,9 +16,13 @@ Creates (all in the platform's resource group, ``prerequisites_of(ctx).resource_
 - ``storage:BlobServiceProperties`` (versioning per spec, blob and container soft delete, change
   feed in prod), ``storage:ManagementPolicy`` (lifecycle rules per container), and one
   ``storage:BlobContainer`` per bucket (no public access);
-- with ``access_logging``: a second, equally locked-down account for logs, a management policy that
-  expires them, and a ``monitor:DiagnosticSetting`` sending the blob service's StorageRead,
-  StorageWrite and StorageDelete logs there;
+- with ``access_logging`` or ``network.flow_logs``: a second, equally locked-down account for logs and
+  a management policy that expires them; with ``access_logging`` a ``monitor:DiagnosticSetting``
+  sending the blob service's StorageRead, StorageWrite and StorageDelete logs there;
+- with ``network.flow_logs``: a ``network:FlowLog`` of the platform's VNet (new or reused) in the
+  region's Network Watcher (``NetworkWatcher_<region>`` in ``NetworkWatcherRG``, which Azure creates
+  with the region's first VNet) writing to the log account through its own
+  ``managedidentity:UserAssignedIdentity`` (Storage Blob Data Contributor on that account only);
 - with deletion protection (prod): an ``authorization:ManagementLockByScope`` (CanNotDelete) on each
   account — the spec's "deletion protection in the cloud".
 
@@ -30,13 +34,16 @@ Decisions that differ from S3, and why:
   access needs a private endpoint or a VNet/IP rule, which belong to the network concern. Disabling
   public network access outright would also block those trusted services and VNet rules, leaving a
   dev platform without private endpoints (``network.private_endpoints`` is off in dev) unusable.
-- ``force_destroy`` has no Azure equivalent: deleting a container (or the account) deletes its blobs
-  whatever they hold, so a dev stack is always destroyable; in prod, ``protect``, retain-on-delete,
-  the CanNotDelete lock and container soft delete stand in the way instead.
+- ``force_destroy`` has no Azure switch: deleting a container (or the account) deletes its blobs
+  whatever they hold. With ``force_destroy: true`` (dev) that is what ``pulumi destroy`` does; with
+  ``false`` the accounts and containers are retained on delete (left in place, with their data); in
+  prod ``protect``, the CanNotDelete lock and container soft delete stand in the way too.
 - Abort-incomplete-uploads has no lifecycle action on Azure: uncommitted blocks are discarded by the
   service after 7 days anyway.
 - Lifecycle rules and the versioning switch are account-wide objects on Azure (one management
   policy, one blob service), so per-bucket rules are rules filtered by ``<container>/`` prefix.
+- A renamed bucket (``renamed_from``) keeps its container (named after its first name; containers
+  cannot be renamed) and its URN through an alias.
 """
 
 from __future__ import annotations
@@ -44,10 +51,10 @@ from __future__ import annotations
 from typing import Any, Final
 
 import pulumi
-from pulumi_azure_native import authorization, keyvault, monitor, storage
+from pulumi_azure_native import authorization, keyvault, managedidentity, monitor, network, storage
 
 from mlfabric.components import naming
-from mlfabric.components.azure.common import key_user_identity, output_mapping
+from mlfabric.components.azure.common import key_user_identity, output_mapping, role_definition_id
 from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
@@ -70,6 +77,9 @@ _REPLICATION: Final = {"dev": "Standard_LRS", "staging": "Standard_ZRS", "prod":
 _LOG_CATEGORIES: Final = ("StorageRead", "StorageWrite", "StorageDelete")
 _LOG_CONTAINER_PREFIX: Final = "insights-logs-"
 _LOCK_NAME: Final = "mlfabric-deletion-protection"
+# Where Azure keeps a region's Network Watcher (created with the region's first VNet).
+NETWORK_WATCHER_GROUP: Final = "NetworkWatcherRG"
+BLOB_DATA_CONTRIBUTOR: Final = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 def lifecycle_rule_names(buckets: list[BucketSpec]) -> dict[str, str]:
@@ -118,7 +128,12 @@ class AzureStorage(StorageOutputs):
         self._blob_service()
         containers = {b.name: self._container(b) for b in spec.buckets}
         self._lifecycle(list(containers.values()))
-        self.log_account = self._access_logs(key_access) if spec.access_logging else None
+        flow_logs = ctx.spec is not None and ctx.spec.network.flow_logs and ctx.network is not None
+        self.log_account = self._log_account(key_access) if spec.access_logging or flow_logs else None
+        if spec.access_logging and self.log_account is not None:
+            self._access_logs(self.log_account)
+        if flow_logs and self.log_account is not None:
+            self._flow_logs(self.log_account)
 
         self.bucket_names = output_mapping({k: c.name for k, c in containers.items()})
         self.bucket_urls = pulumi.Output.all(
@@ -128,8 +143,18 @@ class AzureStorage(StorageOutputs):
         # Versionless key URI: the account follows new key versions, and so should anything that
         # references the platform's storage key.
         self.encryption_key_id = self.key.key_uri
-        self.access_log_bucket = self.log_account.name if self.log_account else pulumi.Output.from_input("")
+        self.access_log_bucket = (self.log_account.name if self.log_account and spec.access_logging
+                                  else pulumi.Output.from_input(""))
         self.register_contract()
+
+    def _holds_data(self, **kwargs: object) -> pulumi.ResourceOptions:
+        """Options of an account or container: protected with deletion protection, and retained on
+        delete unless ``force_destroy`` (Azure deletes a container with whatever it holds, so keeping
+        ``pulumi destroy`` from deleting data means leaving the account and its containers in place)."""
+        keep = self._ctx.deletion_protection or not self._spec.force_destroy
+        return pulumi.ResourceOptions(
+            parent=self, protect=self._ctx.deletion_protection, retain_on_delete=keep, **kwargs  # type: ignore[arg-type]
+        )
 
     def _physical_name(self, prefix: str, role: str) -> pulumi.Output[str]:
         """A globally unique, stable name: unique per subscription, the same on every run."""
@@ -245,7 +270,7 @@ class AzureStorage(StorageOutputs):
                 ),
             ),
             tags=self._ctx.tags(extra_tags),
-            opts=self._ctx.stateful(self, depends_on=[key_access]),
+            opts=self._holds_data(depends_on=[key_access]),
         )
         if self._ctx.deletion_protection:
             authorization.ManagementLockByScope(
@@ -277,14 +302,16 @@ class AzureStorage(StorageOutputs):
         )
 
     def _container(self, spec: BucketSpec) -> storage.BlobContainer:
+        logical = f"{self._name}-{spec.name}"
         return storage.BlobContainer(
-            f"{self._name}-{spec.name}",
-            # The account is the platform's own, so the bare bucket name is unique in it.
-            container_name=spec.name,
+            logical,
+            # The account is the platform's own, so the bare bucket name is unique in it; a renamed
+            # bucket keeps the container of its first name.
+            container_name=naming.original_name(spec.name, spec.renamed_from),
             account_name=self.account.name,
             resource_group_name=self._group,
             public_access=storage.PublicAccess.NONE,
-            opts=self._ctx.stateful(self),
+            opts=self._holds_data(aliases=naming.rename_aliases(logical, spec.name, spec.renamed_from)),
         )
 
     def _lifecycle(self, containers: list[storage.BlobContainer]) -> storage.ManagementPolicy | None:
@@ -318,7 +345,7 @@ class AzureStorage(StorageOutputs):
             enabled=True,
             definition=storage.ManagementPolicyDefinitionArgs(
                 filters=storage.ManagementPolicyFilterArgs(
-                    blob_types=["blockBlob"], prefix_match=[f"{spec.name}/"]
+                    blob_types=["blockBlob"], prefix_match=[f"{naming.original_name(spec.name, spec.renamed_from)}/"]
                 ),
                 actions=storage.ManagementPolicyActionArgs(
                     base_blob=storage.ManagementPolicyBaseBlobArgs(**base_blob) if base_blob else None,
@@ -332,12 +359,14 @@ class AzureStorage(StorageOutputs):
             ),
         )
 
-    def _access_logs(self, key_access: authorization.RoleAssignment) -> storage.StorageAccount:
-        """A dedicated, equally locked-down account that receives the blob service's access logs.
+    def _log_account(self, key_access: authorization.RoleAssignment) -> storage.StorageAccount:
+        """A dedicated, equally locked-down account that receives the blob service's access logs and
+        the VNet's flow logs, which it expires after a year.
 
-        Azure Monitor writes into it as a trusted service (the firewall's AzureServices bypass).
-        Monitoring sends the same categories to the platform's Log Analytics workspace for queries;
-        this account is the cheap long-term archive, like the S3 access-log bucket.
+        Azure Monitor and Network Watcher write into it as trusted services (the firewall's
+        AzureServices bypass). Monitoring sends the access-log categories to the platform's Log
+        Analytics workspace for queries; this account is the cheap long-term archive, like the S3
+        access-log bucket.
         """
         logical = f"{self._name}-access-logs"
         log_account = self._account(logical, "access-logs", {"mlfabric-bucket": "access-logs"}, key_access)
@@ -369,12 +398,56 @@ class AzureStorage(StorageOutputs):
             ),
             opts=self._child,
         )
+        return log_account
+
+    def _access_logs(self, log_account: storage.StorageAccount) -> None:
         monitor.DiagnosticSetting(
-            logical,
+            f"{self._name}-access-logs",
             name="mlfabric-access-logs",
             resource_uri=self.account.id.apply(lambda account_id: f"{account_id}/blobServices/default"),
             storage_account_id=log_account.id,
             logs=[monitor.DiagnosticsLogSettingsArgs(category=category, enabled=True) for category in _LOG_CATEGORIES],
             opts=self._child,
         )
-        return log_account
+
+    def _flow_logs(self, log_account: storage.StorageAccount) -> network.FlowLog:
+        """The VNet's flow log (new or reused VNet: a flow log can be added to any VNet), written to the
+        log account by an identity that may write blobs there and nowhere else."""
+        ctx, name = self._ctx, self._name
+        assert ctx.network is not None and ctx.spec is not None
+        identity = managedidentity.UserAssignedIdentity(
+            f"{name}-flow-logs",
+            resource_name_=f"id-{ctx.base_name}-flow-logs",
+            resource_group_name=self._group,
+            location=ctx.region,
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        grant = authorization.RoleAssignment(
+            f"{name}-flow-logs",
+            principal_id=identity.principal_id,
+            principal_type="ServicePrincipal",
+            role_definition_id=role_definition_id(self._subscription, BLOB_DATA_CONTRIBUTOR),
+            scope=log_account.id,
+            description=f"mlfabric {ctx.base_name}: Network Watcher writes the VNet's flow logs here",
+            opts=self._child,
+        )
+        return network.FlowLog(
+            f"{name}-flow-logs",
+            flow_log_name=f"fl-{ctx.base_name}",
+            network_watcher_name=f"NetworkWatcher_{ctx.region}",
+            resource_group_name=NETWORK_WATCHER_GROUP,
+            location=ctx.region,
+            target_resource_id=ctx.network.network_id,
+            storage_id=log_account.id,
+            enabled=True,
+            format=network.FlowLogFormatParametersArgs(type="JSON", version=2),
+            retention_policy=network.RetentionPolicyParametersArgs(
+                days=ctx.spec.monitoring.log_retention_days, enabled=True
+            ),
+            identity=network.ManagedServiceIdentityArgs(
+                type=network.ResourceIdentityType.USER_ASSIGNED, user_assigned_identities=[identity.id]
+            ),
+            tags=ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[grant]),
+        )

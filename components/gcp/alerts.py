@@ -120,6 +120,7 @@ class Alerts:
         *,
         documentation: str,
         severity: str = "WARNING",
+        aliases: Sequence[pulumi.Alias] = (),
     ) -> gcp.monitoring.AlertPolicy:
         """One alert policy of the platform: any condition fires it, every channel hears it."""
         return gcp.monitoring.AlertPolicy(
@@ -134,5 +135,5 @@ class Alerts:
             documentation=gcp.monitoring.AlertPolicyDocumentationArgs(content=documentation, mime_type="text/markdown"),
             alert_strategy=gcp.monitoring.AlertPolicyAlertStrategyArgs(auto_close=_AUTO_CLOSE),
             user_labels=self.ctx.tags(),
-            opts=pulumi.ResourceOptions(parent=self.parent),
+            opts=pulumi.ResourceOptions(parent=self.parent, aliases=list(aliases) or None),
         )

@@ -11,7 +11,7 @@ Creates:
   (``gcp:projects/iAMMember``) and, per platform repository, ``roles/artifactregistry.reader``
   (``gcp:artifactregistry/repositoryIamMember``) so nodes pull the platform's images and no other;
 - ``gcp:container/cluster:Cluster`` named ``<platform>-<environment>``: Standard mode, regional
-  outside dev (control plane and nodes in three zones) and zonal in dev (the region's first zone),
+  outside dev and zonal in dev (the region's first zone), nodes in ``availability_zones`` zones,
   VPC-native on the network's ``pods``/``services`` ranges, private nodes (a Private Service Connect
   control plane: no master CIDR to allocate), a private endpoint unless
   ``cluster.endpoint_public_cidrs`` lists CIDRs (then only those reach it), Workload Identity
@@ -35,16 +35,22 @@ the node image and the cluster autoscaler is part of the control plane, so (unli
 to be applied through the Kubernetes API — which a private endpoint would put out of the deployer's
 reach anyway.
 
-Zones: GPU models are not offered in every zone; the pools run in the region's first three zones
-(first zone in dev) in alphabetical order. Pick a region whose first zones offer the accelerator,
+Zones: the node pools span the region's first ``network.availability_zones`` zones (at most 3, the
+spec rules refuse more) in alphabetical order: a regional control plane outside dev, a zonal one in
+the first zone in dev (a multi-zonal cluster when dev asks for more than one zone). GPU models are
+not offered in every zone. Pick a region whose first zones offer the accelerator,
 or the pool stays at zero nodes and the autoscaler reports ``ZONE_RESOURCE_POOL_EXHAUSTED``.
 
 The release channel comes from the spec's ``gcp`` block (``ctx.spec.gcp``);
-without it the channel is REGULAR, the spec's default.
+without it the channel is REGULAR, the spec's default. ``kubernetes_version`` (omitted: the GKE
+calendar's default, ``kubernetes_versions.json``) is ``min_master_version``, a floor. A renamed GPU
+pool (``renamed_from``) keeps its node pool: aliases carry the logical name, and the GKE name prefix
+stays ``gpu-<first name>-``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -52,7 +58,7 @@ from typing import Any, Final
 import pulumi
 import pulumi_gcp as gcp
 
-from mlfabric.components import catalog
+from mlfabric.components import catalog, naming
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.common import (
@@ -104,6 +110,10 @@ class PoolArgs:
     resource_labels: dict[str, str]
     accelerators: list[gcp.container.NodePoolNodeConfigGuestAcceleratorArgs] = field(default_factory=list)
     taints: list[gcp.container.NodePoolNodeConfigTaintArgs] = field(default_factory=list)
+    # the GKE pool name's prefix (default: the suffix); a renamed GPU pool keeps its first name's
+    prefix: str | None = None
+    # aliases of a renamed pool's previous logical names
+    aliases: list[pulumi.Alias] = field(default_factory=list)
 
 
 def gke_credentials() -> dict[str, Any]:
@@ -182,9 +192,13 @@ class GcpTrainingCluster(ClusterOutputs):
             region=ctx.region, project=ctx.account, status="UP", opts=pulumi.InvokeOutputOptions(parent=self)
         ).names.apply(sorted)
         self._regional = ctx.environment != "dev"
-        self._zone_count = REGIONAL_ZONES if self._regional else 1
+        # network.availability_zones: the zones the node pools span (a dev cluster's control plane
+        # stays in the first one; a regional control plane spans the region either way).
+        count = ctx.spec.network.availability_zones if ctx.spec is not None else (REGIONAL_ZONES if self._regional else 1)
+        self._zone_count = min(count, REGIONAL_ZONES)
         location: pulumi.Input[str] = ctx.region if self._regional else zones.apply(lambda z: z[0])
-        node_locations = zones.apply(lambda z: z[:REGIONAL_ZONES]) if self._regional else None
+        node_locations = (zones.apply(lambda z: z[: self._zone_count])
+                          if self._regional or self._zone_count > 1 else None)
 
         self._key = concern_key(name, "cluster", ctx, self, apis[KMS_API]).key
         grants = [
@@ -215,8 +229,13 @@ class GcpTrainingCluster(ClusterOutputs):
             ),
         )
         gpu_pools = {
-            pool.name: self._node_pool(cluster, gpu_pool_args(pool, ctx.tags(pool.tags)))
-            for pool in (GpuPool.build("gcp", spec) for spec in self._spec.gpu_pools)
+            pool.name: self._node_pool(cluster, dataclasses.replace(
+                gpu_pool_args(pool, ctx.tags(pool.tags)),
+                # A renamed pool keeps its node pool: the GKE name derives from the first name.
+                prefix=f"gpu-{naming.original_name(spec.name, spec.renamed_from)}",
+                aliases=naming.rename_aliases(f"{self._name}-{pool.suffix}", pool.name, spec.renamed_from),
+            ))
+            for spec, pool in ((spec, GpuPool.build("gcp", spec)) for spec in self._spec.gpu_pools)
         }
 
         self.cluster_name = cluster.name
@@ -250,7 +269,9 @@ class GcpTrainingCluster(ClusterOutputs):
                 opts=child,
             )
         ]
+        registry_spec = ctx.spec.registry if ctx.spec is not None else None
         for repository, repository_id in repositories_of(ctx.registry).items():
+            previous = registry_spec.renamed_from.get(repository, []) if registry_spec is not None else []
             grants.append(
                 gcp.artifactregistry.RepositoryIamMember(
                     f"{name}-nodes-pull-{repository}",
@@ -259,7 +280,8 @@ class GcpTrainingCluster(ClusterOutputs):
                     repository=repository_id,
                     role=REGISTRY_READER,
                     member=account.member,
-                    opts=child,
+                    opts=pulumi.ResourceOptions(parent=self, aliases=naming.rename_aliases(
+                        f"{name}-nodes-pull-{repository}", repository, previous) or None),
                 )
             )
         return account, grants
@@ -308,7 +330,7 @@ class GcpTrainingCluster(ClusterOutputs):
                 workload_pool=self._project.apply(lambda project: f"{project}.svc.id.goog"),
             ),
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=self._release_channel),
-            min_master_version=spec.kubernetes_version,
+            min_master_version=spec.version,
             enable_shielded_nodes=True,
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=self._key.id),
             datapath_provider="ADVANCED_DATAPATH",
@@ -352,7 +374,7 @@ class GcpTrainingCluster(ClusterOutputs):
             f"{self._name}-{args.suffix}",
             # A unique suffix per pool: a change that replaces the pool (machine type, accelerator)
             # creates the new one before the old one goes.
-            name_prefix=f"{args.suffix}-",
+            name_prefix=f"{args.prefix or args.suffix}-",
             project=self._ctx.account,
             cluster=cluster.id,
             location=cluster.location,
@@ -391,5 +413,6 @@ class GcpTrainingCluster(ClusterOutputs):
                 parent=self,
                 # The autoscaler owns the size once the pool exists; a new min_nodes must not replace it.
                 ignore_changes=["initialNodeCount", "nodeCount"],
+                aliases=args.aliases or None,
             ),
         )

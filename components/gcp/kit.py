@@ -5,16 +5,30 @@ Importing it imports no provider SDK; ``components()`` does.
 
 from __future__ import annotations
 
+import functools
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from mlfabric.components.gcp import cost_inventory, fakes, spec_rules, tags
+from mlfabric.components.gcp import capabilities, cost_inventory, fakes, spec_rules, tags
 from mlfabric.components.kit import CloudKit, no_prerequisites
 
 if TYPE_CHECKING:
     from mlfabric.components.concerns import ConcernComponent
+    from mlfabric.components.kubernetes.versions import VersionCalendar
     from mlfabric.components.spec import PlatformSpec
+
+# GKE's minor versions, with sources and dates (ships in the wheel: package-data "*/*.json").
+KUBERNETES_VERSIONS = Path(__file__).with_name("kubernetes_versions.json")
+
+
+@functools.cache
+def kubernetes_calendar() -> VersionCalendar:
+    """GKE's version calendar, read once."""
+    from mlfabric.components.kubernetes.versions import load_calendar
+
+    return load_calendar(KUBERNETES_VERSIONS)
 
 
 def _create_provider(name: str, spec: PlatformSpec, parent: pulumi.Resource) -> pulumi.ProviderResource:
@@ -46,4 +60,6 @@ KIT = CloudKit(
     spec_rules=spec_rules.problems,
     render_tags=tags.render_labels,
     cost_inventory=cost_inventory.COST_INVENTORY,
+    capabilities=capabilities.CAPABILITIES,
+    kubernetes_calendar=kubernetes_calendar,
 )

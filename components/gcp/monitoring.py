@@ -72,8 +72,6 @@ MONITORING_API: Final = "monitoring.googleapis.com"
 LOGGING_API: Final = "logging.googleapis.com"
 PUBSUB_API: Final = "pubsub.googleapis.com"
 PUBLISHER_ROLE: Final = "roles/pubsub.publisher"
-# Cloud Logging keeps a bucket's logs between 1 and 3650 days.
-MAX_LOG_RETENTION_DAYS: Final = 3650
 ALERT_MESSAGE_RETENTION: Final = days(7)
 _PERIOD: Final = "300s"
 # Idle GPUs are a cost problem, not an outage: alert after an hour below the floor.
@@ -132,11 +130,7 @@ class GcpMonitoring(MonitoringOutputs):
 
     def __init__(self, name: str, spec: MonitoringSpec, ctx: PlatformContext,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        if spec.log_retention_days > MAX_LOG_RETENTION_DAYS:
-            raise pulumi.RunError(
-                f"monitoring.log_retention_days: Cloud Logging keeps 1 to {MAX_LOG_RETENTION_DAYS} days "
-                f"(got {spec.log_retention_days})"
-            )
+        # Cloud Logging's retention limits are a spec rule (spec_rules.py): validate reports them.
         super().__init__(name, spec, ctx, opts)
         apis = enable_apis(name, ctx, self, MONITORING_API, LOGGING_API, PUBSUB_API, KMS_API)
         self._project = project_id(ctx, self)

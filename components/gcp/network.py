@@ -18,16 +18,23 @@ Creates, for a new network (``network.existing_network_id`` omitted):
   GKE adds the rules its control plane needs (kubelet, webhooks) itself; nothing is opened to the
   internet.
 
-Reusing a network (``network.existing_network_id``, a network id ``projects/P/global/networks/N``
-or a bare name) creates nothing: the network is read with ``getNetwork``, and the subnet with
+Reusing a network (``network.existing_network_id``, a network name or its self link
+``projects/P/global/networks/N``): the network is read with ``getNetwork``, and the subnet with
 ``getSubnetwork``; it must be named ``<platform>-<environment>``, live in the platform region and
-carry the secondary ranges ``pods`` and ``services`` (the convention this module creates).
+carry the secondary ranges ``pods`` and ``services`` (the convention this module creates). What can
+be added to a network the platform does not own is added: with ``flow_logs``, a
+``gcp:networkmanagement/vpcFlowLogsConfig:VpcFlowLogsConfig`` on that subnet (and the Network
+Management API). What cannot is refused by the spec (``capabilities.py``, case "with
+existing_network_id"): an explicit ``cidr``, a ``nat_gateways`` other than the environment's
+default (egress is the network owner's), and ``private_endpoints`` (Private Google Access is a
+setting of the subnet: turn it on there and set ``private_endpoints: false``).
 
-GCP has no counterpart of some AWS knobs: Cloud NAT is a regional, zone-redundant managed service,
-so ``nat_gateways: per-zone`` changes nothing; a GCP subnet is regional and spans every zone, so
-``availability_zones`` does not apply (the cluster component places nodes: three zones outside dev).
-``private_endpoints``: Private Google Access is always on; Private Service Connect endpoints for
-Google APIs (and their DNS zones) are not declared.
+How GCP honours the cloud-neutral knobs: Cloud NAT is a regional, zone-redundant managed service, so
+both ``nat_gateways`` values get NAT without a zonal single point of failure; a GCP subnet is
+regional and spans every zone, so ``availability_zones`` is honoured by the cluster (the zones its
+node pools span). ``private_endpoints``: Private Google Access is on for the platform subnet (nodes
+and Cloud Run egress reach Google APIs without public addresses); Private Service Connect
+endpoints for Google APIs are not declared.
 
 The secondary range names and the API name live in ``common.py``: the cluster reads the same ranges.
 """
@@ -54,6 +61,7 @@ from mlfabric.components.spec import NetworkSpec
 # coarser and drop metadata).
 _FLOW_LOG_INTERVAL: Final = "INTERVAL_5_SEC"
 _FLOW_LOG_SAMPLING: Final = 0.5
+NETWORK_MANAGEMENT_API: Final = "networkmanagement.googleapis.com"
 # The allow rule at GCP's default priority; the deny rule last, just before the implied deny-all (65535).
 _INTERNAL_PRIORITY: Final = 1000
 _DENY_PRIORITY: Final = 65534
@@ -106,6 +114,28 @@ class GcpNetwork(NetworkOutputs):
         )
         self.network_id = network.id
         self.private_subnet_ids = subnet.id.apply(lambda subnet_id: [subnet_id])
+        if self._spec.flow_logs:
+            self._existing_flow_logs(subnet.id)
+
+    def _existing_flow_logs(self, subnet_id: pulumi.Output[str]) -> None:
+        """Flow logs on a subnet the platform does not own: a Network Management VPC Flow Logs
+        configuration (the subnet's own log_config belongs to whoever manages the subnet)."""
+        name, ctx = self._name, self._ctx
+        apis = enable_apis(name, ctx, self, NETWORK_MANAGEMENT_API)
+        gcp.networkmanagement.VpcFlowLogsConfig(
+            f"{name}-flow-logs",
+            project=ctx.account,
+            location="global",
+            vpc_flow_logs_config_id=f"{ctx.base_name}-flow-logs",
+            description=f"mlfabric {ctx.base_name}: flow logs of the platform subnet",
+            subnet=subnet_id,
+            aggregation_interval=_FLOW_LOG_INTERVAL,
+            flow_sampling=_FLOW_LOG_SAMPLING,
+            metadata="INCLUDE_ALL_METADATA",
+            state="ENABLED",
+            labels=ctx.tags(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(apis.values())),
+        )
 
     def _create(self) -> None:
         name, spec, ctx = self._name, self._spec, self._ctx

@@ -1,8 +1,12 @@
 """RBAC on GCP: personas become IAM grants of predefined roles to the spec's principals, scoped to the
 platform's own resources; one Workload Identity service account for training pods.
 
-Creates, for every principal of every persona, the grants of the persona's row in
-``PERSONA_GRANTS`` (predefined roles only — never ``roles/owner`` or ``roles/editor``):
+Creates, for every principal of every persona (``rbac.grants("gcp")``: a persona's list, or its
+``gcp:`` list when principals are given per cloud), the grants of the persona's template in
+``PERSONA_GRANTS`` (predefined roles only — never ``roles/owner`` or ``roles/editor``). A built-in
+persona is its own template; a custom persona (``rbac.custom_personas``) takes ``reader`` (access
+``read``: read data, images, models, endpoint settings, logs and dashboards), ``ci-deployer``
+(``deploy``) or ``platform-admin`` (``admin``):
 
 - buckets: a ``gcp:projects/iAMMember:IAMMember`` with an IAM condition naming exactly the platform's
   buckets (``resource.name`` of each bucket and its objects) — Cloud Storage is one of the services
@@ -44,7 +48,7 @@ from mlfabric.components import naming
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.common import account_id, models_of, project_id, repositories_of, services_of
-from mlfabric.components.spec import Persona, RbacSpec
+from mlfabric.components.spec import RbacSpec, Template
 
 TRAINING_NAMESPACE: Final = "ml-training"
 TRAINING_SERVICE_ACCOUNT: Final = "training"
@@ -67,8 +71,10 @@ class Grant:
     buckets: tuple[str, ...] = ()
 
 
-# What each persona may do, as data; mirrors the AWS persona capabilities.
-PERSONA_GRANTS: Final[dict[Persona, tuple[Grant, ...]]] = {
+# What each persona template may do, as data; mirrors the AWS persona capabilities. A built-in persona
+# is its own template; a custom persona takes the template of its access level (read: reader,
+# deploy: ci-deployer, admin: platform-admin).
+PERSONA_GRANTS: Final[dict[Template, tuple[Grant, ...]]] = {
     "data-scientist": (
         Grant("buckets", "roles/storage.objectViewer"),
         Grant("buckets", "roles/storage.objectCreator", (ARTIFACTS_BUCKET,)),
@@ -102,6 +108,16 @@ PERSONA_GRANTS: Final[dict[Persona, tuple[Grant, ...]]] = {
         Grant("endpoints", "roles/run.admin"),
         Grant("cluster", "roles/container.admin"),
         Grant("models", "roles/aiplatform.admin"),
+        Grant("project", "roles/monitoring.viewer"),
+        Grant("project", "roles/logging.viewer"),
+    ),
+    # Read only: data, images, models, endpoint settings, logs and dashboards; no write, no deploy,
+    # no invocation and nothing on the cluster.
+    "reader": (
+        Grant("buckets", "roles/storage.objectViewer"),
+        Grant("repositories", "roles/artifactregistry.reader"),
+        Grant("endpoints", "roles/run.viewer"),
+        Grant("models", "roles/aiplatform.viewer"),
         Grant("project", "roles/monitoring.viewer"),
         Grant("project", "roles/logging.viewer"),
     ),
@@ -140,12 +156,22 @@ class GcpRbac(RbacOutputs):
         self._repositories = repositories_of(ctx.registry)
         self._services = services_of(ctx.serving)
         self._has_models = bool(models_of(ctx.registry))
+        # Previous names of renamed repositories and endpoints: their grants keep their identity.
+        platform = ctx.spec
+        self._renamed: dict[str, list[str]] = {}
+        if platform is not None and platform.registry is not None:
+            self._renamed.update({f"repository:{k}": v for k, v in platform.registry.renamed_from.items()})
+        if platform is not None and platform.serving is not None:
+            self._renamed.update({f"endpoint:{e.name}": e.renamed_from for e in platform.serving.endpoints})
 
         # Bucket grants: (role, member) -> buckets (None: every platform bucket), one conditional grant each;
         # other grants: (target, role, member), one resource each.
         self._bucket_grants: dict[tuple[str, str], set[str] | None] = {}
         self._other_grants: set[tuple[str, str, str]] = set()
-        roles = {persona: self._collect(persona, principals) for persona, principals in spec.personas.items()}
+        # Grants are named after (role, member), never after a persona: a principal holding the same role
+        # through two personas gets one binding (two IAMMembers of one binding would remove it for both
+        # when either is deleted), and adding or renaming a persona does not move existing grants.
+        roles = {grant.persona: self._collect(grant.template, grant.principals) for grant in spec.grants("gcp")}
 
         for (role, member), buckets in sorted(self._bucket_grants.items(), key=lambda kv: kv[0]):
             self._bucket_grant(f"{name}-buckets-{_role_slug(role)}-{naming.short_hash(member)}", role, member,
@@ -160,12 +186,11 @@ class GcpRbac(RbacOutputs):
         self.workload_identity = workload.email if workload is not None else pulumi.Output.from_input("")
         self.register_contract()
 
-    def _collect(self, persona: Persona, principals: list[str]) -> set[str]:
+    def _collect(self, template: Template, principals: list[str]) -> set[str]:
         """Record the grants of one persona's principals; the roles the persona holds in this platform."""
         granted: set[str] = set()
-        for grant in PERSONA_GRANTS[persona]:
-            if grant.role in FORBIDDEN_ROLES:  # pragma: no cover - a table error
-                raise ValueError(f"{persona}: {grant.role} is a basic role")
+        for grant in PERSONA_GRANTS[template]:
+            assert grant.role not in FORBIDDEN_ROLES, f"{template}: {grant.role} is a basic role"
             targets = self._targets(grant)
             if not targets:
                 continue
@@ -226,6 +251,12 @@ class GcpRbac(RbacOutputs):
         ctx, child = self._ctx, self._child
         kind, _, item = target.partition(":")
         logical = f"{self._name}-{kind}{'-' + item if item else ''}-{_role_slug(role)}-{naming.short_hash(member)}"
+        previous = self._renamed.get(target, [])
+        if previous:
+            # The item's name sits right after the kind: replace it there, not in the member hash.
+            head = f"{self._name}-{kind}-{item}"
+            aliases = [pulumi.Alias(name=f"{self._name}-{kind}-{old}{logical[len(head):]}") for old in previous]
+            child = pulumi.ResourceOptions(parent=self, aliases=aliases)
         if kind == "repository":
             gcp.artifactregistry.RepositoryIamMember(
                 logical, project=ctx.account, location=ctx.region, repository=self._repositories[item],

@@ -29,6 +29,9 @@ the model ids are reserved by naming (``<platform>-<environment>-<model>``): ``m
 holds the resource names the models will have after their first upload
 (``projects/<project>/locations/<region>/models/<id>``), which RBAC and pipelines use.
 ``model_encryption_key`` (not part of the cross-cloud outputs) is the key uploads must name.
+
+A renamed repository or model (``registry.renamed_from``) keeps its identity: the repository's
+logical name's previous forms are aliases, and repository and model ids derive from the first name.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
+from mlfabric.components import naming
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.common import (
@@ -89,8 +93,11 @@ class GcpRegistry(RegistryOutputs):
                  opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(name, spec, ctx, opts)
         # Static (known at declaration): what per-repository IAM in other concerns is declared from.
-        self.repository_ids: dict[str, str] = {r: repository_id(ctx.base_name, r) for r in spec.repositories}
-        self.model_ids: dict[str, str] = {m: model_id(ctx.base_name, m) for m in spec.models}
+        # Physical ids derive from an item's first name: a repository or model id cannot change.
+        first = {item: naming.original_name(item, spec.renamed_from.get(item, []))
+                 for item in [*spec.repositories, *spec.models]}
+        self.repository_ids: dict[str, str] = {r: repository_id(ctx.base_name, first[r]) for r in spec.repositories}
+        self.model_ids: dict[str, str] = {m: model_id(ctx.base_name, first[m]) for m in spec.models}
         self.model_encryption_key: pulumi.Output[str] = pulumi.Output.from_input("")
         repositories = self._declare() if spec.repositories or spec.models else {}
 
@@ -129,8 +136,10 @@ class GcpRegistry(RegistryOutputs):
         self, repository: str, key: gcp.kms.CryptoKey, after: list[pulumi.Resource]
     ) -> gcp.artifactregistry.Repository:
         name, spec, ctx = self._name, self._spec, self._ctx
+        logical = f"{name}-repo-{repository}"
+        aliases = naming.rename_aliases(logical, repository, spec.renamed_from.get(repository, []))
         return gcp.artifactregistry.Repository(
-            f"{name}-repo-{repository}",
+            logical,
             project=ctx.account,
             location=ctx.region,
             repository_id=self.repository_ids[repository],
@@ -153,5 +162,5 @@ class GcpRegistry(RegistryOutputs):
             ],
             labels=ctx.tags({"mlfabric-repository": repository}),
             # The service agent must hold the key before the repository is created with it.
-            opts=ctx.stateful(self, depends_on=after),
+            opts=ctx.stateful(self, depends_on=after, aliases=aliases or None),
         )

@@ -7,8 +7,8 @@ DNS name and certificate the spec does not have, and must be applied through the
 server, which the private endpoint keeps out of the deployer's reach. Cloud Run v2 is declared
 entirely through Google's APIs: HTTPS URL, IAM-authenticated invocation, min/max instances, revision
 traffic split, CMEK, a dedicated identity and request metrics for alerting. Its limit is the GPU: it
-offers NVIDIA L4 only, so an endpoint asking for another accelerator is refused before anything is
-declared (serve those from the GKE cluster's GPU pools yourself).
+offers NVIDIA L4 only, so the spec refuses an endpoint asking for another accelerator (use
+``accelerator: l4``, or a CPU ``instance``).
 
 Creates: ``gcp:projects/service:Service`` for the Cloud Run API; with storage, a
 ``gcp:kms/cryptoKeyIAMMember`` letting the Cloud Run service agent use the platform's storage key
@@ -20,7 +20,7 @@ Creates: ``gcp:projects/service:Service`` for the Cloud Run API; with storage, a
   by callers with ``roles/run.invoker`` only (RBAC grants it; never ``allUsers``), between
   ``min_replicas`` and ``max_replicas`` instances, request concurrency derived from
   ``target_invocations_per_replica`` and ``latency_p99_ms`` (in-flight requests = rate x time per
-  request), CPU/memory from the spec's ``instance`` (a GCP machine of the catalogue) or the L4
+  request), CPU/memory from the spec's ``instance`` (a machine type of ``machine_types.json``) or the L4
   shape (4 vCPU, 16 GiB, 1 GPU, CPU always allocated, zonal redundancy in prod only), egress to
   private ranges through the platform subnet when there is a network, deletion protection with the
   platform's;
@@ -29,16 +29,16 @@ Creates: ``gcp:projects/service:Service`` for the Cloud Run API; with storage, a
   responses above ``error_rate_percent`` of requests for five minutes; both notify every channel of
   the monitoring concern.
 
-Traffic: revisions are named ``<service>-<hash of the revision's settings>``. Without a challenger
-the main revision gets 100% (tag ``main``). With ``traffic.challenger`` the service's template runs
-the challenger image and traffic is split by revision: ``100 - percent`` to the main revision, which
-must already exist — deploy the main image first — and ``percent`` to the challenger (tag
-``challenger``). Each tagged revision also gets its own URL for smoke tests.
+Traffic: revisions are named ``<service>-<hash of the revision's settings>``; the service's traffic
+sends 100% to the revision its template declares (tag ``main``), so a service deploys from nothing and
+every traffic target names a revision the program declares. Cloud Run shifts all traffic to a new
+revision once it passes its startup probe.
 
-Not available on Cloud Run, so refused or ignored (AWS SageMaker has them): shadow variants (no
-request mirroring: refused), data capture (no payload capture: warned, request logs go to the
-platform log bucket), canary/linear rollouts with alarm rollback (a new revision takes its traffic
-once it passes its startup probe; a manual canary is a challenger with ``percent``).
+Refused by the spec on GCP (``capabilities.py``: each refusal names the field and what to use
+instead), never silently dropped: accelerators other than L4, a challenger (one service declares one
+revision, so a second one cannot exist on the first deploy), a shadow (no request mirroring),
+payload capture (Cloud Run's request logs carry no bodies), and canary/linear rollouts with alarm
+rollback (``traffic.strategy: all-at-once``; in dev only a warning).
 """
 
 from __future__ import annotations
@@ -65,16 +65,12 @@ from mlfabric.components.gcp.alerts import (
     threshold,
 )
 from mlfabric.components.gcp.common import account_id, agent_key_user, dict_output, enable_apis, services_prefix
+from mlfabric.components.gcp.machines import machine_type
 from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
 
 RUN_API: Final = "run.googleapis.com"
-# Cloud Run offers this GPU (the catalogue's device name for "l4" on GCP) and no other.
-CLOUD_RUN_ACCELERATORS: Final = ("l4",)
 # What an endpoint runs on when the spec names neither an instance nor an accelerator.
 DEFAULT_CPU_MACHINE: Final = "e2-standard-4"
-# Cloud Run's largest instance.
-MAX_VCPUS: Final = 8
-MAX_MEMORY_GIB: Final = 32
 MAX_CONCURRENCY: Final = 1000
 SERVICE_NAME_MAX: Final = 49
 CONTAINER_PORT: Final = 8080
@@ -106,43 +102,16 @@ def shape(endpoint: EndpointSpec) -> Shape:
     if endpoint.accelerator is not None:
         gpu = catalog.gpu_shape("gcp", endpoint.accelerator)
         return Shape(gpu.vcpus, gpu.memory_gib, gpu.device)
-    machine = catalog.cpu_machine("gcp", endpoint.instance or DEFAULT_CPU_MACHINE)
-    assert machine is not None  # _check refused unknown machines
-    return Shape(machine.vcpus, machine.memory_gib, None)
+    machine = machine_type(endpoint.instance or DEFAULT_CPU_MACHINE)
+    # The spec rules refused names without a published size (spec_rules.instance_problem).
+    assert machine is not None and machine.vcpus is not None and machine.memory_gib is not None
+    return Shape(machine.vcpus, math.ceil(machine.memory_gib), None)
 
 
 def concurrency(endpoint: EndpointSpec, monitoring: MonitoringSpec) -> int:
     """Requests one instance serves at once so it handles its target rate (Little's law), at least 1."""
     in_flight = endpoint.target_invocations_per_replica / 60 * monitoring.latency_p99_ms / 1000
     return max(1, min(MAX_CONCURRENCY, math.ceil(in_flight)))
-
-
-def _check(index: int, endpoint: EndpointSpec) -> None:
-    """What Cloud Run refuses or cannot do, caught before anything is declared; one line each."""
-    where = f"serving.endpoints[{index}]"
-    if endpoint.accelerator is not None and endpoint.accelerator not in CLOUD_RUN_ACCELERATORS:
-        raise pulumi.RunError(
-            f"{where}.accelerator: Cloud Run serves on {', '.join(CLOUD_RUN_ACCELERATORS)} GPUs only "
-            f"(got {endpoint.accelerator!r}); use l4, or serve from the training cluster's GPU pools"
-        )
-    if endpoint.instance is not None:
-        machine = catalog.cpu_machine("gcp", endpoint.instance)
-        known = ", ".join(m.name for m in catalog.CPU_MACHINES if m.cloud == "gcp")
-        if machine is None:
-            raise pulumi.RunError(
-                f"{where}.instance: not a GCP machine the catalogue knows (got {endpoint.instance!r}); "
-                f"use one of {known}, or accelerator: l4"
-            )
-        if machine.vcpus > MAX_VCPUS or machine.memory_gib > MAX_MEMORY_GIB:
-            raise pulumi.RunError(
-                f"{where}.instance: a Cloud Run instance has at most {MAX_VCPUS} vCPUs and {MAX_MEMORY_GIB} GiB "
-                f"(got {endpoint.instance!r})"
-            )
-    if endpoint.traffic.shadow is not None:
-        raise pulumi.RunError(
-            f"{where}.traffic.shadow: Cloud Run cannot mirror requests to a shadow version; drop the shadow "
-            "or use a challenger with a small percent (got a shadow)"
-        )
 
 
 def _traffic(split: list[tuple[str, str, int]]) -> list[gcp.cloudrunv2.ServiceTrafficArgs]:
@@ -163,18 +132,14 @@ class GcpServing(ServingOutputs):
 
     def __init__(self, name: str, spec: ServingSpec, ctx: PlatformContext,
                  opts: pulumi.ResourceOptions | None = None) -> None:
-        for index, endpoint in enumerate(spec.endpoints):
-            _check(index, endpoint)
+        # What Cloud Run cannot do was refused by the spec (capabilities.py, spec_rules.py).
         super().__init__(name, spec, ctx, opts)
         self._monitoring = ctx.monitoring_spec
         # Static (known at declaration): what per-service IAM in RBAC is declared from.
-        self.service_names: dict[str, str] = {e.name: service_name(ctx.base_name, e.name) for e in spec.endpoints}
-        if any(e.data_capture_percent > 0 for e in spec.endpoints):
-            pulumi.log.warn(
-                "serving: Cloud Run cannot capture request and response payloads; data_capture_percent is not "
-                "applied on GCP (request logs, without payloads, go to the platform log bucket)",
-                self,
-            )
+        # A renamed endpoint keeps its service: physical names derive from its first name.
+        self.service_names: dict[str, str] = {
+            e.name: service_name(ctx.base_name, naming.original_name(e.name, e.renamed_from)) for e in spec.endpoints
+        }
         # What every service waits for, the key its revisions are encrypted with, where its alerts go.
         self._after: list[pulumi.Resource] = []
         self._key: pulumi.Output[str] | None = None
@@ -199,10 +164,8 @@ class GcpServing(ServingOutputs):
         repository = image_repository(image)
         if repository is None:
             return pulumi.Output.from_input(image)
-        if self._ctx.registry is None:
-            raise pulumi.RunError(
-                f"serving: image {image!r} names a platform repository but the platform has no registry"
-            )
+        # The spec refuses an image naming a repository registry.repositories does not declare.
+        assert self._ctx.registry is not None, image
         suffix = image[len(repository):]
         return self._ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
 
@@ -215,26 +178,32 @@ class GcpServing(ServingOutputs):
     def _revisions(
         self, service: str, endpoint: EndpointSpec
     ) -> tuple[str, str, list[gcp.cloudrunv2.ServiceTrafficArgs]]:
-        """(image, revision) the service's template runs, and the traffic split over pinned revisions."""
-        challenger = endpoint.traffic.challenger
+        """(image, revision) the service's template runs, and its traffic: all of it to that revision.
+
+        Traffic only ever names the revision this template declares, so a service deploys from
+        nothing (a challenger, which would need a second revision the program cannot declare, is
+        refused by the spec: capabilities.py)."""
         main = self._revision(service, endpoint.image, endpoint)
-        if challenger is None:
-            return endpoint.image, main, _traffic([("main", main, 100)])
-        revision = self._revision(service, challenger.image, endpoint)
-        split = [("main", main, 100 - challenger.percent), ("challenger", revision, challenger.percent)]
-        return challenger.image, revision, _traffic(split)
+        return endpoint.image, main, _traffic([("main", main, 100)])
 
     def _endpoint(self, endpoint: EndpointSpec) -> gcp.cloudrunv2.Service:
         ctx = self._ctx
         logical = f"{self._name}-{endpoint.name}"
         physical = self.service_names[endpoint.name]
+        first = naming.original_name(endpoint.name, endpoint.renamed_from)
+
+        def renamed(resource: str) -> pulumi.ResourceOptions:
+            """Options of a child derived from the endpoint: its previous names as aliases."""
+            aliases = naming.rename_aliases(resource, endpoint.name, endpoint.renamed_from)
+            return pulumi.ResourceOptions(parent=self, aliases=aliases or None)
+
         runtime = gcp.serviceaccount.Account(
             f"{logical}-runtime",
-            account_id=account_id(ctx.base_name, f"serve-{endpoint.name}"),
+            account_id=account_id(ctx.base_name, f"serve-{first}"),
             display_name=f"mlfabric {ctx.base_name}: endpoint {endpoint.name}",
             description="Identity of the endpoint's Cloud Run revisions; holds no role.",
             project=ctx.account,
-            opts=self._child,
+            opts=renamed(f"{logical}-runtime"),
         )
         image, revision, traffics = self._revisions(physical, endpoint)
         labels = ctx.tags({"mlfabric-endpoint": endpoint.name, "mlfabric-model": endpoint.model})
@@ -254,9 +223,9 @@ class GcpServing(ServingOutputs):
             traffics=traffics,
             deletion_protection=ctx.deletion_protection,
             labels=labels,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._after),
+            opts=pulumi.ResourceOptions.merge(renamed(logical), pulumi.ResourceOptions(depends_on=self._after)),
         )
-        self._endpoint_alerts(logical, physical, service)
+        self._endpoint_alerts(logical, physical, service, endpoint)
         return service
 
     def _template(
@@ -310,9 +279,15 @@ class GcpServing(ServingOutputs):
             egress="PRIVATE_RANGES_ONLY",
         )
 
-    def _endpoint_alerts(self, logical: str, physical: str, service: gcp.cloudrunv2.Service) -> None:
-        """p99 latency and error rate per revision, so a challenger is watched on its own."""
+    def _endpoint_alerts(
+        self, logical: str, physical: str, service: gcp.cloudrunv2.Service, endpoint: EndpointSpec
+    ) -> None:
+        """p99 latency and error rate per revision."""
         spec = self._monitoring
+
+        def aliases(resource: str) -> list[pulumi.Alias]:
+            return naming.rename_aliases(resource, endpoint.name, endpoint.renamed_from)
+
         # Built from the service's name output so each policy depends on its service.
         revisions = service.name.apply(
             lambda name: f'resource.type="cloud_run_revision" AND resource.labels.service_name="{name}"'
@@ -331,8 +306,9 @@ class GcpServing(ServingOutputs):
                 )
             ],
             documentation=f"p99 latency of endpoint {physical} stayed above {spec.latency_p99_ms} ms for "
-            "5 minutes. The revision label says whether main or challenger is slow.",
+            "5 minutes. The revision label says which revision is slow.",
             severity="ERROR",
+            aliases=aliases(f"{logical}-p99-latency"),
         )
         self._alerts.policy(
             f"{logical}-error-rate",
@@ -353,4 +329,5 @@ class GcpServing(ServingOutputs):
             documentation=f"5xx or 4xx responses of endpoint {physical} stayed above {spec.error_rate_percent:g}% "
             "of requests for 5 minutes.",
             severity="ERROR",
+            aliases=aliases(f"{logical}-error-rate"),
         )

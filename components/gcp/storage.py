@@ -14,6 +14,10 @@ Unlike pulumi-aws v7, a GCS bucket carries encryption, versioning, lifecycle and
 policies read them from the bucket's own inputs. Every bucket ``depends_on`` the key's IAM member:
 a bucket whose default key the service agent may not use yet fails its first write.
 
+A renamed bucket (``renamed_from``) keeps its GCS bucket: the logical name's previous forms are
+aliases, the bucket has no name input (the provider keeps the name it auto-generated, in the state),
+and its usage-log prefix stays the first name.
+
 TLS only is inherent on GCP: Cloud Storage is reached through Google's HTTPS front end, and with
 public access prevention enforced there is no anonymous access that could be served any other way.
 What a bucket cannot express, and so is not enforced here: a deny-non-TLS or minimum-TLS-version
@@ -33,6 +37,7 @@ from typing import Final
 import pulumi
 import pulumi_gcp as gcp
 
+from mlfabric.components import naming
 from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.common import KMS_API, concern_key, days, enable_api, key_user
@@ -96,6 +101,7 @@ class GcpStorage(StorageOutputs):
         role: str,
         lifecycle_rules: list[gcp.storage.BucketLifecycleRuleArgs],
         logging: gcp.storage.BucketLoggingArgs | None = None,
+        aliases: list[pulumi.Alias] | None = None,
     ) -> gcp.storage.Bucket:
         """A CMEK-encrypted bucket with IAM-only access and no public access; data and log buckets."""
         return gcp.storage.Bucket(
@@ -112,7 +118,9 @@ class GcpStorage(StorageOutputs):
             logging=logging,
             force_destroy=self._spec.force_destroy,
             labels=self._ctx.tags({"mlfabric-bucket": role}),
-            opts=self._ctx.stateful(self, depends_on=list(self._ready)),
+            # No name input: the provider auto-names the bucket once and keeps that name in its state, so
+            # a renamed spec bucket (aliases) keeps its GCS bucket.
+            opts=self._ctx.stateful(self, depends_on=list(self._ready), aliases=aliases or None),
         )
 
     def _access_log_bucket(self) -> gcp.storage.Bucket:
@@ -133,16 +141,20 @@ class GcpStorage(StorageOutputs):
         return bucket
 
     def _bucket(self, spec: BucketSpec) -> gcp.storage.Bucket:
+        # A renamed bucket keeps its usage-log prefix (the first name) and its resource (aliases).
+        first = naming.original_name(spec.name, spec.renamed_from)
         logging = (
-            gcp.storage.BucketLoggingArgs(log_bucket=self._log_bucket.name, log_object_prefix=spec.name)
+            gcp.storage.BucketLoggingArgs(log_bucket=self._log_bucket.name, log_object_prefix=first)
             if self._log_bucket is not None
             else None
         )
+        logical = f"{self._name}-{spec.name}"
         return self._private_bucket(
-            f"{self._name}-{spec.name}",
+            logical,
             spec.name,
             self._lifecycle_rules(spec.retention_days, spec.archive_after_days),
             logging,
+            naming.rename_aliases(logical, spec.name, spec.renamed_from),
         )
 
     def _lifecycle_rules(

@@ -9,7 +9,7 @@ JSON Schema shows them (``x-environment-defaults``) and a model's value never de
 elsewhere. Errors come out as one line per problem: ``path.to.field: what is wrong (got X)``.
 
 One module per section (``network``, ``storage``, ``training``, ``registry``, ``serving``,
-``operations`` for monitoring and rbac), the root and its cross-section checks in ``platform``,
+``monitoring``, ``rbac``), the root and its cross-section checks in ``platform``,
 what they are all made of in ``base``. Import from this package, not from the modules.
 
 The rules here hold on every cloud. What only one cloud refuses (EKS's two zones, SageMaker's
@@ -32,15 +32,27 @@ from mlfabric.components.spec.base import (
     SpecProblem,
     env_default,
 )
+from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
-from mlfabric.components.spec.operations import MonitoringSpec, RbacSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
 from mlfabric.components.spec.parse import format_errors, json_schema, parse_spec
 from mlfabric.components.spec.platform import (
     PlatformSpec,
+    image_reference_problem,
     image_repository,
     principal_problems,
+    spec_notes,
     tag_key_problem,
+)
+from mlfabric.components.spec.rbac import (
+    ACCESS_TEMPLATES,
+    BUILT_IN_PERSONAS,
+    AccessLevel,
+    CustomPersonaSpec,
+    PersonaGrant,
+    PrincipalsByCloud,
+    RbacSpec,
+    Template,
 )
 from mlfabric.components.spec.registry import RegistrySpec
 from mlfabric.components.spec.serving import EndpointSpec, ServingSpec, TrafficSpec, VariantSpec
@@ -48,11 +60,49 @@ from mlfabric.components.spec.storage import BucketSpec, StorageSpec
 from mlfabric.components.spec.training import ClusterSpec, GpuPoolSpec, SystemPoolSpec, TrainingSpec
 
 __all__ = [
-    "ACCESS_LOG_BUCKET", "ENVIRONMENTS", "ENV_DEFAULTS_KEY", "RESERVED_TAG_KEYS", "SCHEMA_ID",
-    "SPEC_CONFIG_KEY", "AwsOptions", "AzureOptions", "BucketSpec", "ClusterSpec", "EndpointSpec",
-    "Environment", "GcpOptions", "GpuPoolSpec", "MonitoringSpec", "NetworkSpec", "Persona",
-    "PlatformSpec", "Problems", "RbacSpec", "RegistrySpec", "ServingSpec", "SpecError",
-    "SpecProblem", "StorageSpec", "SystemPoolSpec", "TrafficSpec", "TrainingSpec", "VariantSpec",
-    "env_default", "format_errors", "image_repository", "json_schema", "parse_spec",
-    "principal_problems", "tag_key_problem",
+    "ACCESS_LOG_BUCKET",
+    "ACCESS_TEMPLATES",
+    "BUILT_IN_PERSONAS",
+    "ENVIRONMENTS",
+    "ENV_DEFAULTS_KEY",
+    "RESERVED_TAG_KEYS",
+    "SCHEMA_ID",
+    "SPEC_CONFIG_KEY",
+    "AccessLevel",
+    "AwsOptions",
+    "AzureOptions",
+    "BucketSpec",
+    "ClusterSpec",
+    "CustomPersonaSpec",
+    "EndpointSpec",
+    "Environment",
+    "GcpOptions",
+    "GpuPoolSpec",
+    "MonitoringSpec",
+    "NetworkSpec",
+    "Persona",
+    "PersonaGrant",
+    "PlatformSpec",
+    "PrincipalsByCloud",
+    "Problems",
+    "RbacSpec",
+    "RegistrySpec",
+    "ServingSpec",
+    "SpecError",
+    "SpecProblem",
+    "StorageSpec",
+    "SystemPoolSpec",
+    "Template",
+    "TrafficSpec",
+    "TrainingSpec",
+    "VariantSpec",
+    "env_default",
+    "format_errors",
+    "image_reference_problem",
+    "image_repository",
+    "json_schema",
+    "parse_spec",
+    "principal_problems",
+    "spec_notes",
+    "tag_key_problem",
 ]

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
 SPEC_CONFIG_KEY: Final = "mlfabric:platform"
 SCHEMA_ID: Final = "https://mlfabric.dev/schema/platform-v1.json"
@@ -124,6 +124,10 @@ def _notify_target(value: str) -> str:
     return value
 
 
+def _as_list(value: Any) -> Any:
+    return [value] if isinstance(value, str) else value
+
+
 PlatformName = Annotated[str, AfterValidator(_platform_name)]
 ItemName = Annotated[str, AfterValidator(_item_name)]
 PoolName = Annotated[str, AfterValidator(_pool_name)]
@@ -131,6 +135,19 @@ Cidr = Annotated[str, AfterValidator(_cidr)]
 TagValue = Annotated[str, AfterValidator(_tag_value)]
 KubernetesVersion = Annotated[str, AfterValidator(_k8s_version)]
 NotifyTarget = Annotated[str, AfterValidator(_notify_target)]
+# The names an item had before (oldest first); a single name may be given as a string.
+PreviousNames = Annotated[list[ItemName], BeforeValidator(_as_list)]
+PreviousPoolNames = Annotated[list[PoolName], BeforeValidator(_as_list)]
+
+
+def renamed_from_field(what: str) -> Any:
+    """The ``renamed_from`` field of a named item (bucket, GPU pool, endpoint)."""
+    return Field(
+        default_factory=list,
+        description=f"Names this {what} had before, oldest first (one name may be given as a string): a "
+        "rename keeps the deployed resource (its physical name stays the first one) instead of "
+        "replacing it. Omitted: never renamed.",
+    )
 
 
 class SpecModel(BaseModel):
@@ -144,6 +161,24 @@ def unique_names(values: Iterable[str], path: str) -> list[tuple[tuple[str | int
         if value in seen:
             problems.append(((path, index), f"duplicate name (got {value!r})"))
         seen.add(value)
+    return problems
+
+
+def rename_problems(items: Iterable[tuple[str, list[str]]], path: str) -> list[tuple[tuple[str | int, ...], str]]:
+    """A previous name that is also a current name, or the previous name of two items."""
+    items = list(items)
+    current = {name for name, _ in items}
+    claimed: dict[str, str] = {}
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    for index, (name, previous) in enumerate(items):
+        for old in previous:
+            if old in current:
+                problems.append(((path, index, "renamed_from"), f"{old!r} is the current name of another "
+                                 f"item; a renamed item's old name cannot be reused (got {old!r})"))
+            elif old in claimed and claimed[old] != name:
+                problems.append(((path, index, "renamed_from"), f"{claimed[old]!r} was renamed from it "
+                                 f"already (got {old!r})"))
+            claimed.setdefault(old, name)
     return problems
 
 

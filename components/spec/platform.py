@@ -24,9 +24,10 @@ from mlfabric.components.spec.base import (
     raise_if,
 )
 from mlfabric.components.spec.defaults import fill_environment_defaults
+from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
-from mlfabric.components.spec.operations import MonitoringSpec, RbacSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
+from mlfabric.components.spec.rbac import RbacSpec
 from mlfabric.components.spec.registry import RegistrySpec
 from mlfabric.components.spec.serving import ServingSpec
 from mlfabric.components.spec.storage import StorageSpec
@@ -74,8 +75,8 @@ class PlatformSpec(SpecModel):
     @classmethod
     def _apply_environment_defaults(cls, data: Any) -> Any:
         if isinstance(data, Mapping) and data.get("environment") in ENVIRONMENTS:
-            return fill_environment_defaults(cls, data, data["environment"])
-        return data
+            data = fill_environment_defaults(cls, data, data["environment"])
+        return _fill_kubernetes_version(data)
 
     @model_validator(mode="after")
     def _cross_checks(self) -> PlatformSpec:
@@ -87,14 +88,44 @@ class PlatformSpec(SpecModel):
             self._check_storage,
             self._check_gpu_pools,
             self._check_serving,
+            self._check_images,
+            self._check_kubernetes_version,
         ):
             problems.extend(check())
         # Imported here: each cloud's kit imports its rules, and they import this module.
+        from mlfabric.components.capabilities import refusal_problems
         from mlfabric.components.kit import kit_for
 
-        problems.extend(kit_for(self.cloud).spec_rules(self))
+        kit = kit_for(self.cloud)
+        problems.extend(refusal_problems(self, kit.capabilities))
+        problems.extend(kit.spec_rules(self))
         raise_if(problems)
         return self
+
+    def _check_kubernetes_version(self) -> Problems:
+        from mlfabric.components.kit import kit_for
+        from mlfabric.components.kubernetes.versions import today
+
+        calendar = kit_for(self.cloud).kubernetes_calendar
+        if self.training is None or calendar is None:
+            return []
+        problem = calendar().problem(self.training.cluster.version, today())
+        return [(("training", "cluster", "kubernetes_version"), problem)] if problem else []
+
+    def _check_images(self) -> Problems:
+        if self.serving is None:
+            return []
+        immutable = self.registry is not None and self.registry.immutable_tags
+        problems: Problems = []
+        for index, endpoint in enumerate(self.serving.endpoints):
+            images = [("image", endpoint.image)]
+            images += [(f"traffic.{k}.image", v.image) for k, v in
+                       (("challenger", endpoint.traffic.challenger), ("shadow", endpoint.traffic.shadow)) if v]
+            for field, image in images:
+                problem = image_reference_problem(image, self.environment == "prod", immutable)
+                if problem:
+                    problems.append((("serving", "endpoints", index, *field.split(".")), problem))
+        return problems
 
     def _check_region(self) -> list[tuple[tuple[str | int, ...], str]]:
         regions = catalog.REGIONS[self.cloud]
@@ -174,13 +205,72 @@ def tag_key_problem(key: str) -> str | None:
 
 
 def principal_problems(spec: PlatformSpec, pattern: re.Pattern[str], example: str) -> Problems:
-    """Each persona principal that is not the cloud's kind of principal (``pattern``, e.g. ``example``)."""
+    """Each persona principal on the spec's cloud that is not the cloud's kind of principal
+    (``pattern``, e.g. ``example``)."""
     return [
-        (("rbac", "personas", persona, index), f"must be {example} (got {principal!r})")
-        for persona, principals in spec.rbac.personas.items()
-        for index, principal in enumerate(principals)
+        ((*grant.path, index), f"must be {example} (got {principal!r})")
+        for grant in spec.rbac.grants(spec.cloud)
+        for index, principal in enumerate(grant.principals)
         if not pattern.match(principal)
     ]
+
+
+_DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def image_reference_problem(image: str, prod: bool, immutable_platform_tags: bool) -> str | None:
+    """What the engine or the cloud would do wrong with an image reference, or None.
+
+    Without a tag or digest the runtime pulls ``latest``, whatever that is at the time; in prod the
+    image must not change under a running endpoint: a digest, or a platform repository whose tags
+    are immutable.
+    """
+    if _DIGEST.search(image):
+        return None
+    last = image.rsplit("/", 1)[-1]
+    if ":" not in last:
+        return f"names no tag or digest, so the runtime would pull whatever 'latest' is: add :<tag> or @sha256:<digest> (got {image!r})"
+    if not prod:
+        return None
+    platform_repository = image_repository(image) is not None
+    if platform_repository and immutable_platform_tags:
+        return None
+    why = "registry.immutable_tags is off" if platform_repository else "a tag outside the platform's registry can move"
+    return f"prod pins images by digest (image@sha256:<digest>) unless they come from a platform repository with immutable tags; {why} (got {image!r})"
+
+
+def _fill_kubernetes_version(data: Any) -> Any:
+    """The cloud's pinned default Kubernetes version, where a training cluster names none."""
+    if not isinstance(data, Mapping) or data.get("cloud") not in catalog.CLOUDS:
+        return data
+    training = data.get("training")
+    if not isinstance(training, Mapping):
+        return data
+    cluster = training.get("cluster", {})
+    if not isinstance(cluster, Mapping) or cluster.get("kubernetes_version") is not None:
+        return data
+    from mlfabric.components.kit import kit_for
+
+    calendar = kit_for(str(data["cloud"])).kubernetes_calendar
+    if calendar is None:
+        return data
+    return {**data, "training": {**training, "cluster": {**cluster, "kubernetes_version": calendar().default}}}
+
+
+def spec_notes(spec: PlatformSpec) -> list[str]:
+    """What ``validate`` and ``plan`` print besides errors: dev-only capability warnings and notes on
+    versions in extended support."""
+    from mlfabric.components.capabilities import spec_warnings
+    from mlfabric.components.kit import kit_for
+    from mlfabric.components.kubernetes.versions import today
+
+    notes = spec_warnings(spec)
+    calendar = kit_for(spec.cloud).kubernetes_calendar
+    if spec.training is not None and calendar is not None:
+        note = calendar().note(spec.training.cluster.version, today())
+        if note:
+            notes.append(f"training.cluster.kubernetes_version: {note}")
+    return notes
 
 
 def image_repository(image: str) -> str | None:

@@ -6,7 +6,17 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from mlfabric.components.spec.base import ItemName, SpecModel, SpecProblem, env_default, raise_if, unique_names
+from mlfabric.components.spec.base import (
+    ItemName,
+    PreviousNames,
+    SpecModel,
+    SpecProblem,
+    env_default,
+    raise_if,
+    rename_problems,
+    renamed_from_field,
+    unique_names,
+)
 
 # --- serving -----------------------------------------------------------------------------------
 
@@ -50,6 +60,7 @@ class EndpointSpec(SpecModel):
     """One autoscaled HTTPS inference endpoint."""
 
     name: ItemName = Field(description="Endpoint name.")
+    renamed_from: PreviousNames = renamed_from_field("endpoint")
     model: ItemName = Field(description="Model it serves; must be listed in registry.models.")
     image: str = Field(
         min_length=1,
@@ -95,7 +106,8 @@ class ServingSpec(SpecModel):
     endpoints: list[EndpointSpec] = Field(default_factory=list, description="Endpoints. Omitted: none.")
 
     @model_validator(mode="after")
-    def _namesunique_names(self) -> ServingSpec:
-        raise_if(unique_names((e.name for e in self.endpoints), "endpoints"))
+    def _names_unique(self) -> ServingSpec:
+        raise_if(unique_names((e.name for e in self.endpoints), "endpoints")
+                 + rename_problems(((e.name, e.renamed_from) for e in self.endpoints), "endpoints"))
         return self
 

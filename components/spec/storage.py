@@ -7,10 +7,13 @@ from pydantic import Field, model_validator
 from mlfabric.components.spec.base import (
     ACCESS_LOG_BUCKET,
     ItemName,
+    PreviousNames,
     SpecModel,
     SpecProblem,
     env_default,
     raise_if,
+    rename_problems,
+    renamed_from_field,
     unique_names,
 )
 
@@ -21,6 +24,7 @@ class BucketSpec(SpecModel):
     """One object-storage bucket (S3 bucket, GCS bucket, Azure blob container)."""
 
     name: ItemName = Field(description="Logical bucket name; the physical name adds platform and environment.")
+    renamed_from: PreviousNames = renamed_from_field("bucket")
     retention_days: int | None = Field(
         None, ge=1, le=36500,
         description="Delete objects this many days after creation. Omitted: kept until deleted.",
@@ -78,8 +82,9 @@ class StorageSpec(SpecModel):
     )
 
     @model_validator(mode="after")
-    def _namesunique_names(self) -> StorageSpec:
+    def _names_unique(self) -> StorageSpec:
         problems = unique_names((b.name for b in self.buckets), "buckets")
+        problems += rename_problems(((b.name, b.renamed_from) for b in self.buckets), "buckets")
         problems += [
             (("buckets", index, "name"), f"reserved for the access-log bucket (got {bucket.name!r})")
             for index, bucket in enumerate(self.buckets)

@@ -9,10 +9,13 @@ from mlfabric.components.spec.base import (
     Cidr,
     KubernetesVersion,
     PoolName,
+    PreviousPoolNames,
     SpecModel,
     SpecProblem,
     env_default,
     raise_if,
+    rename_problems,
+    renamed_from_field,
     unique_names,
 )
 
@@ -42,7 +45,12 @@ class SystemPoolSpec(SpecModel):
 class ClusterSpec(SpecModel):
     """The Kubernetes cluster GPU pools join (EKS, GKE, AKS)."""
 
-    kubernetes_version: KubernetesVersion = Field("1.31", description="Kubernetes minor version. Omitted: 1.31.")
+    kubernetes_version: KubernetesVersion | None = Field(
+        None,
+        description="Kubernetes minor version, one the cloud's managed service supports today (see the "
+        "version calendar). Omitted: the version this mlfabric release pins for the cloud (the newest in "
+        "standard support when its calendar was last updated).",
+    )
     endpoint_public_cidrs: list[Cidr] = Field(
         default_factory=list,
         description="CIDRs allowed to reach the API server from the internet. Omitted or empty: "
@@ -51,11 +59,19 @@ class ClusterSpec(SpecModel):
     system_pool: SystemPoolSpec = Field(default_factory=SystemPoolSpec, description="The system node pool.")
     audit_logging: bool = Field(True, description="Ship control-plane audit logs. Omitted: on.")
 
+    @property
+    def version(self) -> str:
+        """The cluster's Kubernetes minor version (the platform spec fills in the cloud's default)."""
+        if self.kubernetes_version is None:
+            raise ValueError("kubernetes_version is filled in by PlatformSpec: validate the whole spec")
+        return self.kubernetes_version
+
 
 class GpuPoolSpec(SpecModel):
     """One autoscaled pool of identical GPU nodes."""
 
     name: PoolName = Field(description="Pool name (1-12 lowercase letters/digits).")
+    renamed_from: PreviousPoolNames = renamed_from_field("GPU pool")
     accelerator: str = Field(
         description="Cloud-neutral accelerator: " + ", ".join(catalog.ACCELERATORS) + "."
     )
@@ -89,7 +105,8 @@ class TrainingSpec(SpecModel):
     )
 
     @model_validator(mode="after")
-    def _namesunique_names(self) -> TrainingSpec:
-        raise_if(unique_names((p.name for p in self.gpu_pools), "gpu_pools"))
+    def _names_unique(self) -> TrainingSpec:
+        raise_if(unique_names((p.name for p in self.gpu_pools), "gpu_pools")
+                 + rename_problems(((p.name, p.renamed_from) for p in self.gpu_pools), "gpu_pools"))
         return self
 

@@ -54,7 +54,7 @@ def check_command(
     output_format: FormatOption = OutputFormat.text,
     output: OutputOption = None,
 ) -> None:
-    """Evaluate the CrossGuard policy pack offline: exit 0 clean, 1 mandatory violations, 2 bad input."""
+    """Evaluate the CrossGuard policy pack offline: exit 0 clean, 1 mandatory violations, 2 bad input, 3 crash."""
     with usage_errors():
         report = check_source(_source(stack, file, plan_json, state), config)
     render(report, output_format, output)

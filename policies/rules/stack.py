@@ -149,6 +149,54 @@ def endpoint_alarms(resources: Sequence[PolicyResource], config: Mapping[str, An
                    f"target{extra}", endpoint.urn)
 
 
+
+SNS_SUBSCRIPTION = "aws:sns/topicSubscription:TopicSubscription"
+GCP_CHANNEL = "gcp:monitoring/notificationChannel:NotificationChannel"
+AZ_ACTION_GROUPS = ("azure-native:monitor:ActionGroup", "azure-native:insights:ActionGroup")
+# An action group's receiver lists: any one non-empty reaches someone.
+_AZ_RECEIVERS = ("emailReceivers", "webhookReceivers", "smsReceivers", "voiceReceivers", "azureAppPushReceivers",
+                 "armRoleReceivers", "logicAppReceivers", "azureFunctionReceivers", "automationRunbookReceivers",
+                 "itsmReceivers", "eventHubReceivers")
+
+ALERTS_REACH_SOMEONE = RuleInfo(
+    id="mlf-alerts-reach-someone",
+    title="A stack with endpoints pages someone",
+    description="A stack that serves endpoints has at least one notification target that reaches a person "
+    "or a system: an SNS topic subscription (AWS), a notification channel other than the Pub/Sub alert "
+    "stream (GCP), an action group with a receiver (Azure). Alarms routed only to a topic nobody "
+    "subscribes to page nobody. Advisory in dev and staging configs.",
+    remediation="List e-mail addresses or https:// webhooks under monitoring.notify.",
+    severity=HIGH,
+    enforcement=MANDATORY,
+    clouds=("aws", "gcp", "azure"),
+    resource_types=(SM_ENDPOINT, VERTEX_ENDPOINT, CLOUD_RUN, AML_ENDPOINT, SNS_SUBSCRIPTION, GCP_CHANNEL,
+                    *AZ_ACTION_GROUPS),
+    section="monitoring",
+    kind="stack",
+)
+
+
+def _reaches_someone(resource: PolicyResource) -> bool:
+    if resource.resource_type == SNS_SUBSCRIPTION:
+        return is_set(resource.props, "endpoint")
+    if resource.resource_type == GCP_CHANNEL:
+        # The pubsub channel streams alerts to the platform's own topic; it pages nobody by itself.
+        return str(resource.props.get("type") or "") != "pubsub" and not falsy(resource.props.get("enabled"))
+    return any(items(resource.props.get(key)) for key in _AZ_RECEIVERS) and not falsy(resource.props.get("enabled"))
+
+
+@stack_policy(ALERTS_REACH_SOMEONE)
+def alerts_reach_someone(resources: Sequence[PolicyResource], config: Mapping[str, Any]) -> Iterable[tuple[str, str | None]]:
+    del config
+    endpoints = of_types(resources, SM_ENDPOINT, VERTEX_ENDPOINT, CLOUD_RUN, AML_ENDPOINT)
+    if not endpoints:
+        return
+    if any(_reaches_someone(r) for r in of_types(resources, SNS_SUBSCRIPTION, GCP_CHANNEL, *AZ_ACTION_GROUPS)):
+        return
+    names = ", ".join(sorted(e.name for e in endpoints))
+    yield (f"the alarms of {len(endpoints)} endpoint(s) ({names}) notify nobody: no subscription, channel "
+           "or receiver reaches a person", None)
+
 STATEFUL_DEFAULT = [
     "aws:s3/bucket:Bucket", "aws:kms/key:Key", "aws:ecr/repository:Repository", "aws:eks/cluster:Cluster",
     "aws:efs/fileSystem:FileSystem", "aws:sagemaker/modelPackageGroup:ModelPackageGroup",
@@ -415,4 +463,5 @@ alert_topic_encrypted = flag_rule(TOPIC_ENCRYPTED, must_be_set(
     "kmsMasterKeyId", "kmsMasterKeyId is not set: messages are stored unencrypted"))
 
 
-POLICIES: list[MlfPolicy] = [endpoint_alarms, prod_stateful_protected, gpu_budget, allowed_regions, alert_topic_encrypted]
+POLICIES: list[MlfPolicy] = [endpoint_alarms, alerts_reach_someone, prod_stateful_protected, gpu_budget, allowed_regions,
+                             alert_topic_encrypted]

@@ -1,12 +1,10 @@
-"""The spec's `monitoring` and `rbac` sections."""
+"""The spec's `monitoring` section: alarms, who is notified, log retention."""
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from mlfabric.components.spec.base import NotifyTarget, Persona, SpecModel, env_default
-
-# --- monitoring and rbac --------------------------------------------------------------------------
+from mlfabric.components.spec.base import NotifyTarget, SpecModel, env_default, raise_if, unique_names
 
 
 class MonitoringSpec(SpecModel):
@@ -30,14 +28,10 @@ class MonitoringSpec(SpecModel):
         description="Days platform logs are kept.",
     )
 
-
-class RbacSpec(SpecModel):
-    """Who may do what: personas mapped to the cloud's principals."""
-
-    personas: dict[Persona, list[str]] = Field(
-        default_factory=dict,
-        description="Persona -> principals: IAM role/user ARNs (AWS), `user:`/`group:`/"
-        "`serviceAccount:` members (GCP), Entra object ids (Azure). Omitted: no human access "
-        "is granted by the platform.",
-    )
-
+    @model_validator(mode="after")
+    def _targets_unique(self) -> MonitoringSpec:
+        # Each target becomes a subscription named after it: two equal entries would be two
+        # resources with one URN, which the engine refuses.
+        raise_if([(path, message.replace("duplicate name", "duplicate target"))
+                  for path, message in unique_names(self.notify, "notify")])
+        return self

@@ -1,0 +1,150 @@
+"""AWS's capability table, walked row by row.
+
+Every spec field has a row (``missing_rows``/``unknown_rows``); every refused row's ``example`` makes a
+minimal staging spec fail validation naming the field; every honoured row's ``Evidence`` is found in
+the offline plan of its example stack (with its patch): the resource type, and the input at ``prop``.
+
+What a mock test cannot prove: that AWS does what the input says (that the flow log delivers, that
+the canary really bakes, that an alias keeps a bucket's name). The plan shows what mlfabric asks
+the provider for; the provider's and the cloud's answers need a real account (README: limits).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlfabric import stackfile
+from mlfabric.components.aws.capabilities import CAPABILITIES, WITH_EXISTING_NETWORK
+from mlfabric.components.capabilities import Capability, missing_rows, unknown_rows
+from mlfabric.components.spec import SpecError, parse_spec
+from mlfabric.testing import Plan, plan_spec
+from tests.helpers import ROOT, spec_data
+
+REFUSED = [row for row in CAPABILITIES if row.status == "refused"]
+HONOURED = [row for row in CAPABILITIES if row.status == "honoured" and row.evidence is not None]
+
+
+def row_id(row: Capability) -> str:
+    return f"{row.field} ({row.case})" if row.case else row.field
+
+
+def deep_merge(base: Any, patch: Any) -> Any:
+    """``patch`` merged into ``base``: mappings merge key by key, anything else is replaced."""
+    if isinstance(base, Mapping) and isinstance(patch, Mapping):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+def stack_spec(stack: str) -> dict[str, Any]:
+    data: dict[str, Any] = stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml").spec_data
+    return data
+
+
+@functools.cache
+def cached_plan(stack: str, patch_json: str) -> Plan:
+    return plan_spec(deep_merge(stack_spec(stack), json.loads(patch_json)), stack=stack)
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def value_at(inputs: Any, prop: str) -> Any:
+    """The input at a dotted camelCase path with ``[i]`` list indexes; KeyError when absent."""
+    node = inputs
+    for key, index in _STEP.findall(prop):
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                raise KeyError(prop)
+            node = node[int(index)]
+        else:
+            if not isinstance(node, Mapping) or key not in node:
+                raise KeyError(prop)
+            node = node[key]
+    return node
+
+
+def test_the_table_names_every_spec_field_and_no_other() -> None:
+    assert missing_rows("aws", CAPABILITIES) == []
+    assert unknown_rows("aws", CAPABILITIES) == []
+
+
+def test_every_refused_row_says_what_to_use_instead_and_has_an_example() -> None:
+    for row in REFUSED:
+        assert row.example is not None, row_id(row)
+        assert len(row.note) > 20, row_id(row)
+
+
+def test_the_kit_hands_over_this_table() -> None:
+    from mlfabric.components.aws.kit import KIT
+
+    assert KIT.capabilities == CAPABILITIES
+
+
+def _set(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    """``data`` with the (non-list) dotted ``field`` set to ``value``."""
+    node = data
+    *parents, leaf = field.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return data
+
+
+@pytest.mark.parametrize("row", REFUSED, ids=row_id)
+def test_a_refused_field_fails_validation_naming_the_field(row: Capability) -> None:
+    data = spec_data("aws", "staging")
+    if row.case == WITH_EXISTING_NETWORK:
+        _set(data, "network.existing_network_id", "vpc-0123456789abcdef0")
+    _set(data, row.field, row.example)
+    with pytest.raises(SpecError) as error:
+        parse_spec(data)
+    lines = [line for line in error.value.problems if line.startswith(f"{row.field}:")]
+    assert lines, error.value.problems
+    assert "not supported on aws" in lines[0]
+    assert row.note in lines[0]
+
+
+@pytest.mark.parametrize("row", [r for r in REFUSED if r.case == WITH_EXISTING_NETWORK], ids=row_id)
+def test_a_field_refused_on_an_existing_network_is_accepted_on_a_new_one(row: Capability) -> None:
+    parse_spec(_set(spec_data("aws", "staging"), row.field, row.example))
+
+
+@pytest.mark.parametrize("row", [r for r in REFUSED if r.case == WITH_EXISTING_NETWORK], ids=row_id)
+def test_on_an_existing_network_the_environment_default_is_not_refused(row: Capability) -> None:
+    parse_spec(_set(spec_data("aws", "prod"), "network.existing_network_id", "vpc-0123456789abcdef0"))
+
+
+@pytest.mark.parametrize("row", HONOURED, ids=row_id)
+def test_an_honoured_field_shows_in_the_plan_of_its_example_stack(row: Capability) -> None:
+    evidence = row.evidence
+    assert evidence is not None
+    plan = cached_plan(evidence.stack, json.dumps(dict(evidence.patch), sort_keys=True))
+    found = [r for r in plan.resources if r.type == evidence.type_token or r.type.startswith(evidence.type_token)]
+    assert found, f"{row_id(row)}: no {evidence.type_token} in the plan of {evidence.stack}"
+    if evidence.prop is None:
+        return
+    values = []
+    for record in found:
+        try:
+            values.append(value_at(record.inputs, evidence.prop))
+        except KeyError:
+            continue
+    assert values, f"{row_id(row)}: no {evidence.type_token} has an input at {evidence.prop}"
+    if evidence.equals is not None:
+        assert evidence.equals in values, f"{row_id(row)}: {evidence.prop} is {values}, not {evidence.equals!r}"
+
+
+def test_example_stacks_are_the_stack_files() -> None:
+    stacks = {row.evidence.stack for row in HONOURED if row.evidence is not None}
+    assert all((Path(ROOT) / "stacks" / f"Pulumi.{s}.yaml").is_file() for s in stacks)

@@ -1,0 +1,157 @@
+"""Azure's capability table, walked row by row.
+
+Every spec field has a row (``missing_rows``/``unknown_rows``); every refused row's ``example`` makes a
+minimal staging spec fail validation naming the field (and only warns in dev where the row is
+protective); every honoured row's ``Evidence`` is found in the offline plan of its example stack (with
+its patch): the resource type, and the input at ``prop``.
+
+What a mock test cannot prove: that Azure does what the input says (that Network Watcher writes the
+flow log, that the rollout script really bakes and rolls back, that an alias keeps a container). The
+plan shows what mlfabric asks the provider for; the provider's and the cloud's answers need a real
+subscription (README: limits).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from mlfabric import stackfile
+from mlfabric.components.azure.capabilities import CAPABILITIES, STANDARD_REGISTRY
+from mlfabric.components.capabilities import Capability, missing_rows, unknown_rows
+from mlfabric.components.spec import SpecError, parse_spec, spec_notes
+from mlfabric.testing import Plan, plan_spec
+from tests.helpers import ROOT, spec_data
+
+REFUSED = [row for row in CAPABILITIES if row.status == "refused"]
+HONOURED = [row for row in CAPABILITIES if row.status == "honoured" and row.evidence is not None]
+# What a refused row's case needs besides the field (a minimal staging spec is the starting point).
+CASE_PATCHES: dict[str, dict[str, Any]] = {STANDARD_REGISTRY: {"network": {"private_endpoints": False}}}
+
+
+def row_id(row: Capability) -> str:
+    return f"{row.field} ({row.case})" if row.case else row.field
+
+
+def deep_merge(base: Any, patch: Any) -> Any:
+    """``patch`` merged into ``base``: mappings merge key by key, anything else is replaced."""
+    if isinstance(base, Mapping) and isinstance(patch, Mapping):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
+        return merged
+    return copy.deepcopy(patch)
+
+
+def stack_spec(stack: str) -> dict[str, Any]:
+    data: dict[str, Any] = stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml").spec_data
+    return data
+
+
+@functools.cache
+def cached_plan(stack: str, patch_json: str) -> Plan:
+    return plan_spec(deep_merge(stack_spec(stack), json.loads(patch_json)), stack=stack)
+
+
+_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def value_at(inputs: Any, prop: str) -> Any:
+    """The input at a dotted camelCase path with ``[i]`` list indexes; KeyError when absent."""
+    node = inputs
+    for key, index in _STEP.findall(prop):
+        if index:
+            if not isinstance(node, list) or int(index) >= len(node):
+                raise KeyError(prop)
+            node = node[int(index)]
+        else:
+            if not isinstance(node, Mapping) or key not in node:
+                raise KeyError(prop)
+            node = node[key]
+    return node
+
+
+def _set(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
+    """``data`` with the (non-list) dotted ``field`` set to ``value``."""
+    node = data
+    *parents, leaf = field.split(".")
+    for part in parents:
+        node = node.setdefault(part, {})
+    node[leaf] = value
+    return data
+
+
+def test_the_table_names_every_spec_field_and_no_other() -> None:
+    assert missing_rows("azure", CAPABILITIES) == []
+    assert unknown_rows("azure", CAPABILITIES) == []
+
+
+def test_every_refused_row_says_what_to_use_instead_and_has_an_example() -> None:
+    for row in REFUSED:
+        assert row.example is not None, row_id(row)
+        assert len(row.note) > 20, row_id(row)
+        assert "[]" not in row.field, f"{row_id(row)}: the refusal test sets plain fields only"
+
+
+def test_the_kit_hands_over_this_table() -> None:
+    from mlfabric.components.azure.kit import KIT
+
+    assert KIT.capabilities == CAPABILITIES
+
+
+@pytest.mark.parametrize("row", REFUSED, ids=row_id)
+def test_a_refused_field_fails_validation_naming_the_field(row: Capability) -> None:
+    data = deep_merge(spec_data("azure", "staging"), CASE_PATCHES.get(row.case, {}))
+    _set(data, row.field, row.example)
+    with pytest.raises(SpecError) as error:
+        parse_spec(data)
+    lines = [line for line in error.value.problems if line.startswith(f"{row.field}:")]
+    assert lines, error.value.problems
+    assert "not supported on azure" in lines[0]
+    assert row.note in lines[0]
+
+
+@pytest.mark.parametrize("row", [r for r in REFUSED if r.protective], ids=row_id)
+def test_a_protective_refused_field_only_warns_in_dev(row: Capability) -> None:
+    data = deep_merge(spec_data("azure", "dev"), CASE_PATCHES.get(row.case, {}))
+    spec = parse_spec(_set(data, row.field, row.example))
+    assert any(note.startswith(f"{row.field}: not supported on azure") and "[warning: dev only" in note
+               for note in spec_notes(spec)), spec_notes(spec)
+
+
+def test_untagged_image_retention_is_accepted_on_a_premium_registry() -> None:
+    # staging has private endpoints by default, so its registry is Premium
+    parse_spec(spec_data("azure", "staging", registry={"untagged_image_retention_days": 30, "immutable_tags": False,
+                                                       "scan_on_push": False}))
+
+
+@pytest.mark.parametrize("row", HONOURED, ids=row_id)
+def test_an_honoured_field_shows_in_the_plan_of_its_example_stack(row: Capability) -> None:
+    evidence = row.evidence
+    assert evidence is not None
+    plan = cached_plan(evidence.stack, json.dumps(dict(evidence.patch), sort_keys=True))
+    found = [r for r in plan.resources if r.type == evidence.type_token or r.type.startswith(evidence.type_token)]
+    assert found, f"{row_id(row)}: no {evidence.type_token} in the plan of {evidence.stack}"
+    if evidence.prop is None:
+        return
+    values = []
+    for record in found:
+        try:
+            values.append(value_at(record.inputs, evidence.prop))
+        except KeyError:
+            continue
+    assert values, f"{row_id(row)}: no {evidence.type_token} has an input at {evidence.prop}"
+    if evidence.equals is not None:
+        assert evidence.equals in values, f"{row_id(row)}: {evidence.prop} is {values}, not {evidence.equals!r}"
+
+
+def test_example_stacks_are_the_stack_files() -> None:
+    stacks = {row.evidence.stack for row in HONOURED if row.evidence is not None}
+    assert all((Path(ROOT) / "stacks" / f"Pulumi.{s}.yaml").is_file() for s in stacks)
