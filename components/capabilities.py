@@ -72,6 +72,8 @@ class Capability:
     example: Any = None
     # the row applies only in this case (shown in the README table), e.g. "with existing_network_id"
     case: str = ""
+    # honoured by a policy-pack rule rather than a resource (its id), e.g. a budget
+    enforced_by: str = ""
 
 
 # --- the spec's fields ---------------------------------------------------------------------------
@@ -203,6 +205,19 @@ def unknown_rows(cloud: str, rows: Sequence[Capability]) -> list[str]:
     """Rows naming a field the spec does not have (a renamed or removed field)."""
     known = set(spec_fields())
     return [f"{cloud}: capability row for unknown field {row.field}" for row in rows if row.field not in known]
+
+
+def budget_rows() -> tuple[Capability, ...]:
+    """The `budget` section's rows, the same on every cloud (each cloud's table includes them)."""
+    how = ("checked by the policy rule mlf-cost-budget against the `mlfabric cost` estimate "
+           "(`mlfabric cost --policy-config OUT.json` passes both to the pack; mandatory in prod)")
+    return (
+        Capability("budget.idle_usd_per_month", "honoured", f"idle cost (pools at min) {how}",
+                   enforced_by="mlf-cost-budget"),
+        Capability("budget.full_scale_usd_per_month", "honoured",
+                   f"full-scale cost (a ceiling: every pool and endpoint at max all month) {how}",
+                   enforced_by="mlf-cost-budget"),
+    )
 
 
 # A row for fields every cloud honours the same way, by their nature (identity and placement).

@@ -91,9 +91,9 @@ GPU_SHAPES: Final[tuple[GpuShape, ...]] = (
         *_shapes("aws", "l4", "nvidia-l4",
                  (1, "g6.xlarge", 4, 16, 0.8048), (4, "g6.12xlarge", 48, 192, 4.6016),
                  (8, "g6.48xlarge", 192, 768, 13.3504)),
-        *_shapes("aws", "a100-40gb", "nvidia-tesla-a100", (8, "p4d.24xlarge", 96, 1152, 32.7726)),
-        *_shapes("aws", "a100-80gb", "nvidia-a100-80gb", (8, "p4de.24xlarge", 96, 1152, 40.9657)),
-        *_shapes("aws", "h100-80gb", "nvidia-h100-80gb", (8, "p5.48xlarge", 192, 2048, 98.32)),
+        *_shapes("aws", "a100-40gb", "nvidia-tesla-a100", (8, "p4d.24xlarge", 96, 1152, 21.96)),
+        *_shapes("aws", "a100-80gb", "nvidia-a100-80gb", (8, "p4de.24xlarge", 96, 1152, 27.447)),
+        *_shapes("aws", "h100-80gb", "nvidia-h100-80gb", (8, "p5.48xlarge", 192, 2048, 55.04)),
         # --- GCP: Compute Engine machine types (GKE node pools) ---
         *_shapes("gcp", "t4", "nvidia-tesla-t4",
                  (1, "n1-standard-4", 4, 15, 0.54), (2, "n1-standard-8", 8, 30, 1.08),

@@ -3,8 +3,8 @@
 
 Defines: the inventory a plan runs (clusters, node pools, endpoint variants), the line item a price
 becomes, the rule that prices a resource type per unit (:class:`Counted`), what a cloud's cost
-inventory hands the estimate (:class:`CostInventory`), and the spec-derived inventory of a cloud
-whose components are not read from the plan yet. Nothing here names a cloud or imports an SDK, and
+inventory hands the estimate (:class:`CostInventory`). Every cloud reads its inventory from the plan's
+registrations (what the program declared, not what the spec implies). Nothing here names a cloud or imports an SDK, and
 nothing reads ``mlfabric.plan`` itself: a cost inventory sees a plan through :class:`PlanView`.
 """
 
@@ -15,11 +15,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from mlfabric.components import catalog, prices
+from mlfabric.components import prices
 from mlfabric.components.catalog import Cloud
 
 if TYPE_CHECKING:
-    from mlfabric.components.spec import EndpointSpec, PlatformSpec
+    from mlfabric.components.kubernetes.versions import VersionCalendar
+    from mlfabric.components.spec import PlatformSpec
 
 class RecordView(Protocol):
     """One recorded registration, as a cost inventory reads it."""
@@ -61,6 +62,9 @@ class NodePool:
     spot: bool
     disk_gib: int
     logical: str = ""              # the node group's logical name in the plan ("" from the spec)
+    # how the boot disk is billed: "gib" (per GiB-month), "tier" (Azure managed disk tiers), "none"
+    # (ephemeral OS disks live on the VM's cache/temp disk)
+    disk_billing: Literal["gib", "tier", "none"] = "gib"
 
     @property
     def gpu(self) -> bool:
@@ -76,6 +80,11 @@ class Variant:
     min_replicas: int
     max_replicas: int
     shadow: bool = False
+    # Cloud Run services (billed per instance: vCPU-seconds, GiB-seconds and GPU-seconds)
+    cpu: float = 0.0
+    memory_gib: float = 0.0
+    gpu: str = ""                  # accelerator of one instance ("nvidia-l4"), "" for none
+    zonal_redundancy: bool = False
 
 
 @dataclass(frozen=True)
@@ -101,71 +110,13 @@ class Inventory:
     clusters: list[Cluster] = field(default_factory=list)
     pools: list[NodePool] = field(default_factory=list)
     endpoints: list[Endpoint] = field(default_factory=list)
-    # "plan" when read from the registrations, "spec" when derived from the spec (see spec_inventory)
+    # "plan": read from the registrations (every cloud reads its plan; "spec" is kept for old callers)
     source: Literal["plan", "spec"] = "plan"
 
 
 def as_int(value: Any, default: int = 0) -> int:
     """A recorded integer input (under the mock runtime integers arrive as floats)."""
     return int(value) if isinstance(value, int | float) else default
-
-
-def _has_component(plan: PlanView, concern: str) -> bool:
-    return any(r.type.startswith(f"mlfabric:{concern}:") for r in plan.components)
-
-
-def _serving_instance(spec: PlatformSpec, endpoint: EndpointSpec, default_instance: str) -> str:
-    if endpoint.instance is not None:
-        return endpoint.instance
-    if endpoint.accelerator is not None:
-        return catalog.gpu_shape(spec.cloud, endpoint.accelerator).machine
-    return default_instance
-
-
-def _spec_pools(spec: PlatformSpec, system_disk_gib: int) -> list[NodePool]:
-    if spec.training is None:
-        return []
-    system = spec.training.cluster.system_pool
-    pools = [NodePool("system", "system", system.machine or catalog.DEFAULT_SYSTEM_MACHINE[spec.cloud],
-                      system.min_nodes, system.max_nodes, False, system_disk_gib)]
-    for pool in spec.training.gpu_pools:
-        shape = catalog.gpu_shape(spec.cloud, pool.accelerator, pool.gpus_per_node)
-        pools.append(NodePool(pool.name, "gpu", shape.machine, pool.min_nodes, pool.max_nodes, pool.spot,
-                              pool.disk_gib))
-    return pools
-
-
-def _spec_endpoints(spec: PlatformSpec, default_instance: str) -> list[Endpoint]:
-    if spec.serving is None:
-        return []
-    endpoints: list[Endpoint] = []
-    for endpoint in spec.serving.endpoints:
-        instance = _serving_instance(spec, endpoint, default_instance)
-        names = ["main"]
-        names += ["challenger"] if endpoint.traffic.challenger else []
-        variants = [Variant(n, instance, endpoint.min_replicas, endpoint.max_replicas) for n in names]
-        if endpoint.traffic.shadow is not None:
-            variants.append(Variant("shadow", instance, endpoint.min_replicas, endpoint.max_replicas, shadow=True))
-        endpoints.append(Endpoint(endpoint.name, f"{spec.base_name}-{endpoint.name}", tuple(variants)))
-    return endpoints
-
-
-def spec_inventory(plan: PlanView, *, system_disk_gib: int, default_instance: str) -> Inventory:
-    """Pools and endpoints derived from the spec, for a cloud whose components are not read from the
-    plan yet — and only when the plan holds the concern's component (a concern not built on that
-    cloud costs nothing: costs are what exists). ``system_disk_gib`` is the cloud's system pool boot
-    disk; ``default_instance`` serves an endpoint that names neither instance nor accelerator."""
-    spec = plan.spec
-    version = spec.training.cluster.version if spec.training else ""
-    built = _has_component(plan, "cluster")
-    return Inventory(
-        spec.cloud,
-        spec.region,
-        [Cluster(spec.base_name, version)] if built else [],
-        _spec_pools(spec, system_disk_gib) if built else [],
-        _spec_endpoints(spec, default_instance) if _has_component(plan, "serving") else [],
-        "spec",
-    )
 
 
 # --- line items ------------------------------------------------------------------------------------
@@ -180,14 +131,18 @@ class LineItem:
     unit: str                      # what one unit is: node, replica, gateway, GiB, key, ...
     idle_units: float
     full_units: float
-    usd_per_unit_month: float | None   # None: no list price known (not in the totals)
+    usd_per_unit_month: float | None   # None: no list price known (named as unpriced, not in the totals)
     source: str = ""
     as_of: str = ""
     gpu: bool = False
     note: str = ""
+    verified: bool = True              # False: the price file marks the figure as not re-read
+    # a spot item's price range per unit-month (low, high); the totals use the high end
+    usd_range: tuple[float, float] | None = None
 
     @property
     def idle_usd(self) -> float:
+        """Idle cost; 0 for an unpriced item, which the totals report as missing (never shown as $0)."""
         return self.idle_units * (self.usd_per_unit_month or 0.0)
 
     @property
@@ -253,7 +208,7 @@ def no_extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
 class CostInventory:
     """What one cloud's plans run and what its resource types cost (a kit's ``cost_inventory``)."""
 
-    # the clusters, pools and endpoints a plan of this cloud runs
+    # the clusters, pools and endpoints a plan of this cloud runs (from its registrations)
     read: Callable[[PlanView], Inventory]
     # resource types billed per unit, first match wins
     counted: tuple[Counted, ...]
@@ -261,3 +216,28 @@ class CostInventory:
     notes: Callable[[Inventory], list[str]]
     # charges that fit none of the above (GCP's Cloud NAT bills per VM behind the gateway)
     extra_items: Callable[[PlanView, Inventory], list[LineItem]] = no_extra_items
+    # one serving replica's monthly price and a description, when the cloud bills replicas in its own
+    # way (Cloud Run instance time); None: the instance type's price (prices.serving_price)
+    replica_price: Callable[[Variant, str], tuple[prices.UnitPrice | None, str]] | None = None
+
+
+def control_plane_item(record: RecordView, label: str, version: str, calendar: VersionCalendar, *,
+                       tier: Literal["standard", "extended", "free"] = "standard") -> LineItem:
+    """A managed Kubernetes control plane, priced from the cloud's version calendar: the
+    extended-support rate when ``tier`` asks for it or the version is in extended support on
+    ``today()``, the standard rate otherwise, nothing on a free tier (AKS Free)."""
+    from mlfabric.components.kubernetes.versions import today
+
+    on = today()
+    in_extended = calendar.phase(version, on) == "extended"
+    if tier == "extended" or in_extended:
+        rate = calendar.extended_support_usd_per_hour
+        note = (f"Kubernetes {version} is in extended support on {on}" if in_extended
+                else "premium tier: billed at the extended-support (long-term support) rate")
+    elif tier == "free":
+        rate, note = 0.0, "free tier: no control-plane fee"
+    else:
+        rate, note = calendar.standard_usd_per_hour, ""
+    monthly = rate * prices.HOURS_PER_MONTH if rate is not None else None
+    return LineItem(concern_of(record), label, "cluster", 1.0, 1.0, monthly, calendar.source,
+                    calendar.as_of.isoformat(), note=note)

@@ -3,32 +3,36 @@
 Two views of one plan:
 
 - the **inventory** (:func:`inventory`): the node pools, serving endpoints and clusters the plan
-  declares, with their machine types and scaling bounds, as the cloud's kit reads them
-  (``components/<cloud>/cost_inventory.py``: from the recorded registrations where the cloud's
-  components can be read, so it is exactly what the program declared, otherwise from the spec, and
-  only when the plan contains the concern's component). ``preflight`` and ``verify`` read the same
-  inventory;
+  declares, with their machine types and scaling bounds, as the cloud's kit reads them from the
+  recorded registrations (``components/<cloud>/cost_inventory.py``), so it is exactly what the
+  program declared. ``preflight`` and ``verify`` read the same inventory;
 - the **estimate** (:func:`estimate`): one line item per billable thing, per component — control
-  planes, system nodes, each GPU pool, each endpoint variant (main, challenger, shadow), boot disks,
-  NAT gateways and public addresses counted from the plan, private endpoints, load balancers, keys,
-  alarms, dashboards — priced from ``mlfabric.components.catalog`` (nodes) and ``mlfabric.components.prices``
-  (everything else), each with its source and date. Which resource types are billed per unit, and
-  any charge of the cloud's own shape, come from the cloud's kit too.
+  planes (rates by support tier from the version calendars), system nodes, each GPU pool, each
+  endpoint variant (main, challenger, shadow; Cloud Run services per instance), boot and OS disks,
+  NAT gateways, public addresses, private endpoints, DNS zones, registries, load balancers, keys,
+  alarms, dashboards — priced from the cloud's price file (``components/<cloud>/prices.json``) for
+  the stack's region, each with its source and date.
 
-Idle means GPU pools at ``min_nodes`` and endpoints at ``min_replicas``; full scale means every pool
-at ``max_nodes`` and every endpoint at ``max_replicas``. A month is 730 hours. Spot pools are priced
-at on-demand x (1 - ``prices.SPOT_DISCOUNT``). Usage-based charges (storage, requests, data processed,
-logs, transfer) cannot be known offline and are named in the notes, not guessed.
+Idle means GPU pools at ``min_nodes`` and endpoints at ``min_replicas``; full scale is a **ceiling**:
+every pool at ``max_nodes`` and every endpoint at ``max_replicas`` for the whole month. A month is
+730 hours. Spot pools are priced at on-demand x the spot ratio of their family from the price file
+(the high end of its range; the range is shown). An item without a price for the region is listed
+as unpriced and the totals say "incomplete (N items unpriced)" — never $0; ``--strict`` exits 1 on
+it. Usage-based charges (storage, requests, data processed, logs, transfer) cannot be known offline
+and are named in the notes, not guessed.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Final
 
-from mlfabric.components import catalog, prices
+from mlfabric.components import prices
 from mlfabric.components.catalog import Cloud
 from mlfabric.components.costing import (
     Cluster,
@@ -37,36 +41,43 @@ from mlfabric.components.costing import (
     Inventory,
     LineItem,
     NodePool,
+    PlanView,
     Variant,
     concern_of,
     price_source,
 )
 from mlfabric.components.kit import kit_for
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL, SYSTEM_POOL_LABEL
-from mlfabric.plan import Plan
+from mlfabric.plan import ResourceRecord
 
 # The day-2 tools (preflight, verify) import the inventory's vocabulary from here.
 __all__ = [
     "GPU_POOL_LABEL",
     "SYSTEM_POOL_LABEL",
     "Cluster",
+    "Comparison",
     "Endpoint",
     "Estimate",
     "Inventory",
     "LineItem",
     "NodePool",
     "Variant",
+    "compare",
     "cost_summary_line",
     "estimate",
     "inventory",
+    "load_estimate",
+    "policy_config_entry",
     "render",
+    "render_comparison",
     "to_json_text",
 ]
 
 COST_FORMAT: Final = "mlfabric-cost/1"
+CEILING: Final = "full scale is a ceiling: every pool at max_nodes and every endpoint at max_replicas all month"
 
 
-def inventory(plan: Plan) -> Inventory:
+def inventory(plan: PlanView) -> Inventory:
     """Clusters, node pools and endpoints the plan declares, as the cloud's kit reads them."""
     return kit_for(plan.spec.cloud).cost_inventory.read(plan)
 
@@ -83,6 +94,7 @@ class Estimate:
     region: str
     items: list[LineItem]
     notes: list[str]
+    price_file_as_of: str = ""
 
     @property
     def idle_usd(self) -> float:
@@ -104,6 +116,19 @@ class Estimate:
     def unpriced(self) -> list[LineItem]:
         return [i for i in self.items if not i.priced]
 
+    @property
+    def complete(self) -> bool:
+        return not self.unpriced
+
+    @property
+    def unverified(self) -> list[LineItem]:
+        return [i for i in self.items if i.priced and not i.verified]
+
+    def completeness(self) -> str:
+        """"complete" or "incomplete (N items unpriced)"."""
+        n = len(self.unpriced)
+        return "complete" if n == 0 else f"incomplete ({n} item{'s' if n != 1 else ''} unpriced)"
+
     def to_json(self) -> dict[str, Any]:
         return {
             "format": COST_FORMAT,
@@ -112,15 +137,21 @@ class Estimate:
             "region": self.region,
             "currency": "USD",
             "hours_per_month": prices.HOURS_PER_MONTH,
-            "spot_discount": prices.SPOT_DISCOUNT,
+            "price_file_as_of": self.price_file_as_of,
+            "full_scale": CEILING,
+            "complete": self.complete,
             "totals": {
                 "idle_usd_per_month": round(self.idle_usd, 2),
                 "full_usd_per_month": round(self.full_usd, 2),
                 "idle_gpu_usd_per_month": round(self.idle_gpu_usd, 2),
                 "full_gpu_usd_per_month": round(self.full_gpu_usd, 2),
+                "status": self.completeness(),
+                "unpriced_items": len(self.unpriced),
             },
             "items": [
-                {**asdict(i), "idle_usd_per_month": round(i.idle_usd, 2), "full_usd_per_month": round(i.full_usd, 2)}
+                {**asdict(i),
+                 "idle_usd_per_month": round(i.idle_usd, 2) if i.priced else None,
+                 "full_usd_per_month": round(i.full_usd, 2) if i.priced else None}
                 for i in self.items
             ],
             "unpriced": [i.item for i in self.unpriced],
@@ -129,39 +160,65 @@ class Estimate:
 
 
 def _item(component: str, item: str, unit: str, idle: float, full: float, price: prices.UnitPrice | None,
-          *, factor: float = 1.0, gpu: bool = False, note: str = "") -> LineItem:
+          *, factor: float = 1.0, gpu: bool = False, note: str = "",
+          usd_range: tuple[float, float] | None = None) -> LineItem:
     source, as_of = price_source(price)
     monthly = price.usd_per_month * factor if price is not None else None
-    return LineItem(component, item, unit, idle, full, monthly, source, as_of, gpu, note)
+    return LineItem(component, item, unit, idle, full, monthly, source, as_of, gpu, note,
+                    price.verified if price is not None else True, usd_range if price is not None else None)
 
 
-def _pool_items(cloud: Cloud, pool: NodePool) -> list[LineItem]:
+def _missing(cloud: Cloud, kind: prices.Kind, sku: str, region: str) -> str:
+    elsewhere = prices.regions_priced(cloud, kind, sku)
+    found = f" (priced for {', '.join(elsewhere)})" if elsewhere else ""
+    return f"no {region} price for {sku} in components/{cloud}/prices.json{found}"
+
+
+def _pool_items(cloud: Cloud, region: str, pool: NodePool) -> list[LineItem]:
     what = "system nodes" if pool.role == "system" else f"GPU pool {pool.name}"
     capacity = "spot" if pool.spot else "on-demand"
-    factor = 1 - prices.SPOT_DISCOUNT if pool.spot else 1.0
-    note = f"spot: on-demand x {factor:.2f}" if pool.spot else ""
+    price = prices.machine_price(cloud, pool.machine, region)
+    factor, note, usd_range = 1.0, "", None
+    if pool.spot:
+        ratio = prices.spot_ratio(cloud, pool.machine)
+        factor = ratio.high
+        note = f"spot: on-demand x {ratio.low:.2f}-{ratio.high:.2f}, priced at {ratio.high:.2f}"
+        if price is not None:
+            usd_range = (round(price.usd_per_month * ratio.low, 2), round(price.usd_per_month * ratio.high, 2))
+    if price is None:
+        note = "; ".join(n for n in (note, _missing(cloud, "machine", pool.machine, region)) if n)
     items = [_item("cluster", f"{what} ({pool.machine} {capacity})", "node", pool.min_nodes, pool.max_nodes,
-                   prices.machine_price(cloud, pool.machine), factor=factor, gpu=pool.gpu, note=note)]
-    disk = prices.service_price(cloud, "disk-gib")
-    if disk is not None and pool.disk_gib:
+                   price, factor=factor, gpu=pool.gpu, note=note, usd_range=usd_range)]
+    if pool.disk_billing == "gib" and pool.disk_gib:
+        disk = prices.service_price(cloud, "disk-gib", region)
         items.append(_item("cluster", f"{what} boot disks ({pool.disk_gib} GiB per node)", "GiB",
-                           pool.min_nodes * pool.disk_gib, pool.max_nodes * pool.disk_gib, disk))
+                           pool.min_nodes * pool.disk_gib, pool.max_nodes * pool.disk_gib, disk,
+                           note="" if disk else _missing(cloud, "service", "disk-gib", region)))
     return items
 
 
-def _endpoint_items(cloud: Cloud, endpoint: Endpoint) -> list[LineItem]:
+def _endpoint_items(cloud: Cloud, region: str, endpoint: Endpoint) -> list[LineItem]:
+    custom = kit_for(cloud).cost_inventory.replica_price
     items: list[LineItem] = []
     for variant in endpoint.variants:
         role = "shadow" if variant.shadow else variant.name
+        if custom is not None and variant.cpu:
+            price, what = custom(variant, region)
+            items.append(_item("serving", f"endpoint {endpoint.name}: {role} ({variant.instance}: {what.split(';')[0]})",
+                               "instance", variant.min_replicas, variant.max_replicas, price, gpu=bool(variant.gpu),
+                               note="" if price else what.partition("; ")[2]))
+            continue
+        price = prices.serving_price(cloud, variant.instance, region)
+        sku = prices.serving_sku(cloud, variant.instance)
         items.append(_item(
             "serving", f"endpoint {endpoint.name}: {role} ({variant.instance})", "replica",
-            variant.min_replicas, variant.max_replicas, prices.serving_price(cloud, variant.instance),
-            gpu=prices.is_gpu_machine(cloud, variant.instance),
+            variant.min_replicas, variant.max_replicas, price, gpu=prices.is_gpu_machine(cloud, variant.instance),
+            note="" if price else _missing(cloud, prices.serving_kind(cloud), sku, region),
         ))
     return items
 
 
-def _counted_items(plan: Plan, rules: tuple[Counted, ...], *, overhead: bool) -> list[LineItem]:
+def _counted_items(plan: PlanView, rules: tuple[Counted, ...], *, overhead: bool) -> list[LineItem]:
     totals: dict[tuple[str, str, str, prices.ServiceKey], float] = defaultdict(float)
     for record in plan.custom_resources:
         for rule in rules:
@@ -172,34 +229,34 @@ def _counted_items(plan: Plan, rules: tuple[Counted, ...], *, overhead: bool) ->
             if key is not None and units:
                 totals[(concern_of(record), rule.label, rule.unit, key)] += units
             break
+    cloud, region = plan.spec.cloud, plan.spec.region
     items: list[LineItem] = []
     # Sorted: registration order under the mock runtime is not deterministic.
     for (component, label, unit, key), units in sorted(totals.items()):
-        price = prices.service_price(plan.spec.cloud, key)
-        items.append(_item(component, label, unit, units, units, price))
+        price = prices.service_price(cloud, key, region)
+        items.append(_item(component, label, unit, units, units, price,
+                           note="" if price else _missing(cloud, "service", key, region)))
     return items
 
 
-def _notes(plan: Plan, inventory_: Inventory, items: list[LineItem]) -> list[str]:
+def _notes(plan: PlanView, inventory_: Inventory, items: list[LineItem]) -> list[str]:
     cloud = plan.spec.cloud
     notes = [
-        f"monthly = {prices.HOURS_PER_MONTH} h; idle: GPU pools at min_nodes, endpoints at min_replicas; "
-        "full scale: every pool at max_nodes, every endpoint at max_replicas",
-        f"spot capacity priced at on-demand x {1 - prices.SPOT_DISCOUNT:.2f} (mlfabric.components.prices.SPOT_DISCOUNT)",
+        f"monthly = {prices.HOURS_PER_MONTH} h; idle: GPU pools at min_nodes, endpoints at min_replicas; {CEILING}",
+        f"prices: components/{cloud}/prices.json for {plan.spec.region} (as of {prices.load(cloud).as_of}); "
+        "spot at on-demand x the family's spot ratio (high end of its range)",
         "not included (usage-based): object storage, requests, data processed by NAT gateways and endpoints, "
         "data transfer, log ingestion and retention, image storage",
     ]
-    home = catalog.PRICE_SOURCES[cloud].region
-    if plan.spec.region != home:
-        notes.append(f"prices are {home} list prices; {plan.spec.region} may differ")
-    if inventory_.source == "spec" and (inventory_.pools or inventory_.endpoints):
-        notes.append("node pools and endpoints derived from the spec (this cloud's components are not read "
-                     "from the plan yet)")
     notes += kit_for(cloud).cost_inventory.notes(inventory_)
     for item in items:
         if not item.priced:
-            notes.append(f"no list price for {item.item} in components/prices.py or the catalogue: "
-                         "not included in the totals")
+            notes.append(f"unpriced: {item.item}" + (f" ({item.note})" if item.note else "")
+                         + " — not in the totals")
+    unverified = [i for i in items if i.priced and not i.verified]
+    if unverified:
+        notes.append(f"{len(unverified)} item(s) use figures the price file marks verified: false "
+                     "(not re-read on the vendor's page on its as_of date; see the file's notes)")
     if not any(r.type.endswith(("LoadBalancer", "ForwardingRule")) for r in plan.custom_resources):
         notes.append("load balancers created at run time by Kubernetes Services are not in the plan")
     return notes
@@ -208,22 +265,158 @@ def _notes(plan: Plan, inventory_: Inventory, items: list[LineItem]) -> list[str
 _ORDER: Final = ("network", "cluster", "serving", "storage", "registry", "monitoring", "rbac", "platform")
 
 
-def estimate(plan: Plan) -> Estimate:
+def estimate(plan: PlanView) -> Estimate:
     """Price everything the plan declares, idle and at full scale."""
-    cloud = plan.spec.cloud
+    cloud, region = plan.spec.cloud, plan.spec.region
     costs = kit_for(cloud).cost_inventory
     found = costs.read(plan)
     items = _counted_items(plan, costs.counted, overhead=False)
     items += costs.extra_items(plan, found)
     for pool in sorted(found.pools, key=lambda p: (p.gpu, p.name)):
-        items += _pool_items(cloud, pool)
+        items += _pool_items(cloud, region, pool)
     for endpoint in found.endpoints:
-        items += _endpoint_items(cloud, endpoint)
+        items += _endpoint_items(cloud, region, endpoint)
     items += _counted_items(plan, costs.counted, overhead=True)
     # Stable: within a component, infrastructure, then nodes and replicas, then overheads.
     rank = {c: i for i, c in enumerate(_ORDER)}
     items.sort(key=lambda i: rank.get(i.component, len(rank)))
-    return Estimate(plan.stack, cloud, plan.spec.region, items, _notes(plan, found, items))
+    stack = str(getattr(plan, "stack", ""))
+    return Estimate(stack, cloud, region, items, _notes(plan, found, items), prices.load(cloud).as_of)
+
+
+# --- comparing two plans ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _LoadedPlan:
+    """A plan read back from ``mlfabric plan --json`` (enough of it to estimate)."""
+
+    stack: str
+    spec: Any
+    resources: list[ResourceRecord]
+
+    @property
+    def custom_resources(self) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.custom]
+
+    @property
+    def components(self) -> list[ResourceRecord]:
+        return [r for r in self.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+
+    def of_type(self, type_token: str) -> list[ResourceRecord]:
+        return [r for r in self.resources if r.type == type_token]
+
+
+def _item_from_json(data: dict[str, Any]) -> LineItem:
+    names = set(LineItem.__dataclass_fields__)
+    kept = {k: v for k, v in data.items() if k in names}
+    if isinstance(kept.get("usd_range"), list):
+        kept["usd_range"] = tuple(kept["usd_range"])
+    return LineItem(**kept)
+
+
+def load_estimate(path: Path) -> Estimate:
+    """An estimate from a file: ``mlfabric cost --format json`` output, or ``mlfabric plan --json``
+    output (estimated again with today's price files)."""
+    document = json.loads(path.read_text())
+    if document.get("format") == COST_FORMAT:
+        return Estimate(str(document.get("stack") or ""), document["cloud"], document["region"],
+                        [_item_from_json(i) for i in document.get("items") or []], list(document.get("notes") or []),
+                        str(document.get("price_file_as_of") or ""))
+    if str(document.get("format") or "").startswith("mlfabric-plan/"):
+        spec = SimpleNamespace(cloud=document["cloud"], region=document["region"])
+        fields = set(ResourceRecord.__dataclass_fields__)
+        resources = [ResourceRecord(**{k: v for k, v in r.items() if k in fields}) for r in document["resources"]]
+        return estimate(_LoadedPlan(str(document.get("stack") or ""), spec, resources))  # type: ignore[arg-type]
+    raise ValueError(f"{path}: neither an mlfabric plan (--json) nor a cost estimate (format {COST_FORMAT})")
+
+
+@dataclass
+class Comparison:
+    """The monthly delta between two estimates, item by item (keyed by component and item)."""
+
+    old: Estimate
+    new: Estimate
+    rows: list[tuple[str, str, float | None, float | None, float | None, float | None]] = field(default_factory=list)
+
+    @property
+    def idle_delta(self) -> float:
+        return self.new.idle_usd - self.old.idle_usd
+
+    @property
+    def full_delta(self) -> float:
+        return self.new.full_usd - self.old.full_usd
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": "mlfabric-cost-compare/1",
+            "old": {"stack": self.old.stack, "idle_usd_per_month": round(self.old.idle_usd, 2),
+                    "full_usd_per_month": round(self.old.full_usd, 2), "status": self.old.completeness()},
+            "new": {"stack": self.new.stack, "idle_usd_per_month": round(self.new.idle_usd, 2),
+                    "full_usd_per_month": round(self.new.full_usd, 2), "status": self.new.completeness()},
+            "delta": {"idle_usd_per_month": round(self.idle_delta, 2), "full_usd_per_month": round(self.full_delta, 2)},
+            "items": [{"component": c, "item": i, "old_idle": oi, "new_idle": ni, "old_full": of, "new_full": nf}
+                      for c, i, oi, ni, of, nf in self.rows],
+        }
+
+
+def compare(old: Estimate, new: Estimate) -> Comparison:
+    """Items added, removed or changed in cost between ``old`` and ``new`` (unchanged ones left out)."""
+    def index(result: Estimate) -> dict[tuple[str, str], LineItem]:
+        return {(i.component, i.item): i for i in result.items}
+
+    before, after = index(old), index(new)
+    rows: list[tuple[str, str, float | None, float | None, float | None, float | None]] = []
+    for key in list(before) + [k for k in after if k not in before]:
+        was, now = before.get(key), after.get(key)
+
+        def usd(item: LineItem | None, idle: bool) -> float | None:
+            if item is None:
+                return 0.0
+            if not item.priced:
+                return None
+            return item.idle_usd if idle else item.full_usd
+
+        row = (key[0], key[1], usd(was, True), usd(now, True), usd(was, False), usd(now, False))
+        if row[2] != row[3] or row[4] != row[5] or (was is None) != (now is None):
+            rows.append(row)
+    return Comparison(old, new, rows)
+
+
+# --- budgets as policy -----------------------------------------------------------------------------
+
+BUDGET_RULE: Final = "mlf-cost-budget"
+
+
+def policy_config_entry(result: Estimate, budget: Any) -> dict[str, Any]:
+    """The ``mlf-cost-budget`` entry of a policy config: the spec's budget and this estimate, for the
+    policy pack (which imports nothing of mlfabric and cannot price a plan itself)."""
+    entry: dict[str, Any] = {
+        "estimate": {
+            "idleUsdPerMonth": round(result.idle_usd, 2),
+            "fullScaleUsdPerMonth": round(result.full_usd, 2),
+            "unpricedItems": len(result.unpriced),
+            "stack": result.stack,
+            "priceFileAsOf": result.price_file_as_of,
+        },
+    }
+    if budget is not None:
+        if budget.idle_usd_per_month is not None:
+            entry["idleUsdPerMonth"] = budget.idle_usd_per_month
+        if budget.full_scale_usd_per_month is not None:
+            entry["fullScaleUsdPerMonth"] = budget.full_scale_usd_per_month
+    return entry
+
+
+def write_policy_config(result: Estimate, budget: Any, environment: str, out: Path) -> None:
+    """The environment's policy config with the ``mlf-cost-budget`` entry filled in, written to ``out``
+    (for ``pulumi preview --policy-pack-config`` and ``mlfabric check``)."""
+    base_file = Path(__file__).parent / "policies" / "config" / f"{environment}.json"
+    document: dict[str, Any] = json.loads(base_file.read_text()) if base_file.exists() else {}
+    setting = document.get(BUDGET_RULE)
+    level = setting.get("enforcementLevel") if isinstance(setting, dict) else setting
+    document[BUDGET_RULE] = {**({"enforcementLevel": level} if level else {}), **policy_config_entry(result, budget)}
+    out.write_text(json.dumps(document, indent=2) + "\n")
 
 
 # --- output ---------------------------------------------------------------------------------------
@@ -233,27 +426,35 @@ def _usd(value: float) -> str:
     return f"${value:,.2f}"
 
 
+def _signed(value: float) -> str:
+    return f"{'+' if value >= 0 else '-'}${abs(value):,.2f}"
+
+
 def _units(value: float) -> str:
     return f"{value:g}"
 
 
-def cost_summary_line(plan: Plan) -> str:
+def _total(result: Estimate, value: float) -> str:
+    return _usd(value) + ("" if result.complete else " + unpriced")
+
+
+def cost_summary_line(plan: PlanView) -> str:
     """One line for ``mlfabric plan``: monthly cost idle and at full scale, with the price basis."""
     try:
         result = estimate(plan)
     except Exception as error:  # the plan must print even if pricing cannot be worked out
         return f"cost: not estimated ({type(error).__name__}: {error})"
-    source = catalog.PRICE_SOURCES[result.cloud]
-    unpriced = f"; {len(result.unpriced)} item(s) without a list price" if result.unpriced else ""
+    status = "" if result.complete else f"; {result.completeness()}"
     return (
-        f"cost: {_usd(result.idle_usd)}/month idle, {_usd(result.full_usd)}/month at full scale "
-        f"(GPU {_usd(result.idle_gpu_usd)} idle) — {result.cloud} list prices {source.region} {source.as_of}"
-        f"{unpriced}; `mlfabric cost` itemises"
+        f"cost: {_usd(result.idle_usd)}/month idle, {_usd(result.full_usd)}/month at full scale (ceiling) "
+        f"(GPU {_usd(result.idle_gpu_usd)} idle) — {result.cloud} list prices {result.region} "
+        f"{result.price_file_as_of}{status}; `mlfabric cost` itemises"
     )
 
 
 def render(console: Any, result: Estimate) -> None:
-    """A rich table of line items, totals, price sources and notes."""
+    """A rich table of line items, totals, price sources and notes (readable at 80 columns: item
+    names wrap, numbers never do)."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -262,30 +463,152 @@ def render(console: Any, result: Estimate) -> None:
         if item.source:
             sources.setdefault((item.source, item.as_of), len(sources) + 1)
     table = Table(title=f"Monthly cost — stack {result.stack}, {result.cloud} {result.region} (USD, "
-                        f"{prices.HOURS_PER_MONTH} h)")
-    for column, justify in (("component", "left"), ("item", "left"), ("unit price /mo", "right"),
-                            ("idle", "right"), ("idle $/mo", "right"), ("full", "right"), ("full $/mo", "right"),
-                            ("src", "right")):
-        table.add_column(column, justify=justify)  # type: ignore[arg-type]
+                        f"{prices.HOURS_PER_MONTH} h; full = ceiling)", pad_edge=False)
+    table.add_column("item (idle -> full units)", ratio=1, overflow="fold", min_width=16)
+    for column in ("$/unit-mo", "idle $/mo", "full $/mo", "src"):
+        table.add_column(column, justify="right", no_wrap=True)
+    component = None
     for item in result.items:
-        price = _usd(item.usd_per_unit_month) + f" /{item.unit}" if item.usd_per_unit_month is not None else "n/a"
+        if item.component != component:
+            component = item.component
+            table.add_row(f"[bold]{escape(component)}[/]", "", "", "", "")
+        price = (_usd(item.usd_per_unit_month) + ("*" if not item.verified else "")
+                 if item.usd_per_unit_month is not None else "[red]unpriced[/]")
         ref = sources.get((item.source, item.as_of))
-        text = escape(item.item) + (f" [dim]({escape(item.note)})[/]" if item.note else "")
-        table.add_row(item.component, text, price,
-                      _units(item.idle_units), _usd(item.idle_usd), _units(item.full_units), _usd(item.full_usd),
-                      f"[{ref}]" if ref else "")
+        counts = f"{_units(item.idle_units)} -> {_units(item.full_units)} {item.unit}"
+        text = "  " + escape(item.item) + f" [dim]{escape(counts)}[/]" + (
+            f" [dim]({escape(item.note)})[/]" if item.note else "")
+        idle = _usd(item.idle_usd) if item.priced else "[red]n/a[/]"
+        full = _usd(item.full_usd) if item.priced else "[red]n/a[/]"
+        table.add_row(text, price, idle, full, f"[{ref}]" if ref else "")
     table.add_section()
-    table.add_row("", "[bold]total[/]", "", "", f"[bold]{_usd(result.idle_usd)}[/]", "",
-                  f"[bold]{_usd(result.full_usd)}[/]", "")
-    table.add_row("", "of which GPU", "", "", _usd(result.idle_gpu_usd), "", _usd(result.full_gpu_usd), "")
+    status = "" if result.complete else f" — [red]{escape(result.completeness())}[/]"
+    table.add_row(f"[bold]total[/]{status}", "", f"[bold]{_total(result, result.idle_usd)}[/]",
+                  f"[bold]{_total(result, result.full_usd)}[/]", "")
+    table.add_row("  of which GPU", "", _usd(result.idle_gpu_usd), _usd(result.full_gpu_usd), "")
     console.print(table)
+    console.print(f"total: {_total(result, result.idle_usd)}/month idle, {_total(result, result.full_usd)}/month at "
+                  f"full scale — {result.completeness()}", highlight=False)
+    console.print("full $/mo is a ceiling: every pool at max_nodes and every endpoint at max_replicas for the "
+                  "whole month.", highlight=False)
     if not result.items:
         console.print("nothing in this plan has a fixed hourly or monthly price", highlight=False)
+    if result.unverified:
+        console.print("* figure marked verified: false in the price file (check before you budget)", highlight=False)
     for (url, as_of), ref in sources.items():
         console.print(escape(f"[{ref}] {url}, {as_of}"), highlight=False)
     for note in result.notes:
         console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
 
 
-def to_json_text(result: Estimate) -> str:
+def render_comparison(console: Any, comparison: Comparison) -> None:
+    """The monthly delta of a change, idle and at full scale, item by item."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Monthly cost delta — {comparison.old.stack or 'old'} -> {comparison.new.stack or 'new'} "
+                        "(USD)", pad_edge=False)
+    table.add_column("item", ratio=1, overflow="fold", min_width=16)
+    for column in ("idle before", "idle after", "full before", "full after"):
+        table.add_column(column, justify="right", no_wrap=True)
+
+    def money(value: float | None) -> str:
+        return "[red]unpriced[/]" if value is None else _usd(value)
+
+    for component, item, old_idle, new_idle, old_full, new_full in comparison.rows:
+        table.add_row(escape(f"{component}: {item}"), money(old_idle), money(new_idle), money(old_full), money(new_full))
+    table.add_section()
+    table.add_row("[bold]total[/]", _usd(comparison.old.idle_usd), _usd(comparison.new.idle_usd),
+                  _usd(comparison.old.full_usd), _usd(comparison.new.full_usd))
+    console.print(table)
+    console.print(f"delta: {_signed(comparison.idle_delta)}/month idle, {_signed(comparison.full_delta)}/month at "
+                  "full scale (ceiling)", highlight=False)
+    for result, name in ((comparison.old, "before"), (comparison.new, "after")):
+        if not result.complete:
+            console.print(f"[red]{name}: {escape(result.completeness())}[/]", highlight=False)
+    if not comparison.rows:
+        console.print("no item changed in cost", highlight=False)
+
+
+def to_json_text(result: Estimate | Comparison) -> str:
     return json.dumps(result.to_json(), indent=2) + "\n"
+
+
+# --- the command -----------------------------------------------------------------------------------
+
+EXIT_INCOMPLETE: Final = 1
+
+
+def run(plan: PlanView, *, output_format: str = "text", json_out: Path | None = None, strict: bool = False,
+        compare_with: Path | None = None, policy_config: Path | None = None, console: Any = None) -> int:
+    """``mlfabric cost``: print the estimate (or its delta against ``compare_with``) and return the
+    exit code: 1 under ``strict`` when an item is unpriced, else 0."""
+    import sys
+
+    from mlfabric.errors import UsageError
+
+    result = estimate(plan)
+    shown: Estimate | Comparison = result
+    if compare_with is not None:
+        try:
+            shown = compare(load_estimate(compare_with), result)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise UsageError([f"--compare {compare_with}: {error}"]) from None
+    if policy_config is not None:
+        spec = plan.spec
+        write_policy_config(result, getattr(spec, "budget", None), str(getattr(spec, "environment", "dev")),
+                            policy_config)
+    if output_format == "json" or (json_out is not None and str(json_out) == "-"):
+        sys.stdout.write(to_json_text(shown))
+    else:
+        if console is None:
+            from rich.console import Console
+
+            console = Console()
+        if isinstance(shown, Comparison):
+            render_comparison(console, shown)
+        else:
+            render(console, shown)
+    if json_out is not None and str(json_out) != "-":
+        json_out.write_text(to_json_text(shown))
+        if console is not None:
+            console.print(f"estimate written to {json_out}")
+    if strict and not result.complete:
+        sys.stderr.write(f"cost: {result.completeness()}: {', '.join(i.item for i in result.unpriced)}\n")
+        return EXIT_INCOMPLETE
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m mlfabric.cost``: the ``mlfabric cost`` options, until ``mlfabric.day2`` delegates
+    to :func:`run` (see the module docstring of ``mlfabric.day2``)."""
+    import argparse
+
+    from mlfabric.cli_options import read_stack
+    from mlfabric.errors import UsageError
+    from mlfabric.plan import plan_stack
+
+    parser = argparse.ArgumentParser(prog="mlfabric cost", description=__doc__.split("\n")[0] if __doc__ else "")
+    parser.add_argument("-s", "--stack")
+    parser.add_argument("-f", "--file", type=Path)
+    parser.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+    parser.add_argument("--json", type=Path, dest="json_out")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when any item is unpriced")
+    parser.add_argument("--compare", type=Path, dest="compare_with",
+                        help="an older `mlfabric plan --json` or `mlfabric cost --format json` file")
+    parser.add_argument("--policy-config", type=Path,
+                        help="write the environment's policy config with the mlf-cost-budget entry filled in")
+    args = parser.parse_args(argv)
+    try:
+        return run(plan_stack(read_stack(args.stack, args.file)), output_format=args.output_format,
+                   json_out=args.json_out, strict=args.strict, compare_with=args.compare_with,
+                   policy_config=args.policy_config)
+    except UsageError as error:
+        import sys
+
+        sys.stderr.write(f"{error}\n")
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

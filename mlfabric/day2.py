@@ -11,7 +11,6 @@ line; the CLI's ``--debug`` shows the traceback).
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -41,25 +40,37 @@ def cost_command(
     file: FileOption = None,
     json_out: Annotated[
         Path | None,
-        typer.Option("--json", help="Also write the estimate as JSON to this file ('-' for stdout only).",
-                     show_default=False),
+        typer.Option("--json", help="Also write the estimate (or the comparison) as JSON to this file ('-' for "
+                     "stdout only).", show_default=False),
+    ] = None,
+    output_format: Annotated[
+        str, typer.Option("--format", help="text (a table readable at 80 columns) or json.")
+    ] = "text",
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Exit 1 when an item has no list price (the totals are incomplete).")
+    ] = False,
+    compare_with: Annotated[
+        Path | None,
+        typer.Option("--compare", help="An older `mlfabric plan --json` or `mlfabric cost --format json` file: "
+                     "print the monthly delta, idle and at full scale, item by item.", show_default=False),
+    ] = None,
+    policy_config: Annotated[
+        Path | None,
+        typer.Option("--policy-config", help="Write the environment's policy config with the mlf-cost-budget "
+                     "entry (the spec's budget and this estimate) to this file.", show_default=False),
     ] = None,
 ) -> None:
-    """Monthly cost of the stack idle and at full scale, itemised, with price sources (offline)."""
+    """Monthly cost of the stack idle and at full scale (a ceiling), itemised, with price sources (offline)."""
     from rich.console import Console
 
     from mlfabric import cost
 
+    if output_format not in ("text", "json"):
+        raise typer.BadParameter("--format must be text or json")
     with usage_errors():
-        result = cost.estimate(_plan(stack, file))
-    if json_out is not None and str(json_out) == "-":
-        sys.stdout.write(cost.to_json_text(result))
-        return
-    console = Console()
-    cost.render(console, result)
-    if json_out is not None:
-        json_out.write_text(cost.to_json_text(result))
-        console.print(f"estimate written to {json_out}")
+        code = cost.run(_plan(stack, file), output_format=output_format, json_out=json_out, strict=strict,
+                        compare_with=compare_with, policy_config=policy_config, console=Console())
+    raise typer.Exit(code)
 
 
 def preflight_command(

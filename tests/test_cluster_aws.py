@@ -157,13 +157,15 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
         "kubernetes:rbac.authorization.k8s.io/v1:Role": 1,
         "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding": 1,
         DEPLOYMENT: 1,
+        # the device plugin's and the Cluster Autoscaler's (enforced by the VPC CNI's network policy agent)
+        "kubernetes:networking.k8s.io/v1:NetworkPolicy": 2,
     }
 
 
 def test_each_more_gpu_pool_adds_one_launch_template_one_node_group_and_four_asg_tags(dev: Built, prod: Built) -> None:
     difference = prod.counts() - dev.counts()
     assert difference == {LAUNCH_TEMPLATE: 1, NODE_GROUP: 1, ASG_TAG: 4}
-    assert sum(prod.counts().values()) == 44
+    assert sum(prod.counts().values()) == 46
 
 
 def test_child_logical_names_derive_from_the_component_name_with_fixed_suffixes(prod: Built) -> None:
@@ -228,7 +230,7 @@ def test_control_plane_logs_are_off_when_audit_logging_is_off() -> None:
     assert only(built.records, CLUSTER).inputs.get("enabledClusterLogTypes", []) == []
     assert not [r for r in built.children if r.type == LOG_GROUP]
     key_policy = json.loads(only(built.records, KMS_KEY, "fraud-dev-cluster").inputs["policy"])
-    assert [s["Sid"] for s in key_policy["Statement"]] == ["AccountAdministersKeyThroughIam"]
+    assert [s["Sid"] for s in key_policy["Statement"]] == ["AccountAdministersKeyThroughIam", "PlatformRolesUseKey"]
 
 
 def test_cluster_uses_access_entries_the_spec_version_and_managed_addons_only(prod: Built) -> None:
@@ -412,7 +414,11 @@ def test_autoscaler_discovers_this_clusters_node_groups_and_runs_on_system_nodes
     deployment = only(prod.records, DEPLOYMENT)
     pod = deployment.inputs["spec"]["template"]["spec"]
     (container,) = pod["containers"]
-    assert container["image"] == f"registry.k8s.io/autoscaling/cluster-autoscaler:v{eks_calendar().default}.0"
+    # pinned by the digest of the tag where one is verified (AUTOSCALER_DIGESTS: 1.35 is)
+    assert container["image"] == (
+        f"registry.k8s.io/autoscaling/cluster-autoscaler:v{eks_calendar().default}.0"
+        "@sha256:2fc9433dd3b47baef0e68d6b1110b770a3c93db10c7bead4c5bc6cb21c72b875"
+    )
     assert "--cloud-provider=aws" in container["command"]
     assert (
         "--node-group-auto-discovery=asg:tag=k8s.io/cluster-autoscaler/enabled,k8s.io/cluster-autoscaler/fraud-prod"
@@ -477,7 +483,8 @@ def test_device_plugin_tolerates_the_gpu_taint_and_runs_only_on_gpu_nodes(prod: 
     assert terms == [{"matchExpressions": [{"key": "k8s.amazonaws.com/accelerator", "operator": "Exists"}]}]
     (container,) = pod["containers"]
     assert container["image"].startswith("nvcr.io/nvidia/k8s-device-plugin:v0.")
-    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}
+    assert container["securityContext"] == {"allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+                                            "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}}
     assert pod["volumes"] == [{"name": "device-plugin", "hostPath": {"path": "/var/lib/kubelet/device-plugins"}}]
     assert pod["priorityClassName"] == "system-node-critical"
 
@@ -492,7 +499,7 @@ def test_kubernetes_resources_go_through_a_provider_built_from_the_clusters_kube
     assert config["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "fraud-prod"]
     assert provider.inputs["clusterIdentifier"] == "arn:aws:eks:us-east-1:123456789012:cluster/fraud-prod"
     kubernetes = [r for r in prod.children if r.type.startswith("kubernetes:")]
-    assert len(kubernetes) == 7
+    assert len(kubernetes) == 9
     assert all(r.provider.startswith(provider.urn + "::") for r in kubernetes)
 
 
@@ -611,3 +618,18 @@ def test_container_insights_addon_runs_with_its_own_scoped_role(prod: Built) -> 
     attachment = next(r for r in prod.records if r.type == "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
                       and r.inputs["role"] == role_name)
     assert attachment.inputs["policyArn"].endswith(":policy/CloudWatchAgentServerPolicy")
+
+
+def test_the_vpc_cni_enforces_network_policies(prod: Built) -> None:
+    """A mock cannot show the network policy agent running: only that EKS is asked to enable it."""
+    cni = only(prod.records, ADDON, "fraud-prod-vpc-cni")
+    assert json.loads(cni.inputs["configurationValues"]) == {"enableNetworkPolicy": "true"}
+    assert all("configurationValues" not in r.inputs for r in of_type(prod.records, ADDON) if r is not cni)
+
+
+def test_an_autoscaler_version_without_a_verified_digest_keeps_its_tag() -> None:
+    from mlfabric.components.aws.cluster_addons import AUTOSCALER_DIGESTS, autoscaler_image
+
+    assert "1.33" not in AUTOSCALER_DIGESTS
+    assert autoscaler_image("1.33") == "registry.k8s.io/autoscaling/cluster-autoscaler:v1.33.0"
+    assert autoscaler_image("1.31").endswith("@" + AUTOSCALER_DIGESTS["1.31"])

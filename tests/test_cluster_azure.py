@@ -56,6 +56,7 @@ DCRA = "azure-native:monitor:DataCollectionRuleAssociation"
 DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
+NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 GROUP_ID = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-x"
 WORKSPACE_ID = f"{GROUP_ID}/providers/Microsoft.OperationalInsights/workspaces/log-x"
@@ -148,6 +149,7 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
         POOL: 1,
         K8S_PROVIDER: 1,
         DAEMON_SET: 1,
+        NETWORK_POLICY: 1,  # around the device plugin (components/kubernetes), enforced by Cilium
     }
 
 
@@ -438,3 +440,25 @@ def test_the_policy_pack_finds_nothing_mandatory(environment: str, dev: Built, p
     built = dev if environment == "dev" else prod
     report = check_source(Source("test", "mlfabric", environment, "azure", "", built.records))
     assert [f"{v.rule_id}: {v.message}" for v in report.violations if v.mandatory] == []
+
+
+# --- hardening (issue 15) -------------------------------------------------------------------------------
+
+
+def test_every_agent_pool_encrypts_temp_disks_and_caches_at_host(dev: Built, prod: Built) -> None:
+    for built in (dev, prod):
+        [profile] = only(built.records, CLUSTER).inputs["agentPoolProfiles"]
+        assert profile["enableEncryptionAtHost"] is True
+        assert all(p.inputs["enableEncryptionAtHost"] is True for p in of_type(built.records, POOL))
+
+
+def test_the_cluster_enforces_network_policy_with_cilium(dev: Built) -> None:
+    profile = only(dev.records, CLUSTER).inputs["networkProfile"]
+    assert (profile["networkPolicy"], profile["networkDataplane"]) == ("cilium", "cilium")
+
+
+def test_the_kms_key_is_hsm_backed_in_a_premium_vault_in_prod_only(dev: Built, prod: Built) -> None:
+    assert only(prod.records, VAULT).inputs["properties"]["sku"]["name"] == "premium"
+    assert only(prod.records, KEY).inputs["properties"]["kty"] == "RSA-HSM"
+    assert only(dev.records, VAULT).inputs["properties"]["sku"]["name"] == "standard"
+    assert only(dev.records, KEY).inputs["properties"]["kty"] == "RSA"

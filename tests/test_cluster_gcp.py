@@ -42,6 +42,7 @@ KEY = "gcp:kms/cryptoKey:CryptoKey"
 KEY_RING = "gcp:kms/keyRing:KeyRing"
 KEY_USER = "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember"
 SERVICE = "gcp:projects/service:Service"
+BINAUTHZ = "gcp:binaryauthorization/policy:Policy"
 PROJECT = "ml-platform-test"
 NUMBER = "123456789012"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
@@ -143,7 +144,8 @@ def prod() -> Built:
 
 def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> None:
     assert dev.counts() == {
-        SERVICE: 2,          # Kubernetes Engine, Cloud KMS
+        SERVICE: 3,          # Kubernetes Engine, Cloud KMS, Binary Authorization
+        BINAUTHZ: 1,         # the project's admission policy (audit in dev)
         KEY_RING: 1,
         KEY: 1,
         KEY_USER: 2,         # GKE agent (secrets), Compute Engine agent (boot disks)
@@ -248,7 +250,8 @@ def test_secrets_are_encrypted_with_the_cluster_key_the_gke_agent_holds(prod: Bu
         assert grant.inputs["cryptoKeyId"] == key.id
         assert grant.inputs["role"] == "roles/cloudkms.cryptoKeyEncrypterDecrypter"
         assert grant.urn in cluster.dependencies
-    assert key.inputs["rotationPeriod"] == f"{365 * 86400}s"
+    # storage.key_rotation_days: 90 in prod, for every concern's key
+    assert key.inputs["rotationPeriod"] == f"{90 * 86400}s"
 
 
 def test_shielded_nodes_dataplane_v2_and_gcs_fuse(prod: Built) -> None:
@@ -396,3 +399,43 @@ def test_kubeconfig_is_secret_and_authenticates_with_the_gke_plugin(prod: Built)
 
 def test_no_in_cluster_manifests_are_declared(prod: Built) -> None:
     assert not [r for r in prod.records if r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))]
+
+
+# --- admission (Binary Authorization) -------------------------------------------------------------
+
+
+def test_prod_cluster_enforces_a_policy_admitting_only_the_platform_repositories(prod: Built) -> None:
+    cluster = only(prod.records, CLUSTER)
+    assert cluster.inputs["binaryAuthorization"] == {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}
+    policy = only(prod.records, BINAUTHZ)
+    assert policy.urn in cluster.dependencies
+    assert policy.inputs["defaultAdmissionRule"] == {
+        "evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}
+    # GKE's own system images are admitted by Google's global policy, not by a pattern of ours.
+    assert policy.inputs["globalPolicyEvaluationMode"] == "ENABLE"
+    patterns = sorted(p["namePattern"] for p in policy.inputs["admissionWhitelistPatterns"])
+    assert len(patterns) == 2
+    assert all(p.startswith(f"us-central1-docker.pkg.dev/{PROJECT}/") and p.endswith("/**") for p in patterns)
+    assert "binaryauthorization.googleapis.com" in {r.inputs["service"] for r in of_type(prod.records, SERVICE)}
+
+
+def test_dev_cluster_audits_rather_than_blocks(dev: Built) -> None:
+    assert only(dev.records, CLUSTER).inputs["binaryAuthorization"]["evaluationMode"] == "PROJECT_SINGLETON_POLICY_ENFORCE"
+    rule = only(dev.records, BINAUTHZ).inputs["defaultAdmissionRule"]
+    assert rule == {"evaluationMode": "ALWAYS_DENY", "enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}
+
+
+@pytest.mark.parametrize(("chosen", "environment", "mode"), [
+    (None, "prod", "enforce"), (None, "staging", "enforce"), (None, "dev", "audit"),
+    ("audit", "prod", "audit"), ("enforce", "dev", "enforce"), ("off", "prod", "off"),
+])
+def test_binary_authorization_defaults_to_enforce_outside_dev(chosen: str | None, environment: str, mode: str) -> None:
+    from mlfabric.components.gcp.cluster import binary_authorization_mode
+
+    assert binary_authorization_mode(chosen, environment) == mode
+
+
+def test_binary_authorization_off_declares_no_policy_and_disables_evaluation() -> None:
+    built = build("dev", DEV_TRAINING, options=GcpOptions(binary_authorization="off"))
+    assert only(built.records, CLUSTER).inputs["binaryAuthorization"] == {"evaluationMode": "DISABLED"}
+    assert BINAUTHZ not in built.counts()

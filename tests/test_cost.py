@@ -1,7 +1,8 @@
 """`mlfabric cost`: monthly estimates from the offline plan, checked against figures worked out by hand.
 
-Hand arithmetic uses the catalogue's and components/prices.py's list prices (us-east-1, 2024-12) and
-730 hours a month: e.g. a g4dn.xlarge node is $0.526/h x 730 = $383.98 a month.
+Hand arithmetic uses the list prices of components/<cloud>/prices.json (us-east-1 unless a test says
+otherwise) and 730 hours a month: e.g. a g4dn.xlarge node is $0.526/h x 730 = $383.98 a month; a
+spot g6.xlarge is on-demand x 0.45, the high end of the g6 spot ratio (0.35-0.45) in the price file.
 
 What these tests cannot prove: that the list prices are current (they are dated and sourced; the
 README says to verify before budgeting) or what usage-based charges a deployment will add.
@@ -67,13 +68,15 @@ def test_node_pools_cost_min_nodes_idle_and_max_nodes_at_full_scale(small: Estim
     assert disks.full_usd == pytest.approx(24.0)
 
 
-def test_spot_pools_are_priced_at_the_documented_discount(small: Estimate) -> None:
+def test_spot_pools_are_priced_at_their_familys_spot_ratio_from_the_price_file(small: Estimate) -> None:
     l4 = item(small, "GPU pool l4 (g6.xlarge spot)")
-    assert prices.SPOT_DISCOUNT == 0.60
-    assert l4.usd_per_unit_month == pytest.approx(0.8048 * 0.40 * HOURS)  # $235.00 a node-month
+    ratio = prices.spot_ratio("aws", "g6.xlarge")
+    assert (ratio.family, ratio.low, ratio.high) == ("g6", 0.35, 0.45)
+    assert l4.usd_per_unit_month == pytest.approx(0.8048 * 0.45 * HOURS)  # $264.38 a node-month
+    assert l4.usd_range == pytest.approx((205.63, 264.38))
     assert l4.idle_usd == 0
-    assert l4.full_usd == pytest.approx(2 * 235.0016)
-    assert l4.note == "spot: on-demand x 0.40"
+    assert l4.full_usd == pytest.approx(2 * 264.3768)
+    assert l4.note == "spot: on-demand x 0.35-0.45, priced at 0.45"
 
 
 def test_every_endpoint_variant_is_a_fleet_of_its_own(small: Estimate) -> None:
@@ -86,7 +89,7 @@ def test_every_endpoint_variant_is_a_fleet_of_its_own(small: Estimate) -> None:
 
 def test_gpu_totals_idle_and_at_full_scale(small: Estimate) -> None:
     assert small.idle_gpu_usd == pytest.approx(383.98 + 2 * 537.572)
-    assert small.full_gpu_usd == pytest.approx(1151.94 + 2 * 235.0016 + 2 * 1075.144)
+    assert small.full_gpu_usd == pytest.approx(1151.94 + 2 * 264.3768 + 2 * 1075.144)
 
 
 def test_fixed_infrastructure_is_counted_from_the_plan(small: Estimate) -> None:
@@ -116,7 +119,7 @@ def test_a_storage_only_aws_stack_costs_its_keys_and_dashboard() -> None:
 def test_the_dev_stack_shows_no_idle_gpu_spend() -> None:
     result = estimate(_stack_plan("dev"))
     assert result.idle_gpu_usd == 0
-    assert result.full_gpu_usd == pytest.approx(4 * 0.8048 * 0.40 * HOURS)  # 4 spot g6.xlarge at full scale
+    assert result.full_gpu_usd == pytest.approx(4 * 0.8048 * 0.45 * HOURS)  # 4 spot g6.xlarge at full scale
     assert result.idle_usd > 0
 
 
@@ -164,21 +167,30 @@ def test_an_instance_without_a_list_price_is_named_not_guessed() -> None:
     spec["serving"]["endpoints"][0] = {**spec["serving"]["endpoints"][0], "instance": None, "accelerator": "l4"}
     result = estimate(plan("aws", "dev", **spec))
     line = item(result, "endpoint scorer: main (ml.g6.xlarge)")
-    assert not line.priced and line.idle_usd == 0
-    assert any(n.startswith("no list price for endpoint scorer: main (ml.g6.xlarge)") for n in result.notes)
-    assert "1 item(s) without a list price" in cost_summary_line(plan("aws", "dev", **spec))
+    assert not line.priced and line.usd_per_unit_month is None
+    assert line.note == "no us-east-1 price for ml.g6.xlarge in components/aws/prices.json"
+    assert any(n.startswith("unpriced: endpoint scorer: main (ml.g6.xlarge)") for n in result.notes)
+    assert (result.complete, result.completeness()) == (False, "incomplete (1 item unpriced)")
+    assert cost_summary_line(plan("aws", "dev", **spec)).endswith(
+        "; incomplete (1 item unpriced); `mlfabric cost` itemises")
 
 
-def test_prices_outside_the_price_region_say_so() -> None:
-    spec = {"region": "us-west-2"}
-    result = estimate(plan("aws", "dev", **spec))
-    assert "prices are us-east-1 list prices; us-west-2 may differ" in result.notes
+def test_prices_are_looked_up_for_the_stacks_region_and_never_borrowed_from_another() -> None:
+    west = estimate(plan("aws", "dev", region="us-west-2", **small_spec()))
+    assert west.complete
+    assert item(west, "GPU pool t4 (g4dn.xlarge on-demand)").source.endswith("(us-west-2)")
+    ireland = estimate(plan("aws", "dev", region="eu-west-1", **small_spec()))
+    t4 = item(ireland, "GPU pool t4 (g4dn.xlarge on-demand)")
+    assert not t4.priced
+    assert t4.note == "no eu-west-1 price for g4dn.xlarge in components/aws/prices.json (priced for us-east-1, us-west-2)"
+    assert not ireland.complete
 
 
 def test_the_summary_line_for_mlfabric_plan() -> None:
     line = cost_summary_line(_stack_plan("dev"))
-    assert re.fullmatch(r"cost: \$[\d,]+\.\d\d/month idle, \$[\d,]+\.\d\d/month at full scale \(GPU \$0\.00 idle\) "
-                        r"— aws list prices us-east-1 2024-12; `mlfabric cost` itemises", line), line
+    assert re.fullmatch(r"cost: \$[\d,]+\.\d\d/month idle, \$[\d,]+\.\d\d/month at full scale \(ceiling\) "
+                        r"\(GPU \$0\.00 idle\) — aws list prices us-east-1 \d{4}-\d\d-\d\d; `mlfabric cost` itemises",
+                        line), line
 
 
 def test_spec_derived_inventories_use_the_defaults_the_components_declare() -> None:
@@ -213,7 +225,8 @@ def test_cost_json_itemises_with_sources_and_dates(tmp_path: Path) -> None:
     document = json.loads(out.read_text())
     assert (document["format"], document["stack"], document["hours_per_month"]) == ("mlfabric-cost/1", "dev", 730)
     assert document["totals"]["idle_gpu_usd_per_month"] == 0
-    assert document["totals"]["full_gpu_usd_per_month"] == pytest.approx(940.01)
+    assert document["totals"]["full_gpu_usd_per_month"] == pytest.approx(1057.51)   # 4 x 0.8048 x 0.45 x 730
+    assert (document["complete"], document["totals"]["status"]) == (True, "complete")
     # every priced item names its source and date (catalogue prices, or the version calendar's control-plane rate)
     assert all(i["source"] and re.match(r"^\d{4}-\d{2}", i["as_of"]) for i in document["items"] if i["usd_per_unit_month"])
     components = {i["component"] for i in document["items"]}
@@ -240,20 +253,11 @@ def _stack_plan(stack: str) -> Plan:
     return _PLANS[stack]
 
 
-def test_clouds_read_from_the_spec_price_pools_once_the_plan_holds_their_cluster_component() -> None:
-    from mlfabric.plan import ResourceRecord
-
-    result_plan = plan("gcp", "dev", training={"gpu_pools": [{"name": "l4", "accelerator": "l4", "max_nodes": 2}]})
-    if not any(r.type.startswith("mlfabric:cluster:") for r in result_plan.components):
-        # Until the GCP cluster component is wired in, stand its component record in for it.
-        result_plan.resources.append(ResourceRecord(
-            urn="urn:pulumi:gcp-dev::mlfabric::mlfabric:platform:MLPlatform$mlfabric:cluster:GcpTrainingCluster::x",
-            type="mlfabric:cluster:GcpTrainingCluster", name="fraud-dev", parent="", custom=False, provider="",
-            protect=False, retain_on_delete=False, id=None, inputs={}))
-    result = estimate(result_plan)
+def test_gcp_pools_are_read_from_the_plans_node_pools() -> None:
+    result = estimate(plan("gcp", "dev", training={"gpu_pools": [{"name": "l4", "accelerator": "l4", "max_nodes": 2}]}))
     system = item(result, "system nodes (e2-standard-4 on-demand)")
     assert system.idle_usd == pytest.approx(0.134 * HOURS)           # dev: 1 system node
     l4 = item(result, "GPU pool l4 (g2-standard-4 spot)")
     assert (l4.idle_units, l4.full_units) == (0, 2)
-    assert l4.full_usd == pytest.approx(2 * 0.7068 * 0.40 * HOURS)
+    assert l4.full_usd == pytest.approx(2 * 0.7068 * 0.57 * HOURS)   # GCP GPU spot: 0.52-0.57 of on-demand
     assert result.idle_gpu_usd == 0

@@ -189,6 +189,31 @@ def test_the_device_plugin_is_the_one_pinned_image_tolerating_the_gpu_taint(plan
     assert {"key": GPU[0], "operator": "Exists", "effect": GPU[2]} in pod["tolerations"]
 
 
+@pytest.mark.parametrize("cloud", ["aws", "azure"])
+def test_the_device_plugin_runs_locked_down_and_behind_a_deny_all_network_policy(plans: dict[str, Plan], cloud: str) -> None:
+    """Issue 15: seccomp RuntimeDefault, read-only root, no escalation, no capabilities, no token, and a
+    NetworkPolicy with no ingress and no egress. What a mock cannot prove: that the plugin still
+    registers with the kubelet under these settings (upstream's manifest sets neither a read-only root
+    nor seccomp) and that the cluster's CNI enforces the policy — a real GPU node does."""
+    daemon_set = only(plans[cloud].resources, "kubernetes:apps/v1:DaemonSet")
+    pod = daemon_set.inputs["spec"]["template"]["spec"]
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["securityContext"] == {"seccompProfile": {"type": "RuntimeDefault"}}
+    (container,) = pod["containers"]
+    assert container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]},
+        "readOnlyRootFilesystem": True, "seccompProfile": {"type": "RuntimeDefault"}}
+    assert "privileged" not in container["securityContext"]
+    [policy] = [r for r in of_type(plans[cloud].resources, "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+                if r.inputs["metadata"]["name"] == "nvidia-device-plugin"]
+    assert policy.inputs["metadata"]["namespace"] == daemon_set.inputs["metadata"]["namespace"] == "kube-system"
+    labels = pod.get("labels") or daemon_set.inputs["spec"]["template"]["metadata"]["labels"]
+    assert policy.inputs["spec"]["podSelector"]["matchLabels"].items() <= labels.items()
+    assert policy.inputs["spec"]["policyTypes"] == ["Ingress", "Egress"]
+    assert not policy.inputs["spec"].get("ingress") and not policy.inputs["spec"].get("egress")
+    assert policy.provider == daemon_set.provider
+
+
 def test_gke_runs_its_own_device_plugin_so_nothing_is_applied_through_the_kubernetes_api(
     plans: dict[str, Plan],
 ) -> None:

@@ -134,7 +134,13 @@ def test_the_key_policy_lets_cloudwatch_use_the_key_and_never_allows_every_actio
         "arn:aws:logs:us-east-1:123456789012:log-group:*"
     )
     # A key policy's "*" resource is the key itself; the account keeps administering it through IAM.
-    assert by_sid["AccountAdministersTheKeyThroughIam"]["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    # (administration only: use is for the platform's roles, by ARN pattern)
+    admin = by_sid["AccountAdministersKeyThroughIam"]
+    assert admin["Principal"] == {"AWS": "arn:aws:iam::123456789012:root"}
+    assert not {"kms:*", "kms:Decrypt", "kms:Encrypt"} & set(admin["Action"])
+    assert by_sid["PlatformRolesUseKey"]["Condition"] == {
+        "ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/fraud-prod-*"}
+    }
     for statement in policy:
         assert "*" not in as_list(statement["Action"])
         assert statement["Principal"] != "*"

@@ -235,9 +235,10 @@ def test_example_stacks_build_every_concern_and_pass_the_policy_pack(stack: str,
 
 def test_example_stacks_stay_lean(stacks: dict[str, Plan]) -> None:
     # dev: +3 (the rollout script, its identity and 2 grants replace the traffic template)
-    assert len(stacks["azure-dev"].custom_resources) == 75
+    # +1 each: the NetworkPolicy around the device plugin (issue 15, components/kubernetes)
+    assert len(stacks["azure-dev"].custom_resources) == 76
     # prod: +3 rollout, +3 flow log (log, identity, grant); the stack keeps its NAT gateway (nat_gateways: single)
-    assert len(stacks["azure-prod"].custom_resources) == 120
+    assert len(stacks["azure-prod"].custom_resources) == 121
 
 
 @pytest.mark.parametrize("stack", ["azure-dev", "azure-prod"])

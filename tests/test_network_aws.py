@@ -264,7 +264,7 @@ def test_flow_logs_go_to_a_kms_encrypted_log_group_through_a_role_scoped_to_it(p
     (statement,) = json.loads(policy.inputs["policy"])["Statement"]
     assert statement["Resource"] == [group_arn, f"{group_arn}:*"]
     assert policy.inputs["role"] == role.id
-    logs_grant = json.loads(key.inputs["policy"])["Statement"][1]
+    logs_grant = json.loads(key.inputs["policy"])["Statement"][2]
     assert logs_grant["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
     assert logs_grant["Condition"] == {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": group_arn}}
 
@@ -282,14 +282,32 @@ def test_no_iam_or_key_policy_allows_every_action_on_every_resource(prod: Built)
         for key in ("assumeRolePolicy", "policy")
         if isinstance(r.inputs.get(key), str)
     ]
-    assert len(documents) == 3  # role trust, role policy, key policy
+    # role trust, role policy, key policy, and the four endpoint policies (S3 gateway, ECR api/dkr, STS)
+    assert len(documents) == 7
     for document in documents:
         for statement in document["Statement"]:
             actions = statement.get("Action", [])
             resources = statement.get("Resource", [])
             actions = [actions] if isinstance(actions, str) else actions
             resources = [resources] if isinstance(resources, str) else resources
-            assert not ("*" in actions and "*" in resources), statement
+            # An interface endpoint lets this account's principals through to any ECR/STS call.
+            this_account = statement.get("Condition") == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+            assert this_account or not ("*" in actions and "*" in resources), statement
+
+
+def test_every_vpc_endpoint_declares_a_restricting_policy(prod: Built) -> None:
+    endpoints = {r.inputs["serviceName"].rsplit(".", 1)[-1]: json.loads(r.inputs["policy"])["Statement"]
+                 for r in of_type(prod.records, "aws:ec2/vpcEndpoint:VpcEndpoint")}
+    assert set(endpoints) == {"s3", "api", "dkr", "sts"}
+    s3 = {s["Sid"]: s for s in endpoints["s3"]}
+    assert s3["PlatformBuckets"]["Resource"] == ["arn:aws:s3:::fraud-prod-*", "arn:aws:s3:::fraud-prod-*/*"]
+    assert s3["PlatformBuckets"]["Condition"] == {"StringEquals": {"aws:PrincipalAccount": "123456789012"}}
+    assert s3["EcrImageLayers"]["Resource"] == "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"
+    assert s3["EcrImageLayers"]["Action"] == "s3:GetObject"
+    # IRSA's AssumeRoleWithWebIdentity is unauthenticated: allowed for the platform's roles only
+    sts = {s["Sid"]: s for s in endpoints["sts"]}
+    assert sts["PlatformWorkloadIdentity"]["Resource"] == "arn:aws:iam::123456789012:role/fraud-prod-*"
+    assert [s["Sid"] for s in endpoints["api"]] == ["ThisAccountOnly"]
 
 
 def test_outputs_are_the_network_contracts_declared_once_and_name_the_created_vpc(prod: Built) -> None:

@@ -91,8 +91,8 @@ Built = tuple[list[ResourceRecord], dict[str, Any]]
 
 
 def build(personas: dict[str, Any] | None = None, *, cluster: bool = True,
-          custom: dict[str, Any] | None = None) -> Built:
-    rbac: dict[str, Any] = {"personas": PERSONAS if personas is None else personas}
+          custom: dict[str, Any] | None = None, **options: Any) -> Built:
+    rbac: dict[str, Any] = {"personas": PERSONAS if personas is None else personas, **options}
     if custom:
         rbac["custom_personas"] = custom
     spec = parse_spec(spec_data("aws", "prod", rbac=rbac))
@@ -131,10 +131,13 @@ def as_list(value: Any) -> list[str]:
 
 
 def grants(role: dict[str, Any], action: str) -> set[str]:
-    """Resources the role's policy allows ``action`` on (exact action or a matching service wildcard)."""
+    """Resources the role's policy allows ``action`` on (exact action or a matching service wildcard);
+    Deny statements are read by ``denials``."""
     service = action.split(":", maxsplit=1)[0]
     found: set[str] = set()
     for statement in policy(role):
+        if statement["Effect"] != "Allow":
+            continue
         actions = as_list(statement["Action"])
         if action in actions or f"{service}:*" in actions:
             found |= set(as_list(statement["Resource"]))
@@ -177,11 +180,18 @@ def test_no_policy_allows_any_action_on_every_resource_or_a_whole_service_everyw
                 assert not [a for a in actions if a.endswith(":*")], statement
 
 
+def denials(role: dict[str, Any], action: str) -> set[str]:
+    """Resources an explicit Deny of the role's policy covers for ``action``."""
+    return {r for s in policy(role) if s["Effect"] == "Deny" and action in as_list(s["Action"])
+            for r in as_list(s["Resource"])}
+
+
 def test_every_scoped_resource_belongs_to_this_platform(prod: Built) -> None:
     platform = (
         *BUCKETS.values(), KEY_ARN, ":repository/fraud-prod/", "model-package-group/fraud-prod-",
         "model-package/fraud-prod-", ":endpoint/fraud-prod-", f":cluster/{CLUSTER}", f"/{CLUSTER}/",
         "log-group:/mlfabric/fraud-prod:", "log-group:/aws/sagemaker/Endpoints/fraud-prod-",
+        ":alarm:fraud-prod-", ":dashboard/fraud-prod", ":model/fraud-prod-", ":endpoint-config/fraud-prod-",
     )
     for role in roles(prod[0]).values():
         for statement in policy(role):
@@ -223,6 +233,32 @@ def test_platform_admins_administer_only_the_platforms_resources(prod: Built) ->
         GROUP_ARN, GROUP_ARN.replace("model-package-group/", "model-package/") + "/*",
     }
     assert not grants(role, "iam:CreateRole")
+
+
+def test_platform_admins_cannot_switch_off_the_guardrails_outside_pulumi(prod: Built) -> None:
+    role = roles(prod[0])["fraud-prod-platform-admin"]
+    for action in ("s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutBucketPublicAccessBlock",
+                   "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning"):
+        assert denials(role, action) >= set(BUCKETS.values()), action
+    repositories = {f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/fraud-prod/{r}" for r in ("trainer", "scorer")}
+    assert denials(role, "ecr:SetRepositoryPolicy") >= repositories
+    assert f"arn:aws:eks:us-east-1:{ACCOUNT}:access-entry/{CLUSTER}/*" in denials(role, "eks:CreateAccessEntry")
+    assert GROUP_ARN in denials(role, "sagemaker:PutModelPackageGroupPolicy")
+    # the day-to-day operations stay allowed and undenied
+    for action in ("s3:PutObject", "ecr:PutImage", "eks:UpdateNodegroupConfig", "sagemaker:UpdateEndpoint"):
+        assert grants(role, action) and not denials(role, action), action
+    for other in ("data-scientist", "ml-engineer", "ci-deployer"):
+        assert all(s["Effect"] == "Allow" for s in policy(roles(prod[0])[f"fraud-prod-{other}"]))
+
+
+def test_the_escape_hatch_lifts_the_deny_and_tags_the_role() -> None:
+    records, _ = build(allow_guardrail_changes=True)
+    found = roles(records)
+    admin = found["fraud-prod-platform-admin"]
+    assert admin["tags"]["mlfabric-guardrail-changes"] == "allowed"
+    assert all(s["Effect"] == "Allow" for s in policy(admin))
+    # only platform-admin's role changes: the others neither get the tag nor change their policy
+    assert all("mlfabric-guardrail-changes" not in r["tags"] for n, r in found.items() if n != admin["name"])
 
 
 @pytest.mark.parametrize("persona", sorted(PERSONAS))
@@ -349,7 +385,8 @@ def test_the_reader_template_reads_data_models_images_and_logs_and_writes_nothin
     assert grants(role, "s3:GetObject") == {f"{arn}/*" for arn in BUCKETS.values()}
     assert grants(role, "ecr:BatchGetImage") == repositories
     assert grants(role, "sagemaker:DescribeModelPackage")
-    assert grants(role, "cloudwatch:GetDashboard") == {"*"}
+    assert grants(role, "cloudwatch:GetDashboard") == {f"arn:aws:cloudwatch::{ACCOUNT}:dashboard/fraud-prod*"}
+    assert grants(role, "cloudwatch:DescribeAlarms") == {f"arn:aws:cloudwatch:us-east-1:{ACCOUNT}:alarm:fraud-prod-*"}
     assert grants(role, "logs:FilterLogEvents")
     assert grants(role, "eks:DescribeCluster") == {f"arn:aws:eks:us-east-1:{ACCOUNT}:cluster/{CLUSTER}"}
     for action in ("s3:PutObject", "s3:DeleteObject", "ecr:PutImage", "sagemaker:CreateModelPackage",

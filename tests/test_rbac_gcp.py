@@ -34,6 +34,7 @@ PROJECT_MEMBER = "gcp:projects/iAMMember:IAMMember"
 REPO_MEMBER = "gcp:artifactregistry/repositoryIamMember:RepositoryIamMember"
 RUN_MEMBER = "gcp:cloudrunv2/serviceIamMember:ServiceIamMember"
 ACCOUNT = "gcp:serviceaccount/account:Account"
+DENY_POLICY = "gcp:iam/denyPolicy:DenyPolicy"
 ACCOUNT_MEMBER = "gcp:serviceaccount/iAMMember:IAMMember"
 PROJECT = "ml-platform-test"
 BUCKETS = {b: f"fraud-prod-{b}-abc1234" for b in ("datasets", "artifacts", "models")}
@@ -98,8 +99,9 @@ class Built:
 
 
 def build(personas: dict[str, Any], *, cluster: bool = True, buckets: dict[str, str] | None = None,
-          custom: dict[str, Any] | None = None) -> Built:
-    spec = parse_spec(spec_data("gcp", "prod", rbac={"personas": personas, "custom_personas": custom or {}}))
+          custom: dict[str, Any] | None = None, allow_guardrail_changes: bool = False) -> Built:
+    spec = parse_spec(spec_data("gcp", "prod", rbac={"personas": personas, "custom_personas": custom or {},
+                                                     "allow_guardrail_changes": allow_guardrail_changes}))
 
     def program() -> None:
         o = pulumi.Output.from_input
@@ -138,6 +140,8 @@ def test_creates_exact_grants_for_four_personas_and_the_training_identity(prod: 
         RUN_MEMBER: 5,        # 1 endpoint x 5 principals
         ACCOUNT: 1,
         ACCOUNT_MEMBER: 1,
+        DENY_POLICY: 1,       # platform-admin kept off the guardrails
+        "gcp:projects/service:Service": 1,  # the IAM API the deny policy needs
     }
     component = only(prod.records, COMPONENT)
     assert all(r.parent == component.urn for r in prod.records if r.custom)
@@ -333,7 +337,7 @@ def _compose(stack: str) -> list[ResourceRecord]:
     return records
 
 
-@pytest.mark.parametrize(("stack", "environment", "most"), [("gcp-dev", "dev", 110), ("gcp-prod", "prod", 120)])
+@pytest.mark.parametrize(("stack", "environment", "most"), [("gcp-dev", "dev", 110), ("gcp-prod", "prod", 135)])
 def test_the_example_gcp_stacks_compose_into_a_lean_platform_the_policy_pack_accepts(
     stack: str, environment: str, most: int
 ) -> None:
@@ -347,3 +351,49 @@ def test_the_example_gcp_stacks_compose_into_a_lean_platform_the_policy_pack_acc
     unexpected = [v for v in report.mandatory if (v.rule_id, v.resource_type) not in KNOWN_POLICY_GAPS]
     assert unexpected == [], [f"{v.rule_id} {v.resource_name}: {v.message}" for v in unexpected]
     assert not [v for v in report.violations if v.message.startswith("the rule failed to run")]
+
+
+# --- guardrails (issue 15) ----------------------------------------------------------------------------
+
+
+def test_admin_principals_are_denied_the_guardrail_permissions(prod: Built) -> None:
+    from mlfabric.components.gcp.rbac import GUARDRAIL_PERMISSIONS, GUARDRAIL_ROLES
+
+    deny = only(prod.records, DENY_POLICY)
+    assert deny.inputs["parent"].startswith("cloudresourcemanager.googleapis.com%2Fprojects%2F")
+    (rule,) = deny.inputs["rules"]
+    admins = {r.inputs["member"] for r in prod.records if r.custom and r.inputs.get("role") in GUARDRAIL_ROLES}
+    assert admins, "the fixture has a platform admin"
+    expected = sorted(f"principalSet://goog/group/{m.removeprefix('group:')}" if m.startswith("group:")
+                      else f"principal://goog/subject/{m.removeprefix('user:')}" for m in admins)
+    assert rule["denyRule"]["deniedPrincipals"] == expected
+    assert rule["denyRule"]["deniedPermissions"] == list(GUARDRAIL_PERMISSIONS)
+
+
+def test_the_pack_checks_the_same_guardrail_permissions_the_component_denies() -> None:
+    from mlfabric.components.gcp import rbac
+    from mlfabric.policies.rules import hardening_gcp
+
+    assert hardening_gcp.GUARDRAIL_PERMISSIONS == rbac.GUARDRAIL_PERMISSIONS
+    assert set(hardening_gcp.GUARDRAIL_ROLES) == rbac.GUARDRAIL_ROLES
+    for member in ("user:a@example.com", "group:g@example.com", "serviceAccount:s@p.iam.gserviceaccount.com", "domain:x.com"):
+        assert hardening_gcp.deny_principal(member) == rbac.deny_principal(member)
+
+
+@pytest.mark.parametrize("member", ["group:g@example.com", "serviceAccount:ci@p.iam.gserviceaccount.com"])
+def test_deny_principals_use_the_iam_v2_forms(member: str) -> None:
+    from mlfabric.components.gcp.rbac import deny_principal
+
+    assert deny_principal(member) in {"principalSet://goog/group/g@example.com",
+                                      "principal://iam.googleapis.com/projects/-/serviceAccounts/ci@p.iam.gserviceaccount.com"}
+    assert deny_principal("domain:example.com") is None
+
+
+def test_the_escape_hatch_declares_no_deny_policy_and_the_pack_reports_it() -> None:
+    from tests.policies.helpers import R, messages
+
+    built = build(PERSONAS, allow_guardrail_changes=True)
+    assert DENY_POLICY not in built.counts()
+    admin = next(r for r in built.records if r.custom and r.inputs.get("role") == "roles/container.admin")
+    fixture = R(admin.type, admin.name, {"role": admin.inputs["role"], "member": admin.inputs["member"]})
+    assert messages("mlf-gcp-admin-guardrails-denied", [fixture])

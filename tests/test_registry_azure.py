@@ -236,3 +236,25 @@ def test_the_policy_pack_finds_nothing_mandatory(environment: str, dev: Built, p
     built = dev if environment == "dev" else prod
     report = check_source(Source("test", "mlfabric", environment, "azure", "", built.records))
     assert [f"{v.rule_id}: {v.message}" for v in report.violations if v.mandatory] == []
+
+
+# --- hardening (issue 15) -------------------------------------------------------------------------------
+
+
+def test_the_workspace_runs_in_a_managed_network_approved_outbound_outside_dev(dev: Built, prod: Built) -> None:
+    assert only(prod.records, WORKSPACE).inputs["managedNetwork"]["isolationMode"] == "AllowOnlyApprovedOutbound"
+    # dev: internet outbound, so package installs need no FQDN rules (a billed managed firewall)
+    assert only(dev.records, WORKSPACE).inputs["managedNetwork"]["isolationMode"] == "AllowInternetOutbound"
+
+
+def test_the_managed_network_reaches_storage_vault_and_both_registries_through_private_endpoints(prod: Built) -> None:
+    rules = only(prod.records, WORKSPACE).inputs["managedNetwork"]["outboundRules"]
+    targets = {name: (r["type"], r["destination"]["subresourceTarget"], r["destination"]["serviceResourceId"])
+               for name, r in rules.items()}
+    assert {name: sub for name, (_, sub, _) in targets.items()} == {
+        "mlfabric-storage-blob": "blob", "mlfabric-storage-file": "file", "mlfabric-key-vault": "vault",
+        "mlfabric-container-registry": "registry", "mlfabric-model-registry": "amlregistry"}
+    assert {kind for kind, _, _ in targets.values()} == {"PrivateEndpoint"}
+    assert "/Microsoft.KeyVault/vaults/" in targets["mlfabric-key-vault"][2]
+    assert targets["mlfabric-model-registry"][2].endswith("/registries/mlr-speech-prod") or \
+        "/Microsoft.MachineLearningServices/registries/" in targets["mlfabric-model-registry"][2]

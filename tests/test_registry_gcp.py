@@ -139,8 +139,9 @@ def test_vertex_ai_agent_may_use_the_key_uploads_must_name(prod: Built) -> None:
     assert prod.outputs["model_encryption_key"] == key.id
 
 
-def test_key_rotates_yearly_and_is_regional(prod: Built) -> None:
-    assert only(prod.records, KEY).inputs["rotationPeriod"] == f"{365 * 86400}s"
+def test_key_rotates_on_the_platform_schedule_and_is_regional(prod: Built) -> None:
+    # storage.key_rotation_days: 90 days in prod (was a fixed year)
+    assert only(prod.records, KEY).inputs["rotationPeriod"] == f"{90 * 86400}s"
     assert only(prod.records, KEY_RING).inputs["location"] == "us-central1"
 
 

@@ -32,7 +32,7 @@ INVALID: list[tuple[str, Any, list[str]]] = [
     ("not a mapping", ["a"], ["mlfabric:platform: must be a mapping of spec fields (got ['a'])"]),
     ("unknown top-level key", with_(AWS, colour="blue"),
      ["colour: unknown key (allowed: spec_version, name, environment, cloud, region, tags, deletion_protection, "
-      "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac)"]),
+      "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, budget)"]),
     ("missing name", {k: v for k, v in AWS.items() if k != "name"}, ["name: required field is missing"]),
     ("unknown environment", with_(AWS, environment="qa"), ["environment: must be one of 'dev', 'staging' or 'prod' (got 'qa')"]),
     ("unknown cloud", with_(AWS, cloud="oracle"), ["cloud: must be one of 'aws', 'gcp' or 'azure' (got 'oracle')"]),

@@ -177,3 +177,19 @@ def test_every_problem_is_reported_at_once() -> None:
 def test_example_stacks_validate() -> None:
     for path in sorted(Path(ROOT / "stacks").glob("Pulumi.azure-*.yaml")):
         parse_spec(stackfile.load(path).spec_data)
+
+
+# --- hardening (issue 15) -------------------------------------------------------------------------------
+
+
+def test_a_system_pool_size_that_cannot_encrypt_at_host_is_refused() -> None:
+    assert system_machine("Standard_B2s") == [
+        "training.cluster.system_pool.machine: Standard_B2s cannot encrypt at host, which every AKS pool mlfabric "
+        "builds does: pick a size that can, e.g. Standard_D4s_v5"]
+
+
+def test_replication_only_to_the_paired_region() -> None:
+    assert problems(region="westeurope", storage={"replication_region": "northeurope"}) == []
+    assert problems(region="westeurope", storage={"replication_region": "westus2"}) == [
+        "storage.replication_region: Azure storage geo-replicates (GRS/GZRS) only to the region's pair; westeurope "
+        "allows only its paired region northeurope (got 'westus2')"]

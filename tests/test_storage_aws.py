@@ -143,3 +143,52 @@ def test_storage_outputs_name_every_bucket() -> None:
     outputs = plan("aws", "dev").outputs
     assert set(outputs["bucket_names"]) == {"datasets", "artifacts", "models"}
     assert outputs["bucket_urls"]["models"] == "s3://" + outputs["bucket_names"]["models"]
+
+
+REPLICATED = {"replication_region": "us-west-2"}
+
+
+def test_replication_adds_a_replica_bucket_per_bucket_in_the_other_region() -> None:
+    """A mock cannot prove S3 replicates (that needs two real regions): only what is declared."""
+    p = plan("aws", "prod", storage=REPLICATED)
+    providers = {r.name: r for r in of_type(p.resources, "pulumi:providers:aws")}
+    replica_provider = providers["fraud-prod-replica"]
+    assert replica_provider.inputs["region"] == "us-west-2"
+    assert replica_provider.inputs.get("allowedAccountIds") == providers["fraud-prod-aws"].inputs.get("allowedAccountIds")
+    replicas = [r for r in of_type(p.resources, BUCKET) if r.inputs["tags"]["mlfabric-bucket"] == "replica"]
+    assert len(replicas) == 3
+    assert all(r.provider.startswith(replica_provider.urn + "::") for r in replicas)
+    assert all(r.protect for r in replicas)
+    configs = of_type(p.resources, "aws:s3/bucketReplicationConfig:BucketReplicationConfig")
+    assert len(configs) == 3
+    replica_key = only(p.resources, "aws:kms/key:Key", "fraud-prod-replica")
+    assert replica_key.provider.startswith(replica_provider.urn + "::")
+    assert replica_key.inputs["rotationPeriodInDays"] == 90
+    for config in configs:
+        (rule,) = config.inputs["rules"]
+        assert rule["status"] == "Enabled" and rule["deleteMarkerReplication"] == {"status": "Enabled"}
+        assert rule["sourceSelectionCriteria"] == {"sseKmsEncryptedObjects": {"status": "Enabled"}}
+        key_id = rule["destination"]["encryptionConfiguration"]["replicaKmsKeyId"]
+        assert key_id.startswith("arn:aws:kms:") and key_id.endswith(replica_key.id)
+    versioning = {r.inputs["bucket"]: r.inputs["versioningConfiguration"]["status"]
+                  for r in of_type(p.resources, "aws:s3/bucketVersioning:BucketVersioning")}
+    assert set(versioning.values()) == {"Enabled"}
+
+
+def test_replication_refuses_a_spec_it_cannot_honour() -> None:
+    import pytest
+
+    from mlfabric.components.spec import parse_spec
+    from mlfabric.components.spec.base import SpecError
+    from tests.helpers import spec_data
+
+    def refusal(environment: str, **storage: object) -> str:
+        with pytest.raises(SpecError) as raised:
+            parse_spec(spec_data("aws", environment, storage=storage))
+        return str(raised.value)
+
+    parse_spec(spec_data("aws", "prod", storage=REPLICATED))
+    assert refusal("dev", replication_region="us-west-2", versioning=False) == (
+        "storage.replication_region: S3 replicates only versioned buckets: set storage.versioning to true, or "
+        "omit replication_region (got 'us-west-2' with versioning false)")
+    assert "must be an AWS region mlfabric knows (nearest: us-west-2" in refusal("prod", replication_region="us-west2")

@@ -454,3 +454,32 @@ def test_the_example_azure_stack_plans_without_loading_another_cloud_sdk() -> No
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     count, modules = result.stdout.split(maxsplit=1)
     assert int(count) > 50 and modules == "[]\n"
+
+
+# --- hardening (issue 15) -------------------------------------------------------------------------------
+
+
+def test_prod_keys_are_hsm_backed_in_a_premium_vault_and_dev_keeps_software_keys() -> None:
+    prod, dev = plan("azure", "prod"), plan("azure", "dev")
+    assert only(prod.resources, VAULT).inputs["properties"]["sku"]["name"] == "premium"
+    assert only(prod.resources, KEY).inputs["properties"]["kty"] == "RSA-HSM"
+    assert only(dev.resources, VAULT).inputs["properties"]["sku"]["name"] == "standard"
+    assert only(dev.resources, KEY).inputs["properties"]["kty"] == "RSA"
+
+
+def test_the_data_account_closes_its_public_endpoint_when_private_endpoints_exist() -> None:
+    registry = {"repositories": ["scorer"], "models": ["fraud"], "immutable_tags": False, "scan_on_push": False}
+    prod = plan("azure", "prod", training={"gpu_pools": []}, registry=registry)
+    assert data_account(prod).inputs["publicNetworkAccess"] == "Disabled"
+    # no registry section, no private endpoint to reach the account through: it keeps its firewall
+    assert data_account(plan("azure", "prod", training={"gpu_pools": []})).inputs["publicNetworkAccess"] == "Enabled"
+    # trusted services (Azure Monitor, Network Watcher) deliver logs through the log account's firewall
+    assert only(prod.resources, ACCOUNT, f"{prod.spec.base_name}-access-logs").inputs["publicNetworkAccess"] == "Enabled"
+    assert data_account(plan("azure", "dev")).inputs["publicNetworkAccess"] == "Enabled"
+
+
+@pytest.mark.parametrize(("environment", "sku"), [("dev", "Standard_GRS"), ("prod", "Standard_GZRS")])
+def test_replication_to_the_paired_region_makes_the_data_account_geo_redundant(environment: str, sku: str) -> None:
+    p = plan("azure", environment, region="westeurope", storage={"replication_region": "northeurope",
+                                                                   "buckets": [{"name": "datasets"}]})
+    assert data_account(p).inputs["sku"] == {"name": sku}

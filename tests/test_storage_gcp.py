@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+import pytest
 
 from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
@@ -280,3 +281,46 @@ def test_planning_the_gcp_dev_stack_loads_no_other_cloud_sdk() -> None:
     answer = json.loads(result.stdout.strip().splitlines()[-1])
     assert answer["foreign"] == []
     assert all(t.startswith(("gcp:", PROVIDER)) for t in answer["types"])
+
+
+# --- cross-region replication (storage.replication_region) --------------------------------------------
+
+TRANSFER_JOB = "gcp:storage/transferJob:TransferJob"
+
+
+def test_replication_adds_a_cmek_replica_and_a_replication_job_per_bucket_and_keeps_the_sources() -> None:
+    base = plan("gcp", "prod")
+    p = plan("gcp", "prod", storage={"replication_region": "us-east1"})
+    # Existing buckets keep their URN and location: nothing is replaced.
+    before = {r.urn: r.inputs["location"] for r in of_type(base.resources, BUCKET)}
+    after = {r.urn: r.inputs["location"] for r in of_type(p.resources, BUCKET)}
+    assert before.items() <= after.items()
+    replicas = [r for r in of_type(p.resources, BUCKET) if r.name.endswith("-replica")]
+    assert len(replicas) == len(_data_buckets(base)) == 3
+    replica_key = next(r for r in of_type(p.resources, KEY) if r.name.endswith("-storage-replica"))
+    ring = next(r for r in of_type(p.resources, KEY_RING) if r.name.endswith("-storage-replica"))
+    assert ring.inputs["location"] == "us-east1"
+    assert replica_key.inputs["rotationPeriod"] == f"{90 * 86400}s"
+    for replica in replicas:
+        assert replica.inputs["location"] == "us-east1"
+        assert replica.inputs["encryption"] == {"defaultKmsKeyName": replica_key.id}
+        assert replica.inputs["publicAccessPrevention"] == "enforced"
+        assert replica.inputs["uniformBucketLevelAccess"] is True
+        assert replica.inputs["versioning"] == {"enabled": True}
+        assert replica.protect
+    jobs = of_type(p.resources, TRANSFER_JOB)
+    sources = {r.id for r in of_type(p.resources, BUCKET) if not r.name.endswith(("-replica", "-access-logs"))}
+    sinks = {r.id for r in replicas}
+    assert {j.inputs["replicationSpec"]["gcsDataSource"]["bucketName"] for j in jobs} == sources
+    assert {j.inputs["replicationSpec"]["gcsDataSink"]["bucketName"] for j in jobs} == sinks
+    assert all(j.inputs["replicationSpec"]["transferOptions"]["deleteObjectsUniqueInSink"] is False for j in jobs)
+    assert "storagetransfer.googleapis.com" in {r.inputs["service"] for r in of_type(p.resources, SERVICE)}
+
+
+def test_replication_to_the_platform_region_or_a_non_region_is_refused() -> None:
+    from mlfabric.components.spec import SpecError
+
+    with pytest.raises(SpecError, match=r"storage\.replication_region: 'us-central1' is the platform's own region"):
+        parse_spec(spec_data("gcp", "prod", storage={"replication_region": "us-central1"}))
+    with pytest.raises(SpecError, match=r"storage\.replication_region: 'US' is not a GCP region name"):
+        parse_spec(spec_data("gcp", "prod", storage={"replication_region": "US"}))

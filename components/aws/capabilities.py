@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
-from mlfabric.components.capabilities import Capability, Evidence, everywhere
+from mlfabric.components.capabilities import Capability, Evidence, budget_rows, everywhere
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL
 
 if TYPE_CHECKING:
@@ -141,8 +141,9 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence("aws:s3/bucketLogging:BucketLogging", "prod", prop="targetPrefix", equals="datasets/")),
     Capability("storage.force_destroy", "honoured", "the buckets' force_destroy",
                Evidence(BUCKET, "dev", prop="forceDestroy", equals=True)),
-    Capability("storage.key_rotation_days", "honoured", "the storage KMS key's rotation period",
-               Evidence("aws:kms/key:Key", "prod", prop="rotationPeriodInDays", equals=365)),
+    Capability("storage.key_rotation_days", "honoured", "the rotation period of every platform KMS key (storage, "
+               "registry, cluster, flow logs, monitoring, replica)",
+               Evidence("aws:kms/key:Key", "prod", prop="rotationPeriodInDays", equals=90)),
     # --- training --------------------------------------------------------------------------------
     Capability("training.cluster.kubernetes_version", "honoured", "the EKS control plane and node groups' version, "
                "checked against the EKS calendar (kubernetes_versions.json)",
@@ -277,4 +278,15 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence(ROLE, "dev", {"rbac": {"custom_personas": {"auditors": {"access": "read"}},
                                                "personas": {"auditors": ["arn:aws:iam::123456789012:role/Audit"]}}},
                         prop="name", equals="fraud-dev-auditors")),
+    Capability("storage.replication_region", "honoured", "S3 replication of every bucket to a versioned replica "
+               "bucket in that region, encrypted with a replica KMS key there (versioning required: spec_rules.py)",
+               Evidence("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "prod",
+                        {"storage": {"replication_region": "us-west-2"}},
+                        prop="rules[0].destination.encryptionConfiguration.replicaKmsKeyId")),
+    Capability("rbac.allow_guardrail_changes", "honoured", "false: platform-admin's policy ends with an explicit Deny "
+               "of guardrail changes on the platform's resources; true: no Deny, the role is tagged "
+               "mlfabric-guardrail-changes=allowed and mlf-aws-guardrail-hatch flags it",
+               Evidence(ROLE, "prod", {"rbac": {"allow_guardrail_changes": True}},
+                        prop="tags.mlfabric-guardrail-changes", equals="allowed")),
+    *budget_rows(),
 )

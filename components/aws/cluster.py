@@ -13,7 +13,7 @@ Creates:
   ``cluster.audit_logging``, authentication mode ``API`` (access entries; the deployer is admin so
   the Kubernetes provider below can apply manifests), and deletion protection with the platform's;
 - an ``aws:iam/openIdConnectProvider:OpenIdConnectProvider`` for IRSA;
-- add-ons ``vpc-cni`` and ``kube-proxy`` (before any node), ``coredns`` and ``aws-ebs-csi-driver``
+- add-ons ``vpc-cni`` (network-policy enforcement on) and ``kube-proxy`` (before any node), ``coredns`` and ``aws-ebs-csi-driver``
   (after the system nodes; EBS CSI with its own IRSA role), each at the default version EKS
   publishes for the cluster's Kubernetes version;
 - the node ``Role`` with exactly AmazonEKSWorkerNodePolicy, AmazonEKS_CNI_Policy and
@@ -99,6 +99,9 @@ OBSERVABILITY_SERVICE_ACCOUNT: Final = ("amazon-cloudwatch", "cloudwatch-agent")
 
 # Add-ons that must exist before any node joins (pod networking) and those that need running nodes.
 ADDONS_BEFORE_NODES: Final = ("vpc-cni", "kube-proxy")
+# Add-on configuration values (JSON) by add-on. The VPC CNI enforces Kubernetes NetworkPolicies
+# (its network policy agent, eBPF) only when asked: without it, NetworkPolicy objects are ignored.
+ADDON_CONFIGURATION: Final[dict[str, str]] = {"vpc-cni": json.dumps({"enableNetworkPolicy": "true"})}
 ADDONS_AFTER_NODES: Final = ("coredns", "aws-ebs-csi-driver")
 
 
@@ -330,11 +333,13 @@ class AwsTrainingCluster(ClusterOutputs):
             if self._spec.cluster.audit_logging
             else None
         )
-        policy = logs_key_policy(self._partition, self._account, ctx.region, log_group_arn)
+        policy = logs_key_policy(self._partition, self._account, ctx.region, log_group_arn, ctx.base_name)
         return aws.kms.Key(
             f"{self._name}-cluster",
             description=f"mlfabric {ctx.base_name}: EKS secrets envelope encryption and control-plane logs",
             enable_key_rotation=True,
+            # Rotates like every platform key (storage.key_rotation_days: 90 days in prod).
+            rotation_period_in_days=ctx.spec.storage.key_rotation_days if ctx.spec is not None else None,
             deletion_window_in_days=30,
             policy=pulumi.Output.json_dumps(policy),
             tags=ctx.tags(),
@@ -418,6 +423,7 @@ class AwsTrainingCluster(ClusterOutputs):
             addon_name=addon,
             addon_version=version.version,
             service_account_role_arn=role_arn,
+            configuration_values=ADDON_CONFIGURATION.get(addon),
             resolve_conflicts_on_create="OVERWRITE",
             resolve_conflicts_on_update="OVERWRITE",
             tags=self._ctx.tags(),

@@ -8,7 +8,10 @@ cluster component):
 - the Cluster Autoscaler: ``ServiceAccount`` (annotated with its IRSA role), ``ClusterRole`` +
   ``ClusterRoleBinding``, ``Role`` + ``RoleBinding`` (its status config map and lease in
   ``kube-system``) and a ``apps/v1:Deployment`` on the system nodes that auto-discovers this
-  cluster's node groups by tag.
+  cluster's node groups by tag: non-root, seccomp RuntimeDefault, read-only root filesystem, no
+  privilege escalation, no capabilities, its image pinned by digest where one is known
+  (``AUTOSCALER_DIGESTS``); it keeps its service-account token (it needs it); and a
+  ``networking.k8s.io/v1:NetworkPolicy`` selecting its pods: no ingress, egress to DNS and HTTPS only.
 
 Plain manifests rather than Helm releases: every field a policy or a test cares about (tolerations,
 affinity, image, flags, RBAC rules) is an input the engine and the offline plan see, nothing is
@@ -28,6 +31,21 @@ from mlfabric.components.kubernetes.device_plugin import MANAGED_BY, kubernetes_
 AUTOSCALER_SERVICE_ACCOUNT: Final = ("kube-system", "cluster-autoscaler")
 # The Cluster Autoscaler's minor version must match the cluster's Kubernetes minor version.
 AUTOSCALER_IMAGE: Final = "registry.k8s.io/autoscaling/cluster-autoscaler:v{kubernetes_version}.0"
+# Multi-architecture manifest digests of those tags, pinned so a re-pushed tag cannot change what
+# runs. Only digests confirmed by two independent public pins (checked 2026-12-01) are listed:
+# v1.31.0 (edgelesssys/constellation's renovate-managed versions table) and v1.35.0 (two unrelated
+# EKS projects). A version without a row keeps its tag (1.32-1.34: no digest could be verified).
+AUTOSCALER_DIGESTS: Final[dict[str, str]] = {
+    "1.31": "sha256:6d4c51c35f344d230341d71bb6d35f2c2f0c0a6f205a7887ae44e6d852fb5b5f",
+    "1.35": "sha256:2fc9433dd3b47baef0e68d6b1110b770a3c93db10c7bead4c5bc6cb21c72b875",
+}
+
+
+def autoscaler_image(kubernetes_version: str) -> str:
+    """The Cluster Autoscaler image for a cluster version: tag and, where known, digest."""
+    image = AUTOSCALER_IMAGE.format(kubernetes_version=kubernetes_version)
+    digest = AUTOSCALER_DIGESTS.get(kubernetes_version)
+    return f"{image}@{digest}" if digest else image
 
 
 @dataclass(frozen=True)
@@ -105,6 +123,31 @@ def _autoscaler_cluster_rules() -> list[k8s.rbac.v1.PolicyRuleArgs]:
     ]
 
 
+def _autoscaler_network_policy(
+    logical: str, app: str, namespace: str, selector: dict[str, str], opts: pulumi.ResourceOptions
+) -> k8s.networking.v1.NetworkPolicy:
+    """No ingress (nothing scrapes or calls the autoscaler); egress only to DNS and HTTPS: the API
+    server and the AWS APIs it scales through (Auto Scaling, EC2, STS), whose addresses are not
+    fixed, so HTTPS is not narrowed to a CIDR. Enforced by the VPC CNI's network policy agent."""
+    port = k8s.networking.v1.NetworkPolicyPortArgs
+    return k8s.networking.v1.NetworkPolicy(
+        logical,
+        metadata=_meta(app, namespace),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Ingress", "Egress"],
+            ingress=[],
+            egress=[
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(
+                    ports=[port(protocol="UDP", port=53), port(protocol="TCP", port=53)]
+                ),
+                k8s.networking.v1.NetworkPolicyEgressRuleArgs(ports=[port(protocol="TCP", port=443)]),
+            ],
+        ),
+        opts=opts,
+    )
+
+
 def cluster_autoscaler(name: str, args: AddonArgs, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
     """The Cluster Autoscaler, discovering this cluster's node groups by their tags."""
     namespace, app = AUTOSCALER_SERVICE_ACCOUNT
@@ -145,6 +188,7 @@ def cluster_autoscaler(name: str, args: AddonArgs, opts: pulumi.ResourceOptions)
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[role])),
     )
     selector = {"app.kubernetes.io/name": app}
+    _autoscaler_network_policy(logical, app, namespace, selector, opts)
     return k8s.apps.v1.Deployment(
         logical,
         metadata=_meta(app),
@@ -159,6 +203,9 @@ def cluster_autoscaler(name: str, args: AddonArgs, opts: pulumi.ResourceOptions)
                 ),
                 spec=k8s.core.v1.PodSpecArgs(
                     service_account_name=app,
+                    # Kept on purpose: the autoscaler talks to the API server with this token and
+                    # exchanges it for its IRSA role's credentials.
+                    automount_service_account_token=True,
                     priority_class_name="system-cluster-critical",
                     node_selector=args.system_node_selector or None,
                     security_context=k8s.core.v1.PodSecurityContextArgs(
@@ -170,7 +217,7 @@ def cluster_autoscaler(name: str, args: AddonArgs, opts: pulumi.ResourceOptions)
                     containers=[
                         k8s.core.v1.ContainerArgs(
                             name=app,
-                            image=AUTOSCALER_IMAGE.format(kubernetes_version=args.kubernetes_version),
+                            image=autoscaler_image(args.kubernetes_version),
                             command=[
                                 "./cluster-autoscaler",
                                 "--cloud-provider=aws",

@@ -65,24 +65,59 @@ def deny_insecure_transport(action: str, resource: Any) -> dict[str, Any]:
     }
 
 
+# What the account root (that is: IAM principals of the account IAM allows) may do with a key:
+# administer it, never use it. Create* keeps kms:CreateGrant, which services that encrypt on the
+# caller's behalf (EKS, ECR, SageMaker, EBS) need from the deployer. The list is the "key
+# administrators" statement of the KMS developer guide.
+KEY_ADMIN_ACTIONS: Final = (
+    "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*", "kms:Revoke*",
+    "kms:Disable*", "kms:Get*", "kms:Delete*", "kms:TagResource", "kms:UntagResource",
+    "kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:RotateKeyOnDemand",
+)
+KEY_USE_ACTIONS: Final = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey")
+
+
+def platform_role_pattern(partition: pulumi.Input[str], account: pulumi.Input[str], base_name: str) -> pulumi.Output[str]:
+    """ARN pattern of every IAM role this platform creates (all are named ``<platform>-<environment>-...``)."""
+    return pulumi.Output.format("arn:{0}:iam::{1}:role/{2}-*", partition, account, base_name)
+
+
+def platform_key_statements(partition: pulumi.Input[str], account: pulumi.Input[str], base_name: str) -> list[dict[str, Any]]:
+    """The two statements every platform key policy starts with: the account administers the key
+    through IAM, and only the platform's own roles (by ARN pattern) may use it. This replaces the
+    default key policy, which grants ``kms:*`` to the whole account (any role with an IAM grant could
+    decrypt the platform's data)."""
+    root = pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)
+    return [
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": list(KEY_ADMIN_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "PlatformRolesUseKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": root},
+            "Action": list(KEY_USE_ACTIONS),
+            "Resource": "*",
+            "Condition": {"ArnLike": {"aws:PrincipalArn": platform_role_pattern(partition, account, base_name)}},
+        },
+    ]
+
+
 def logs_key_policy(
     partition: pulumi.Input[str],
     account: pulumi.Input[str],
     region: str,
     log_group_arn: pulumi.Input[str] | None,
+    base_name: str,
 ) -> dict[str, Any]:
-    """A KMS key policy: the account administers the key through IAM (the default key policy) and,
-    when ``log_group_arn`` is given, CloudWatch Logs may use it for that one log group (CloudWatch
-    Logs needs an explicit key-policy grant; IAM policies alone do not let it use a key)."""
-    statements: list[dict[str, Any]] = [
-        {
-            "Sid": "AccountAdministersKeyThroughIam",
-            "Effect": "Allow",
-            "Principal": {"AWS": pulumi.Output.format("arn:{0}:iam::{1}:root", partition, account)},
-            "Action": "kms:*",
-            "Resource": "*",
-        }
-    ]
+    """A KMS key policy: the platform key statements (``platform_key_statements``) and, when
+    ``log_group_arn`` is given, CloudWatch Logs may use it for that one log group (CloudWatch Logs
+    needs an explicit key-policy grant; IAM policies alone do not let it use a key)."""
+    statements = platform_key_statements(partition, account, base_name)
     if log_group_arn is not None:
         statements.append(
             {
@@ -106,10 +141,20 @@ def concern_key(
     alias: str | None = None,
     policy: pulumi.Input[str] | None = None,
     rotation_period_in_days: int | None = None,
+    provider: pulumi.ProviderResource | None = None,
 ) -> aws.kms.Key:
-    """A concern's customer-managed KMS key: rotated (yearly unless a period is given), deletable only
-    after the longest window, and protected like the data it encrypts. With ``alias``, also the alias
-    ``alias/mlfabric/<platform>-<environment>/<alias>`` (same logical name as the key)."""
+    """A concern's customer-managed KMS key: rotated (every ``storage.key_rotation_days`` unless a period
+    is given), deletable only
+    after the longest window, and protected like the data it encrypts. Without ``policy``, the
+    platform key policy (``platform_key_statements``: the account administers, the platform's roles
+    use). With ``alias``, also the alias ``alias/mlfabric/<platform>-<environment>/<alias>`` (same
+    logical name as the key). ``provider``: another region's provider (a replica's key)."""
+    if rotation_period_in_days is None and ctx.spec is not None:
+        # Every platform key rotates like the storage key (storage.key_rotation_days: 90 days in prod).
+        rotation_period_in_days = ctx.spec.storage.key_rotation_days
+    if policy is None:
+        account, partition = caller_account(owner)
+        policy = pulumi.Output.json_dumps(policy_document(platform_key_statements(partition, account, ctx.base_name)))
     key = aws.kms.Key(
         logical,
         description=f"mlfabric {ctx.base_name}: {purpose}",
@@ -118,14 +163,14 @@ def concern_key(
         deletion_window_in_days=KEY_DELETION_WINDOW_DAYS,
         policy=policy,
         tags=ctx.tags(),
-        opts=ctx.stateful(owner),
+        opts=ctx.stateful(owner, provider=provider),
     )
     if alias is not None:
         aws.kms.Alias(
             logical,
             name=f"alias/mlfabric/{ctx.base_name}/{alias}",
             target_key_id=key.key_id,
-            opts=pulumi.ResourceOptions(parent=owner),
+            opts=pulumi.ResourceOptions(parent=owner, provider=provider),
         )
     return key
 

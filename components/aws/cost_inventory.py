@@ -23,11 +23,10 @@ from mlfabric.components.costing import (
     PlanView,
     Variant,
     as_int,
-    concern_of,
+    control_plane_item,
     exact,
 )
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL, SYSTEM_POOL_LABEL
-from mlfabric.components.kubernetes.versions import today
 
 # Type tokens and the tag the AWS components declare (kept as strings: importing the components'
 # modules would load pulumi_aws into every cloud's plan). A wrong one empties the inventory, which
@@ -134,19 +133,8 @@ def control_plane_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
     support on ``today()`` — the extended-support rate, both from the version calendar."""
     del inventory
     calendar = eks_calendar()
-    items: list[LineItem] = []
-    for record in plan.custom_resources:
-        if record.type != CLUSTER:
-            continue
-        version = str(record.inputs.get("version") or "")
-        on = today()
-        extended = calendar.phase(version, on) == "extended"
-        rate = calendar.extended_support_usd_per_hour if extended else calendar.standard_usd_per_hour
-        note = f"Kubernetes {version} is in extended support on {on}" if extended else ""
-        monthly = rate * prices.HOURS_PER_MONTH if rate is not None else None
-        items.append(LineItem(concern_of(record), "EKS control plane", "cluster", 1.0, 1.0, monthly,
-                              calendar.source, calendar.as_of.isoformat(), note=note))
-    return items
+    return [control_plane_item(r, "EKS control plane", str(r.inputs.get("version") or ""), calendar)
+            for r in plan.custom_resources if r.type == CLUSTER]
 
 
 COUNTED: Final = (

@@ -27,6 +27,7 @@ from mlfabric.components.aws.common import (
     caller_account,
     concern_key,
     deny_insecure_transport,
+    platform_key_statements,
     platform_log_group_name,
     policy_document,
 )
@@ -43,18 +44,12 @@ _PERIOD_SECONDS = 300
 _GPU_IDLE_PERIODS = 12
 
 
-def _key_policy(account: str, partition: str, region: str) -> dict[str, Any]:
+def _key_policy(account: str, partition: str, region: str, base_name: str) -> dict[str, Any]:
     return policy_document(
         [
-            {
-                # The default key policy: the account administers the key through IAM. Without it
-                # the key could become unmanageable (KMS refuses such a policy anyway).
-                "Sid": "AccountAdministersTheKeyThroughIam",
-                "Effect": "Allow",
-                "Principal": {"AWS": f"arn:{partition}:iam::{account}:root"},
-                "Action": "kms:*",
-                "Resource": "*",
-            },
+            # The account administers the key through IAM (without it the key could become
+            # unmanageable; KMS refuses such a policy anyway); only the platform's roles use it.
+            *platform_key_statements(partition, account, base_name),
             {
                 # CloudWatch alarms cannot publish to a topic encrypted with the AWS-managed SNS key.
                 "Sid": "CloudWatchAlarmsPublishToTheEncryptedTopic",
@@ -155,7 +150,7 @@ class AwsMonitoring(MonitoringOutputs):
     ) -> None:
         super().__init__(name, spec, ctx, opts)
         account, partition = caller_account(self)
-        key_policy = pulumi.Output.all(account, partition).apply(lambda a: _key_policy(a[0], a[1], ctx.region))
+        key_policy = pulumi.Output.all(account, partition).apply(lambda a: _key_policy(a[0], a[1], ctx.region, ctx.base_name))
         self.key = concern_key(
             self,
             ctx,

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from typing import Final
+from typing import Any, Final
 
 import pulumi
 import pulumi_aws as aws
@@ -68,6 +68,63 @@ def subnet_cidrs(cidr: str, zones: int) -> tuple[list[str], list[str]]:
     private = [str(block) for block in eighths[:zones]]
     public = [str(block) for _, block in zip(range(zones), public_pool, strict=False)]
     return private, public
+
+
+def s3_endpoint_policy(
+    partition: pulumi.Input[str], account: pulumi.Input[str], region: str, base_name: str
+) -> dict[str, Any]:
+    """The S3 gateway endpoint's policy: principals of this account reach the platform's buckets
+    (all named ``<platform>-<environment>-...``), and anyone may read ECR's image-layer bucket of the
+    region (``prod-<region>-starport-layer-bucket``: image pulls fetch layers from it through presigned
+    URLs, so the caller is not one of ours; "Minimum Amazon S3 bucket permissions for Amazon ECR" in
+    the ECR user guide). Every other bucket of the region is unreachable from the private subnets."""
+    buckets = pulumi.Output.format("arn:{0}:s3:::{1}-*", partition, base_name)
+    return policy_document([
+        {
+            "Sid": "PlatformBuckets",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:*",
+            "Resource": [buckets, pulumi.Output.concat(buckets, "/*")],
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": account}},
+        },
+        {
+            "Sid": "EcrImageLayers",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "s3:GetObject",
+            "Resource": pulumi.Output.format("arn:{0}:s3:::prod-{1}-starport-layer-bucket/*", partition, region),
+        },
+    ])
+
+
+def interface_endpoint_policy(
+    service: str, partition: pulumi.Input[str], account: pulumi.Input[str], base_name: str
+) -> dict[str, Any]:
+    """An interface endpoint's policy: only principals of this account use it (credentials of another
+    account cannot reach ECR or STS through the platform's network). Resources stay open: EKS add-on
+    images come from AWS-owned registries. On STS, the unauthenticated AssumeRoleWithWebIdentity call
+    (IRSA: pods exchange their service-account token) has no calling principal, so it is allowed for
+    the platform's roles only."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": "ThisAccountOnly",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "*",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": account}},
+        }
+    ]
+    if service == "sts":
+        statements.append({
+            "Sid": "PlatformWorkloadIdentity",
+            "Effect": "Allow",
+            "Principal": "*",
+            "Action": "sts:AssumeRoleWithWebIdentity",
+            "Resource": pulumi.Output.format("arn:{0}:iam::{1}:role/{2}-*", partition, account, base_name),
+        })
+    return policy_document(statements)
 
 
 class AwsNetwork(NetworkOutputs):
@@ -252,12 +309,15 @@ class AwsNetwork(NetworkOutputs):
         private_route_table_ids: pulumi.Input[Sequence[pulumi.Input[str]]],
     ) -> None:
         name, ctx, child, region = self._name, self._ctx, self._child, self._ctx.region
+        account = aws.get_caller_identity_output(opts=self._invoke).account_id
+        partition = aws.get_partition_output(opts=self._invoke).partition
         aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc_id,
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=private_route_table_ids,
+            policy=pulumi.Output.json_dumps(s3_endpoint_policy(partition, account, region, ctx.base_name)),
             tags=ctx.tags({"Name": f"{ctx.base_name}-s3"}),
             opts=child,
         )
@@ -291,6 +351,7 @@ class AwsNetwork(NetworkOutputs):
                 private_dns_enabled=True,
                 subnet_ids=private_subnet_ids,
                 security_group_ids=[group.id],
+                policy=pulumi.Output.json_dumps(interface_endpoint_policy(service, partition, account, ctx.base_name)),
                 tags=ctx.tags({"Name": f"{ctx.base_name}-{slug}"}),
                 opts=child,
             )
@@ -309,7 +370,7 @@ class AwsNetwork(NetworkOutputs):
             ctx,
             f"{name}-flow-logs",
             "VPC flow log encryption",
-            policy=pulumi.Output.json_dumps(logs_key_policy(partition, account, ctx.region, log_group_arn)),
+            policy=pulumi.Output.json_dumps(logs_key_policy(partition, account, ctx.region, log_group_arn, ctx.base_name)),
         )
         log_group = aws.cloudwatch.LogGroup(
             f"{name}-flow-logs",

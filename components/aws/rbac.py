@@ -14,7 +14,11 @@ training workload ``aws:iam/role:Role`` that pods running as service account
 artifacts.
 
 No statement allows every action; a statement on every resource (``"*"``) only names actions that
-have no resource-level permissions (ECR login, List/Describe calls, CloudWatch reads).
+have no resource-level permissions (ECR login, SageMaker List calls, CloudWatch metric reads and
+dashboard listing); alarm, dashboard and SageMaker reads are scoped to the platform's names. The
+platform-admin template (and admin-level custom personas) ends with an explicit Deny of the
+guardrail-changing actions on the platform's resources (``GUARDRAIL_ACTIONS``), lifted only by
+``rbac.allow_guardrail_changes`` (the role then carries the tag ``mlfabric-guardrail-changes``).
 """
 
 from __future__ import annotations
@@ -89,6 +93,27 @@ _ECR_PULL = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckL
              "ecr:DescribeImages", "ecr:ListImages", "ecr:DescribeImageScanFindings"]
 _ECR_PUSH = ["ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart", "ecr:CompleteLayerUpload"]
 
+# What the policy pack enforces on the platform's own resources, as IAM actions: an admin-level persona
+# operates the platform (``s3:*``, ``ecr:*``, ``eks:*``, ``sagemaker:*`` on its resources) but an
+# explicit Deny keeps it from switching these off outside Pulumi, unless the spec opens the escape
+# hatch ``rbac.allow_guardrail_changes`` (then the role carries GUARDRAIL_TAG and ``check`` flags it).
+GUARDRAIL_ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "buckets": ("s3:PutBucketPolicy", "s3:DeleteBucketPolicy", "s3:PutBucketPublicAccessBlock",
+                "s3:PutEncryptionConfiguration", "s3:PutBucketVersioning", "s3:PutBucketAcl",
+                "s3:PutBucketOwnershipControls", "s3:PutBucketLogging", "s3:PutReplicationConfiguration",
+                "s3:PutBucketObjectLockConfiguration", "s3:DeleteBucket"),
+    "repositories": ("ecr:SetRepositoryPolicy", "ecr:DeleteRepositoryPolicy", "ecr:PutImageTagMutability",
+                     "ecr:PutImageScanningConfiguration", "ecr:PutLifecyclePolicy", "ecr:DeleteLifecyclePolicy",
+                     "ecr:DeleteRepository"),
+    "cluster": ("eks:CreateAccessEntry", "eks:UpdateAccessEntry", "eks:DeleteAccessEntry", "eks:AssociateAccessPolicy",
+                "eks:DisassociateAccessPolicy", "eks:UpdateClusterConfig", "eks:AssociateEncryptionConfig",
+                "eks:UpdateAddon", "eks:DeleteAddon", "eks:DeleteCluster"),
+    "models": ("sagemaker:PutModelPackageGroupPolicy", "sagemaker:DeleteModelPackageGroupPolicy",
+               "sagemaker:DeleteModelPackageGroup"),
+}
+GUARDRAIL_TAG: Final = "mlfabric-guardrail-changes"
+GUARDRAIL_DENY_SID: Final = "DenyGuardrailChanges"
+
 
 @dataclass(frozen=True)
 class _Scope:
@@ -134,6 +159,20 @@ class _Scope:
         prefix = f"arn:{self.partition}:eks:{self.region}:{self.account}"
         kinds = ("nodegroup", "addon", "access-entry", "podidentityassociation", "identityproviderconfig")
         return [*self.cluster, *(f"{prefix}:{kind}/{self.cluster_name}/*" for kind in kinds)]
+
+    def sagemaker(self, kind: str) -> list[str]:
+        """SageMaker resources of ``kind`` (model, endpoint-config...) the platform names
+        ``<platform>-<environment>-...``; SageMaker ARNs are lower case."""
+        return [f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:{kind}/{self.base_name.lower()}-*"]
+
+    @property
+    def alarms(self) -> list[str]:
+        return [f"arn:{self.partition}:cloudwatch:{self.region}:{self.account}:alarm:{self.base_name}-*"]
+
+    @property
+    def dashboards(self) -> list[str]:
+        # Dashboards are global: no region in their ARN.
+        return [f"arn:{self.partition}:cloudwatch::{self.account}:dashboard/{self.base_name}*"]
 
     @property
     def log_groups(self) -> list[str]:
@@ -203,17 +242,26 @@ def _capability(capability: Capability, s: _Scope) -> list[dict[str, Any]]:
         ),
         "administer-endpoints": [
             *_statement("AdministerPlatformEndpoints", ["sagemaker:*"], s.endpoints),
-            # Models and endpoint configurations carry provider-assigned names: read-only everywhere.
-            *_statement("ReadSageMaker", ["sagemaker:Describe*", "sagemaker:List*"], ["*"]),
+            # Models and endpoint configurations carry names the provider derives from the platform's
+            # logical names (<platform>-<environment>-...): their reads are scoped to that prefix.
+            *_statement("DescribePlatformSageMaker", ["sagemaker:DescribeModel", "sagemaker:DescribeEndpointConfig",
+                                                      "sagemaker:DescribeEndpoint"],
+                        [*s.sagemaker("model"), *s.sagemaker("endpoint-config"), *s.endpoints]),
+            # List calls have no resource-level permissions (IAM service authorization reference, SageMaker).
+            *_statement("ListSageMaker", ["sagemaker:ListModels", "sagemaker:ListEndpointConfigs",
+                                          "sagemaker:ListEndpoints", "sagemaker:ListModelPackageGroups"], ["*"]),
         ],
         "use-cluster": _statement("DescribePlatformCluster", ["eks:DescribeCluster", "eks:ListAccessEntries"], s.cluster),
         "describe-cluster": _statement("DescribePlatformCluster", ["eks:DescribeCluster"], s.cluster),
         "administer-cluster": _statement("AdministerPlatformCluster", ["eks:*"], s.cluster_children),
         "read-monitoring": [
-            # CloudWatch metric and alarm reads have no resource-level permissions.
-            *_statement("ReadMetricsAndAlarms", ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
-                                                 "cloudwatch:DescribeAlarms", "cloudwatch:GetDashboard",
-                                                 "cloudwatch:ListDashboards"], ["*"]),
+            # Metric reads and dashboard listing have no resource-level permissions (IAM service
+            # authorization reference, CloudWatch); alarm and dashboard reads do: scoped to the platform's.
+            *_statement("ReadMetrics", ["cloudwatch:GetMetricData", "cloudwatch:ListMetrics",
+                                        "cloudwatch:ListDashboards"], ["*"]),
+            *_statement("ReadPlatformAlarms", ["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"],
+                        s.alarms),
+            *_statement("ReadPlatformDashboards", ["cloudwatch:GetDashboard"], s.dashboards),
             *_statement("ReadPlatformLogs", ["logs:FilterLogEvents", "logs:GetLogEvents", "logs:DescribeLogStreams"],
                         s.log_groups),
         ],
@@ -221,9 +269,26 @@ def _capability(capability: Capability, s: _Scope) -> list[dict[str, Any]]:
     return table[capability]
 
 
-def persona_policy(template: Template, scope: _Scope) -> dict[str, Any]:
+def guardrail_deny(scope: _Scope) -> list[dict[str, Any]]:
+    """The explicit Deny of every guardrail-changing action on the platform's own resources (one
+    statement; none when the platform has none of them)."""
+    targets = {
+        "buckets": list(scope.buckets.values()),
+        "repositories": scope.repositories,
+        "cluster": scope.cluster_children,
+        "models": scope.model_groups,
+    }
+    actions = [a for kind, resources in targets.items() if resources for a in GUARDRAIL_ACTIONS[kind]]
+    resources = [r for resources in targets.values() for r in resources]
+    if not actions:
+        return []
+    return [{"Sid": GUARDRAIL_DENY_SID, "Effect": "Deny", "Action": actions, "Resource": resources}]
+
+
+def persona_policy(template: Template, scope: _Scope, *, allow_guardrail_changes: bool = False) -> dict[str, Any]:
     """The inline policy of a persona's role (the grants of its ``template``); statement ids are
-    unique within it."""
+    unique within it. The platform-admin template ends with the guardrail Deny unless
+    ``allow_guardrail_changes``."""
     statements: list[dict[str, Any]] = []
     for capability in PERSONA_CAPABILITIES[template]:
         for granted in _capability(capability, scope):
@@ -232,6 +297,8 @@ def persona_policy(template: Template, scope: _Scope) -> dict[str, Any]:
             if any(s["Sid"] == granted["Sid"] for s in statements):
                 granted = {**granted, "Sid": f"{granted['Sid']}{len(statements)}"}  # noqa: PLW2901
             statements.append(granted)
+    if template == "platform-admin" and not allow_guardrail_changes:
+        statements.extend(guardrail_deny(scope))
     return policy_document(statements)
 
 
@@ -314,14 +381,17 @@ class AwsRbac(RbacOutputs):
         ctx = self._ctx
         persona, template = grant.persona, grant.template
         logical = f"{self._name}-{persona}"
-        policy = scope.apply(lambda s: persona_policy(template, s))
+        hatch = template == "platform-admin" and self._spec.allow_guardrail_changes
+        policy = scope.apply(lambda s: persona_policy(template, s, allow_guardrail_changes=hatch))
+        # The escape hatch is visible on the role itself: check flags roles carrying this tag.
+        hatch_tag = {GUARDRAIL_TAG: "allowed"} if hatch else {}
         role = aws.iam.Role(
             logical,
             name=f"{ctx.base_name}-{persona}",
             description=f"mlfabric {ctx.base_name}: the {persona} persona",
             assume_role_policy=pulumi.Output.json_dumps(trust_policy({"AWS": sorted(grant.principals)})),
             inline_policies=[aws.iam.RoleInlinePolicyArgs(name=persona, policy=pulumi.Output.json_dumps(policy))],
-            tags=ctx.tags({"mlfabric-persona": persona}),
+            tags=ctx.tags({"mlfabric-persona": persona, **hatch_tag}),
             opts=self._child,
         )
         if ctx.cluster is not None:

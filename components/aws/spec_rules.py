@@ -13,7 +13,8 @@ so ``validate`` reports every problem at once and the program never raises for a
   values of the characters IAM and SageMaker accept, keys that stay distinct when IAM ignores case
   (keys are already letters, digits, ``_``, ``-``, so none can take the reserved ``aws:`` prefix);
 - traffic: ``canary_percent`` only with a strategy that has steps (it changes nothing all-at-once);
-- IAM: principals are role/user ARNs; a custom persona may not take the training workload role's name.
+- IAM: principals are role/user ARNs; a custom persona may not take the training workload role's name;
+- S3 replication: ``storage.replication_region`` is another AWS region and needs versioning.
 
 Instance type names come from ``instance_types.json`` (the AWS API models' enums, with source and
 date); an unknown name is refused with the nearest known names.
@@ -260,6 +261,26 @@ def _persona_names(spec: PlatformSpec) -> Problems:
             for name in spec.rbac.custom_personas if name == _WORKLOAD_ROLE_SUFFIX]
 
 
+def _replication_region(spec: PlatformSpec) -> Problems:
+    # S3 replication needs versioning on both buckets, and a destination in another region.
+    target = spec.storage.replication_region
+    if target is None:
+        return []
+    shown = _shown(target)
+    where = ("storage", "replication_region")
+    if target not in catalog.REGIONS["aws"]:
+        near = difflib.get_close_matches(target, catalog.REGIONS["aws"], n=3)
+        hint = f" (nearest: {', '.join(near)})" if near else ""
+        return [(where, f"must be an AWS region mlfabric knows{hint} (got {shown})")]
+    if target == spec.region:
+        return [(where, f"must differ from the platform's region {spec.region}: a replica in the same region "
+                 f"survives no regional outage (got {shown})")]
+    if not spec.storage.versioning:
+        return [(where, "S3 replicates only versioned buckets: set storage.versioning to true, or omit "
+                 f"replication_region (got {shown} with versioning false)")]
+    return []
+
+
 def problems(spec: PlatformSpec) -> Problems:
     """Every AWS-only rule the spec breaks, as (field path, message)."""
     return [
@@ -274,4 +295,5 @@ def problems(spec: PlatformSpec) -> Problems:
         *_all_at_once_steps(spec),
         *principal_problems(spec, _PRINCIPAL, _PRINCIPAL_EXAMPLE),
         *_persona_names(spec),
+        *_replication_region(spec),
     ]

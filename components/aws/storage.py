@@ -5,7 +5,11 @@ Creates: ``aws:kms/key:Key`` (rotation on) and its alias; per bucket ``aws:s3/bu
 ``BucketOwnershipControls`` (ACLs off), ``BucketPublicAccessBlock`` (all four on),
 ``BucketServerSideEncryptionConfiguration`` (aws:kms with the key, bucket keys on),
 ``BucketVersioning``, ``BucketLifecycleConfiguration`` and ``BucketPolicy`` (deny non-TLS and
-TLS < 1.2); with access logging, a log bucket and a ``BucketLogging`` per bucket.
+TLS < 1.2); with access logging, a log bucket and a ``BucketLogging`` per bucket. With
+``storage.replication_region``, an ``aws`` provider and a KMS key (with alias) in that region, per
+bucket a replica bucket there (the same settings, tagged ``mlfabric-bucket=replica``, no access logs:
+S3 logs only to a bucket of the same region) and a ``BucketReplicationConfig``, and the IAM role S3
+replicates with.
 
 A bucket renamed in the spec (``buckets[].renamed_from``) keeps the bucket and each of its setting
 resources through aliases; its auto-generated physical name comes with the aliased state, and its
@@ -18,6 +22,7 @@ join them back by the bucket they name.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -29,6 +34,7 @@ from mlfabric.components.aws.common import (
     deny_insecure_transport,
     policy_document,
     renamed,
+    trust_policy,
 )
 from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
@@ -67,6 +73,44 @@ def _whole_bucket_rule(rule_id: str, **action: Any) -> aws.s3.BucketLifecycleCon
     )
 
 
+@dataclass
+class _Replica:
+    """The replication region's provider, key and replica buckets (by spec bucket name)."""
+
+    region: str
+    provider: pulumi.ProviderResource
+    key: aws.kms.Key
+    buckets: dict[str, aws.s3.Bucket]
+
+
+def _replication_policy(
+    sources: list[pulumi.Output[str]],
+    targets: list[pulumi.Output[str]],
+    source_key: pulumi.Output[str],
+    replica_key: pulumi.Output[str],
+    region: str,
+    replica_region: str,
+) -> dict[str, Any]:
+    """What S3 replication needs (S3 user guide, "Setting up permissions" for replication): read the
+    source buckets' configuration and object versions, decrypt with the source key through S3, write
+    replicas and encrypt them with the replica key through S3 of that region."""
+    return policy_document([
+        {"Sid": "ReadReplicationConfiguration", "Effect": "Allow",
+         "Action": ["s3:GetReplicationConfiguration", "s3:ListBucket"], "Resource": sources},
+        {"Sid": "ReadObjectVersions", "Effect": "Allow",
+         "Action": ["s3:GetObjectVersionForReplication", "s3:GetObjectVersionAcl", "s3:GetObjectVersionTagging"],
+         "Resource": [pulumi.Output.concat(arn, "/*") for arn in sources]},
+        {"Sid": "WriteReplicas", "Effect": "Allow",
+         "Action": ["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
+         "Resource": [pulumi.Output.concat(arn, "/*") for arn in targets]},
+        {"Sid": "DecryptSourceObjects", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": source_key,
+         "Condition": {"StringLike": {"kms:ViaService": f"s3.{region}.amazonaws.com"}}},
+        {"Sid": "EncryptReplicas", "Effect": "Allow", "Action": ["kms:Encrypt", "kms:GenerateDataKey"],
+         "Resource": replica_key,
+         "Condition": {"StringLike": {"kms:ViaService": f"s3.{replica_region}.amazonaws.com"}}},
+    ])
+
+
 class AwsStorage(StorageOutputs):
     """Private, KMS-encrypted S3 buckets for datasets, artifacts and models."""
 
@@ -88,8 +132,12 @@ class AwsStorage(StorageOutputs):
             alias="storage",
             rotation_period_in_days=spec.key_rotation_days,
         )
+        self._versioning: dict[str, aws.s3.BucketVersioning] = {}
         self.log_bucket = self._log_bucket() if spec.access_logging else None
+        self._replica = self._replica_region(spec.replication_region) if spec.replication_region else None
         buckets = {b.name: self._bucket(b) for b in spec.buckets}
+        if self._replica is not None:
+            self._replicate(buckets)
 
         self.bucket_names = pulumi.Output.all(**{k: b.bucket for k, b in buckets.items()})
         self.bucket_urls = self.bucket_names.apply(lambda names: {k: f"s3://{v}" for k, v in names.items()})
@@ -133,7 +181,7 @@ class AwsStorage(StorageOutputs):
             restrict_public_buckets=True,
             opts=child,
         )
-        aws.s3.BucketVersioning(
+        self._versioning[logical] = aws.s3.BucketVersioning(
             logical,
             bucket=bucket.id,
             versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
@@ -200,6 +248,8 @@ class AwsStorage(StorageOutputs):
             bucket_key=True,
             keep=keep,
         )
+        if self._replica is not None:
+            self._replica.buckets[spec.name] = self._replica_bucket(spec, logical)
         if self.log_bucket is not None:
             aws.s3.BucketLogging(
                 logical,
@@ -209,6 +259,107 @@ class AwsStorage(StorageOutputs):
                 opts=keep(self._child),
             )
         return bucket
+
+    # --- cross-region replication -------------------------------------------------------------
+
+    def _replica_region(self, region: str) -> _Replica:
+        """The replica region's provider and key (same rotation, same key policy as the storage key)."""
+        ctx = self._ctx
+        provider = aws.Provider(
+            f"{self._name}-replica",
+            region=region,
+            # Same account guard as the platform's provider.
+            allowed_account_ids=[account] if (account := ctx.account or (ctx.spec.aws.account_id if ctx.spec and ctx.spec.aws
+                                                                          else None)) else None,
+            opts=self._child,
+        )
+        key = concern_key(
+            self,
+            ctx,
+            f"{self._name}-replica",
+            f"object storage replica encryption ({region})",
+            alias="storage-replica",
+            rotation_period_in_days=self._spec.key_rotation_days,
+            provider=provider,
+        )
+        return _Replica(region, provider, key, {})
+
+    def _replica_bucket(self, spec: BucketSpec, logical: str) -> aws.s3.Bucket:
+        """The bucket ``spec``'s objects replicate to: private, TLS-only, versioned, encrypted with the
+        replica key, with the source's lifecycle rules; tagged ``mlfabric-bucket=replica``."""
+        replica = self._replica
+        assert replica is not None
+        provider = replica.provider
+
+        def keep(opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+            return pulumi.ResourceOptions.merge(
+                renamed(logical, spec.name, spec.renamed_from, opts, suffix="-replica"),
+                pulumi.ResourceOptions(provider=provider),
+            )
+
+        return self._private_bucket(
+            f"{logical}-replica",
+            "replica",
+            _DefaultEncryption(sse_algorithm="aws:kms", kms_master_key_id=replica.key.arn),
+            self._lifecycle_rules(spec),
+            bucket_key=True,
+            keep=keep,
+        )
+
+    def _replicate(self, buckets: dict[str, aws.s3.Bucket]) -> None:
+        """Per bucket a ``BucketReplicationConfig`` (every object, delete markers, KMS-encrypted objects
+        re-encrypted with the replica key), and the one role S3 replicates with."""
+        replica, ctx = self._replica, self._ctx
+        assert replica is not None
+        account, _ = caller_account(self)
+        pairs = {name: (bucket, replica.buckets[name]) for name, bucket in buckets.items()}
+        sources = [b.arn for b, _ in pairs.values()]
+        targets = [r.arn for _, r in pairs.values()]
+        role = aws.iam.Role(
+            f"{self._name}-replication",
+            description=f"mlfabric {ctx.base_name}: S3 replicates the platform's buckets to {replica.region}",
+            assume_role_policy=pulumi.Output.json_dumps(
+                trust_policy({"Service": "s3.amazonaws.com"}, condition={"StringEquals": {"aws:SourceAccount": account}})
+            ),
+            inline_policies=[aws.iam.RoleInlinePolicyArgs(
+                name="replication",
+                policy=pulumi.Output.json_dumps(_replication_policy(
+                    sources, targets, self.key.arn, replica.key.arn, ctx.region, replica.region)),
+            )],
+            tags=ctx.tags(),
+            opts=self._child,
+        )
+        for name, (bucket, target) in pairs.items():
+            spec = next(b for b in self._spec.buckets if b.name == name)
+            logical = f"{self._name}-{name}"
+            rule = aws.s3.BucketReplicationConfigRuleArgs(
+                id="replicate-everything",
+                status="Enabled",
+                filter=aws.s3.BucketReplicationConfigRuleFilterArgs(prefix=""),
+                delete_marker_replication=aws.s3.BucketReplicationConfigRuleDeleteMarkerReplicationArgs(status="Enabled"),
+                source_selection_criteria=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaArgs(
+                    sse_kms_encrypted_objects=aws.s3.BucketReplicationConfigRuleSourceSelectionCriteriaSseKmsEncryptedObjectsArgs(
+                        status="Enabled"
+                    )
+                ),
+                destination=aws.s3.BucketReplicationConfigRuleDestinationArgs(
+                    bucket=target.arn,
+                    encryption_configuration=aws.s3.BucketReplicationConfigRuleDestinationEncryptionConfigurationArgs(
+                        replica_kms_key_id=replica.key.arn
+                    ),
+                ),
+            )
+            aws.s3.BucketReplicationConfig(
+                logical,
+                bucket=bucket.id,
+                role=role.arn,
+                rules=[rule],
+                # S3 refuses a replication configuration before both buckets are versioned.
+                opts=renamed(logical, name, spec.renamed_from, pulumi.ResourceOptions(
+                    parent=self,
+                    depends_on=[self._versioning[logical], self._versioning[f"{logical}-replica"]],
+                )),
+            )
 
     def _lifecycle_rules(self, spec: BucketSpec) -> list[aws.s3.BucketLifecycleConfigurationRuleArgs]:
         rules = [

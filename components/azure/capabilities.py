@@ -23,7 +23,7 @@ import json
 from typing import TYPE_CHECKING, Any, Final
 
 from mlfabric.components.azure.rollout import deployment_name
-from mlfabric.components.capabilities import Capability, Evidence, everywhere
+from mlfabric.components.capabilities import Capability, Evidence, budget_rows, everywhere
 
 if TYPE_CHECKING:
     from mlfabric.components.spec import PlatformSpec
@@ -326,6 +326,16 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence(ROLE, "azure-dev", {"rbac": {"custom_personas": {"auditors": {"access": "read"}},
                                                       "personas": {"auditors": ["7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"]}}},
                         prop="principalId", equals="7d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6")),
+    Capability("storage.replication_region", "honoured", "geo-redundant storage accounts (Standard_GZRS, or "
+               "Standard_GRS where the account is locally redundant): Azure's asynchronous copy in the region's "
+               "paired region, the only region it replicates to (any other is refused by the spec rules)",
+               Evidence("azure-native:storage:StorageAccount", "azure-dev",
+                        {"storage": {"replication_region": "northeurope"}}, prop="sku.name", equals="Standard_GRS")),
+    Capability("rbac.allow_guardrail_changes", "refused", "nothing to allow: platform-admin holds data-plane roles "
+               "only (blob data, ML, ACR push, AKS RBAC) and no role that can change a storage firewall, "
+               "encryption, vault purge protection or registry policy (mlf-azure-no-guardrail-roles); grant "
+               "break-glass control-plane access outside the platform (PIM)", example=True),
+    *budget_rows(),
 )
 
 __all__ = ["CAPABILITIES", "EXISTING_VNET", "STANDARD_REGISTRY", "WITH_EXISTING_NETWORK"]

@@ -35,6 +35,11 @@ Creates, in the platform's resource group:
 The Log Analytics workspace belongs to monitoring, which is built after the cluster: the cluster holds
 a ``Telemetry`` handle whose workspace id monitoring resolves (``mlfabric.components.azure.monitoring``).
 
+Every agent pool enables encryption at host (temp disk and disk caches encrypted on the host; the
+subscription needs the feature Microsoft.Compute/EncryptionAtHost registered once, and spec_rules
+refuses VM sizes that cannot). The KMS vault is Premium with an RSA-HSM key in prod
+(``common.HSM_ENVIRONMENTS``), Standard with a software key elsewhere.
+
 Why the KMS key has its own vault: the KMS plugin reaches Key Vault from the AKS control plane,
 whose addresses are not yours to allow-list, so that vault cannot deny public network access (unless
 API Server VNet Integration is on); it holds nothing but this key, which only the cluster identity
@@ -50,7 +55,7 @@ from pulumi_azure_native import authorization, containerservice, keyvault, manag
 
 from mlfabric.components import catalog, naming
 from mlfabric.components.azure import cluster_addons as azure_addons
-from mlfabric.components.azure.common import in_long_term_support, overlay_ranges
+from mlfabric.components.azure.common import in_long_term_support, key_type, overlay_ranges, vault_sku
 from mlfabric.components.azure.prerequisites import AzurePrerequisites, prerequisites_of
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
@@ -224,7 +229,7 @@ class AzureTrainingCluster(ClusterOutputs):
             location=ctx.region,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=tenant_id,
-                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                sku=keyvault.SkuArgs(family="A", name=vault_sku(ctx.environment)),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=90,
@@ -245,7 +250,7 @@ class AzureTrainingCluster(ClusterOutputs):
             vault_name=vault.name,
             resource_group_name=self._group,
             properties=keyvault.KeyPropertiesArgs(
-                kty=keyvault.JsonWebKeyType.RSA,
+                kty=key_type(ctx.environment),
                 key_size=KMS_KEY_SIZE_BITS,
                 key_ops=[keyvault.JsonWebKeyOperation.ENCRYPT, keyvault.JsonWebKeyOperation.DECRYPT],
                 attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),
@@ -364,6 +369,8 @@ class AzureTrainingCluster(ClusterOutputs):
                     os_disk_size_gb=SYSTEM_DISK_GIB,
                     node_taints=[SYSTEM_TAINT],
                     enable_node_public_ip=False,
+                    # Temp disk, OS/data disk caches encrypted on the host (see HOST_ENCRYPTION_NOTE).
+                    enable_encryption_at_host=True,
                     upgrade_settings=containerservice.AgentPoolUpgradeSettingsArgs(max_surge="33%"),
                 )
             ],
@@ -473,6 +480,8 @@ class AzureTrainingCluster(ClusterOutputs):
             os_disk_size_gb=pool.disk_gib,
             vnet_subnet_id=self._network.cluster_subnet_id,
             enable_node_public_ip=False,
+            # Datasets and model files staged on the temp disk are encrypted on the host too.
+            enable_encryption_at_host=True,
             tags=ctx.tags(pool.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,

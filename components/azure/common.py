@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Final, Protocol, runtime_checkable
 
 import pulumi
-from pulumi_azure_native import authorization, managedidentity, network
+from pulumi_azure_native import authorization, keyvault, managedidentity, network
 
 from mlfabric.components.azure import ranges
 from mlfabric.components.azure.prerequisites import prerequisites_of
@@ -25,6 +25,22 @@ from mlfabric.components.context import PlatformContext
 
 # Built-in role that lets a service wrap and unwrap data-encryption keys with a Key Vault key.
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
+# Environments whose Key Vault keys are HSM-backed (Premium vault, RSA-HSM keys; FIPS 140 Level 3
+# HSMs). Elsewhere software-protected keys in Standard vaults: an HSM key costs about $1 a month per
+# version plus per-operation fees above the Standard price, which dev and staging do not need.
+HSM_ENVIRONMENTS: Final = frozenset({"prod"})
+
+
+def vault_sku(environment: str) -> keyvault.SkuName:
+    """The Key Vault SKU for keys of this environment: Premium (HSM keys) in prod, Standard elsewhere."""
+    return keyvault.SkuName.PREMIUM if environment in HSM_ENVIRONMENTS else keyvault.SkuName.STANDARD
+
+
+def key_type(environment: str) -> keyvault.JsonWebKeyType:
+    """The Key Vault key type of this environment: RSA-HSM in prod, software-protected RSA elsewhere."""
+    return keyvault.JsonWebKeyType.RS_A_HSM if environment in HSM_ENVIRONMENTS else keyvault.JsonWebKeyType.RSA
+
+
 # Private-link zones by short name; the endpoints of one target type register in these zones.
 PRIVATE_DNS_ZONES: Final[dict[str, str]] = {
     "blob": "privatelink.blob.core.windows.net",

@@ -15,7 +15,10 @@ Creates, in the platform's resource group:
 - ``machinelearningservices:Workspace`` ``mlw-<platform>-<env>`` linked to the platform's storage
   account (identity-based datastores: the account allows no shared keys), its Key Vault, the
   registry and the platform's Application Insights (an Azure prerequisite, ``prerequisites.py``),
-  encrypted with the storage key, public network access off with private endpoints;
+  encrypted with the storage key, public network access off with private endpoints, and a managed
+  virtual network (AllowOnlyApprovedOutbound outside dev, AllowInternetOutbound in dev) with
+  private-endpoint outbound rules to the storage account (blob, file), the vault, the container
+  registry and the model registry;
 - ``machinelearningservices:Registry`` ``mlr-<platform>-<env>`` for models (its own system-created
   storage and Premium registry, no public blob access) and one
   ``machinelearningservices:RegistryModelContainer`` per spec model: the versions of that model are
@@ -55,6 +58,16 @@ from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.concerns import RegistryOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import RegistrySpec
+
+# Azure ML managed-network isolation per environment (see AzureRegistry._managed_network).
+MANAGED_NETWORK_ISOLATION: Final = {"dev": "AllowInternetOutbound", "staging": "AllowOnlyApprovedOutbound",
+                                    "prod": "AllowOnlyApprovedOutbound"}
+
+
+def managed_network_isolation(environment: str) -> str:
+    """The workspace's managed-network isolation mode in this environment (approved outbound if unknown)."""
+    return MANAGED_NETWORK_ISOLATION.get(environment, "AllowOnlyApprovedOutbound")
+
 
 # Private-link group ids of the targets the registry puts behind private endpoints.
 STORAGE_GROUPS: Final = ("blob", "file")
@@ -115,8 +128,8 @@ class AzureRegistry(RegistryOutputs):
         )
 
         acr = self._container_registry(spec, key_uri, key_access, links)
-        workspace = self._workspace(account_id, vault_id, key_uri, acr, key_access, links)
         models = self._model_registry(links)
+        workspace = self._workspace(account_id, vault_id, key_uri, acr, key_access, links, models)
 
         if links is not None:
             for group in STORAGE_GROUPS:
@@ -213,6 +226,7 @@ class AzureRegistry(RegistryOutputs):
         acr: containerregistry.Registry,
         key_access: authorization.RoleAssignment,
         links: PrivateLinks | None,
+        models: machinelearningservices.Registry,
     ) -> machinelearningservices.Workspace:
         ctx, base = self._ctx, self._ctx.base_name
         return machinelearningservices.Workspace(
@@ -235,6 +249,7 @@ class AzureRegistry(RegistryOutputs):
             container_registry=acr.id,
             system_datastores_auth_mode="identity",
             public_network_access="Disabled" if links is not None else "Enabled",
+            managed_network=self._managed_network(account_id, vault_id, acr, models),
             v1_legacy_mode=False,
             encryption=machinelearningservices.EncryptionPropertyArgs(
                 status="Enabled",
@@ -248,6 +263,35 @@ class AzureRegistry(RegistryOutputs):
             hbi_workspace=ctx.environment == "prod",
             tags=ctx.tags(),
             opts=ctx.stateful(self, depends_on=[key_access]),
+        )
+
+    def _managed_network(
+        self,
+        account_id: pulumi.Output[str],
+        vault_id: pulumi.Output[str],
+        acr: containerregistry.Registry,
+        models: machinelearningservices.Registry,
+    ) -> machinelearningservices.ManagedNetworkSettingsArgs:
+        """The workspace's managed VNet: compute and online deployments run in it and reach the
+        platform's storage (blob, file), vault, container registry and model registry through private
+        endpoints Azure ML creates from these rules. Outbound: only approved (these rules and the
+        service tags Azure ML adds itself) outside dev; dev allows internet outbound, so pip and conda
+        installs work without FQDN rules, which Azure ML serves through a billed managed Azure Firewall."""
+        targets = (("storage-blob", account_id, "blob"), ("storage-file", account_id, "file"),
+                   ("key-vault", vault_id, "vault"), ("container-registry", acr.id, "registry"),
+                   ("model-registry", models.id, "amlregistry"))
+        return machinelearningservices.ManagedNetworkSettingsArgs(
+            isolation_mode=managed_network_isolation(self._ctx.environment),
+            outbound_rules={
+                f"mlfabric-{rule}": machinelearningservices.PrivateEndpointOutboundRuleArgs(
+                    type="PrivateEndpoint",
+                    category="UserDefined",
+                    destination=machinelearningservices.PrivateEndpointDestinationArgs(
+                        service_resource_id=target, subresource_target=group, spark_enabled=False
+                    ),
+                )
+                for rule, target, group in targets
+            },
         )
 
     def _model_registry(self, links: PrivateLinks | None) -> machinelearningservices.Registry:

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Final
 
 from mlfabric.components import naming
 from mlfabric.components.azure import ranges
+from mlfabric.components.azure.regions import PAIRED_REGIONS
 from mlfabric.components.spec import Problems, principal_problems
 
 if TYPE_CHECKING:
@@ -107,6 +108,50 @@ def _vm_sizes(spec: PlatformSpec) -> Problems:
             if endpoint.instance is not None and (problem := vm_size_problem(endpoint.instance)):
                 problems.append((("serving", "endpoints", index, "instance"), problem))
     return problems
+
+
+# VM families whose sizes cannot enable encryption at host (the capability EncryptionAtHostSupported
+# of `az vm list-skus` is False for them): legacy Av2 and B-series v1 and the retired NCv3. Every AKS
+# pool mlfabric builds enables it (cluster.py), so a pool on one of these sizes is refused rather than
+# silently left unencrypted. Source: the family pages of vm_sizes.json's source ("Encryption at host"
+# in each family's feature table), checked 2026-12-01; `az vm list-skus -l <region> --query
+# "[?name=='<size>'].capabilities"` is authoritative per region.
+NO_HOST_ENCRYPTION_PATTERNS: Final = (
+    re.compile(r"^Standard_A\d+m?_v2$"),
+    re.compile(r"^Standard_B\d+(ls|s|ms)$"),
+    re.compile(r"^Standard_NC\d+r?s_v3$"),
+)
+
+
+def supports_encryption_at_host(vm_size: str) -> bool:
+    """Whether an AKS node pool of this VM size can enable encryption at host."""
+    return not any(pattern.match(vm_size) for pattern in NO_HOST_ENCRYPTION_PATTERNS)
+
+
+def _encryption_at_host(spec: PlatformSpec) -> Problems:
+    if spec.training is None:
+        return []
+    problems: Problems = []
+    machine = spec.training.cluster.system_pool.machine
+    if machine is not None and vm_size_problem(machine) is None and not supports_encryption_at_host(machine):
+        problems.append((("training", "cluster", "system_pool", "machine"),
+                         f"{machine} cannot encrypt at host, which every AKS pool mlfabric builds does: pick a "
+                         "size that can, e.g. Standard_D4s_v5"))
+    return problems
+
+
+def _replication_region(spec: PlatformSpec) -> Problems:
+    target = spec.storage.replication_region
+    if target is None:
+        return []
+    pair = PAIRED_REGIONS.get(spec.region)
+    if target == pair:
+        return []
+    shown = target if len(target) <= 40 else f"{target[:37]}..."
+    allowed = f"only its paired region {pair}" if pair else "no region: it has no paired region"
+    return [(("storage", "replication_region"),
+             f"Azure storage geo-replicates (GRS/GZRS) only to the region's pair; {spec.region} allows "
+             f"{allowed} (got {shown!r})")]
 
 
 def _existing_network(spec: PlatformSpec) -> Problems:
@@ -203,6 +248,8 @@ def problems(spec: PlatformSpec) -> Problems:
         *_existing_network(spec),
         *_overlay_ranges(spec),
         *_vm_sizes(spec),
+        *_encryption_at_host(spec),
+        *_replication_region(spec),
         *_gpu_pool_names(spec),
         *_shadow_mirror(spec),
         *_rollout_time(spec),

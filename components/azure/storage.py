@@ -28,12 +28,18 @@ Creates (all in the platform's resource group, ``prerequisites_of(ctx).resource_
 
 Decisions that differ from S3, and why:
 
-- Network: ``public_network_access`` stays Enabled but the account firewall denies by default and
-  only lets trusted Azure services through (Azure Monitor, Azure ML, backup). Deployment works
-  because everything here is an ARM (control-plane) call, which the firewall does not filter; data
-  access needs a private endpoint or a VNet/IP rule, which belong to the network concern. Disabling
-  public network access outright would also block those trusted services and VNet rules, leaving a
-  dev platform without private endpoints (``network.private_endpoints`` is off in dev) unusable.
+- Network: where the data account has private endpoints (``network.private_endpoints``, on in prod,
+  and a registry section, whose concern declares them) its ``public_network_access`` is Disabled:
+  it is reached through those endpoints and the ML workspace's managed network. Elsewhere it stays
+  Enabled behind a default-deny firewall that lets only trusted Azure services through — a dev
+  platform without private endpoints would otherwise be unusable. Deployment works either way:
+  containers, policies and keys are ARM (control-plane) calls, which neither filters. The log
+  account always keeps its firewalled public endpoint: Azure Monitor and Network Watcher deliver
+  into it as trusted services. The storage vault too (Premium with RSA-HSM keys in prod): storage
+  reads its key as a trusted service, and it has no private endpoint.
+- ``replication_region``: geo-redundant SKUs (GZRS, GRS where the account is LRS) replicate to the
+  region's pair only; spec_rules refuses any other region (object replication to an account in an
+  arbitrary region is not built).
 - ``force_destroy`` has no Azure switch: deleting a container (or the account) deletes its blobs
   whatever they hold. With ``force_destroy: true`` (dev) that is what ``pulumi destroy`` does; with
   ``false`` the accounts and containers are retained on delete (left in place, with their data); in
@@ -54,8 +60,16 @@ import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity, monitor, network, storage
 
 from mlfabric.components import naming
-from mlfabric.components.azure.common import key_user_identity, output_mapping, role_definition_id
+from mlfabric.components.azure.common import (
+    HasPrivateLinks,
+    key_type,
+    key_user_identity,
+    output_mapping,
+    role_definition_id,
+    vault_sku,
+)
 from mlfabric.components.azure.prerequisites import prerequisites_of
+from mlfabric.components.azure.regions import PAIRED_REGIONS
 from mlfabric.components.concerns import StorageOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.spec import BucketSpec, StorageSpec
@@ -73,6 +87,8 @@ _ACCESS_LOG_RETENTION_DAYS: Final = 365
 _CHANGE_FEED_ENVIRONMENTS: Final = frozenset({"prod"})
 # Storage account replication: zone-redundant where the spec's environment asks for multi-AZ.
 _REPLICATION: Final = {"dev": "Standard_LRS", "staging": "Standard_ZRS", "prod": "Standard_ZRS"}
+# With storage.replication_region (the region's pair, see PAIRED_REGIONS): the geo-redundant twin.
+_GEO_REPLICATION: Final = {"Standard_LRS": "Standard_GRS", "Standard_ZRS": "Standard_GZRS"}
 # Diagnostic logs of the blob service land in containers named insights-logs-<category>.
 _LOG_CATEGORIES: Final = ("StorageRead", "StorageWrite", "StorageDelete")
 _LOG_CONTAINER_PREFIX: Final = "insights-logs-"
@@ -173,9 +189,9 @@ class AzureStorage(StorageOutputs):
             location=self._ctx.region,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=tenant_id,
-                # Standard: software-protected RSA keys suffice for storage CMK; HSM-backed keys
-                # (premium, RSA-HSM) would be an explicit spec option.
-                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName.STANDARD),
+                # Premium with HSM-backed keys in prod; Standard (software keys) in dev and staging,
+                # where the HSM's price buys nothing the tests need (common.HSM_ENVIRONMENTS).
+                sku=keyvault.SkuArgs(family="A", name=vault_sku(self._ctx.environment)),
                 enable_rbac_authorization=True,
                 # Storage CMK requires both; purge protection cannot be turned off again.
                 enable_soft_delete=True,
@@ -200,7 +216,7 @@ class AzureStorage(StorageOutputs):
             vault_name=self.vault.name,
             resource_group_name=self._group,
             properties=keyvault.KeyPropertiesArgs(
-                kty=keyvault.JsonWebKeyType.RSA,
+                kty=key_type(self._ctx.environment),
                 key_size=_KEY_SIZE_BITS,
                 key_ops=[keyvault.JsonWebKeyOperation.WRAP_KEY, keyvault.JsonWebKeyOperation.UNWRAP_KEY],
                 attributes=keyvault.KeyAttributesArgs(enabled=True, exportable=False),
@@ -235,7 +251,7 @@ class AzureStorage(StorageOutputs):
             resource_group_name=self._group,
             location=self._ctx.region,
             kind=storage.Kind.STORAGE_V2,
-            sku=storage.SkuArgs(name=_REPLICATION[self._ctx.environment]),
+            sku=storage.SkuArgs(name=self._sku()),
             access_tier=storage.AccessTier.HOT,
             allow_blob_public_access=False,
             allow_shared_key_access=False,
@@ -246,7 +262,7 @@ class AzureStorage(StorageOutputs):
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             is_local_user_enabled=False,
             is_sftp_enabled=False,
-            public_network_access=storage.PublicNetworkAccess.ENABLED,
+            public_network_access=self._public_network_access(role),
             network_rule_set=storage.NetworkRuleSetArgs(
                 default_action=storage.DefaultAction.DENY, bypass="AzureServices"
             ),
@@ -282,6 +298,28 @@ class AzureStorage(StorageOutputs):
                 opts=self._child,
             )
         return account
+
+    def _sku(self) -> str:
+        """Zone-redundant per environment; geo-redundant (GRS/GZRS) to the paired region when the spec
+        names it in ``replication_region`` (spec_rules refuses any other region)."""
+        sku = _REPLICATION[self._ctx.environment]
+        target = self._spec.replication_region
+        if target is not None and PAIRED_REGIONS.get(self._ctx.region) == target:
+            return _GEO_REPLICATION[sku]
+        return sku
+
+    def _public_network_access(self, role: str) -> storage.PublicNetworkAccess:
+        """Disabled on the data account when it has private endpoints (network.private_endpoints and a
+        registry section, whose concern declares its blob and file endpoints; the ML workspace's managed
+        network reaches it through its own).
+        The log account stays Enabled behind its default-deny firewall: Azure Monitor and Network
+        Watcher deliver logs to it as trusted services, which a disabled public endpoint would refuse."""
+        links = self._ctx.network.private_links if isinstance(self._ctx.network, HasPrivateLinks) else None
+        # The registry concern declares the account's blob and file endpoints; without it there are none.
+        endpoints = links is not None and self._ctx.spec is not None and self._ctx.spec.registry is not None
+        if endpoints and role != "access-logs":
+            return storage.PublicNetworkAccess.DISABLED
+        return storage.PublicNetworkAccess.ENABLED
 
     def _blob_service(self) -> storage.BlobServiceProperties:
         retention_days = min(self._spec.noncurrent_version_retention_days, _MAX_SOFT_DELETE_DAYS)

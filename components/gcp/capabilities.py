@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Final
 
-from mlfabric.components.capabilities import Capability, Evidence, everywhere
+from mlfabric.components.capabilities import Capability, Evidence, budget_rows, everywhere
 
 if TYPE_CHECKING:
     from mlfabric.components.spec import PlatformSpec
@@ -38,6 +38,8 @@ CHANNEL: Final = "gcp:monitoring/notificationChannel:NotificationChannel"
 LOG_BUCKET: Final = "gcp:logging/projectBucketConfig:ProjectBucketConfig"
 PROJECT_MEMBER: Final = "gcp:projects/iAMMember:IAMMember"
 KEY: Final = "gcp:kms/cryptoKey:CryptoKey"
+TRANSFER_JOB: Final = "gcp:storage/transferJob:TransferJob"
+DENY_POLICY: Final = "gcp:iam/denyPolicy:DenyPolicy"
 FLOW_LOGS: Final = "gcp:networkmanagement/vpcFlowLogsConfig:VpcFlowLogsConfig"
 
 EXISTING: Final = "with existing_network_id"
@@ -287,4 +289,12 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence(PROJECT_MEMBER, DEV, {"rbac": {"custom_personas": {"auditors": {"access": "read"}},
                                                        "personas": {"auditors": ["group:audit@example.com"]}}},
                         prop="member", equals="group:audit@example.com")),
+    Capability("storage.replication_region", "honoured", "a CMEK replica bucket per data bucket in that region, "
+               "kept current by a Storage Transfer Service replication job (existing buckets are not replaced)",
+               Evidence(TRANSFER_JOB, PROD, prop="replicationSpec.gcsDataSink.bucketName")),
+    Capability("rbac.allow_guardrail_changes", "honoured", "false: an IAM deny policy takes bucket and cluster "
+               "updates and bucket IAM from admin principals; true: no deny policy (check reports it)",
+               Evidence(DENY_POLICY, DEV, prop="rules[0].denyRule.deniedPrincipals[0]",
+                        equals="principalSet://goog/group/ml-platform@example.com")),
+    *budget_rows(),
 )

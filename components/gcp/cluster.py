@@ -3,13 +3,18 @@
 Creates:
 
 - ``gcp:projects/service:Service`` for the Kubernetes Engine and Cloud KMS APIs (left on at destroy);
-- the cluster's own key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, yearly
-  rotation) and two ``gcp:kms/cryptoKeyIAMMember`` grants: the GKE service agent uses it for
+- the cluster's own key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, rotated
+  every ``storage.key_rotation_days``) and two ``gcp:kms/cryptoKeyIAMMember`` grants: the GKE service agent uses it for
   application-layer secrets encryption, the Compute Engine service agent for the nodes' boot disks;
 - the node ``gcp:serviceaccount/account:Account`` (never the default compute account, which holds
   Editor) with exactly ``roles/container.defaultNodeServiceAccount`` on the project
   (``gcp:projects/iAMMember``) and, per platform repository, ``roles/artifactregistry.reader``
   (``gcp:artifactregistry/repositoryIamMember``) so nodes pull the platform's images and no other;
+- with Binary Authorization on (``gcp.binary_authorization``; omitted: enforce outside dev, audit in
+  dev), ``binaryauthorization.googleapis.com`` and the project's singleton
+  ``gcp:binaryauthorization/policy:Policy``: images from the platform's Artifact Registry repositories
+  and Google-maintained GKE system images (the global policy) are admitted, the rest blocked (audit:
+  logged). The policy is the project's only one: a project that already has one gets it replaced;
 - ``gcp:container/cluster:Cluster`` named ``<platform>-<environment>``: Standard mode, regional
   outside dev and zonal in dev (the region's first zone), nodes in ``availability_zones`` zones,
   VPC-native on the network's ``pods``/``services`` ranges, private nodes (a Private Service Connect
@@ -69,6 +74,7 @@ from mlfabric.components.gcp.common import (
     SERVICES_RANGE,
     account_id,
     concern_key,
+    enable_api,
     enable_apis,
     key_user,
     project_id,
@@ -80,6 +86,10 @@ from mlfabric.components.kubernetes.kubeconfig import exec_plugin, kubeconfig_se
 from mlfabric.components.spec import TrainingSpec
 
 CONTAINER_API: Final = "container.googleapis.com"
+BINARY_AUTHORIZATION_API: Final = "binaryauthorization.googleapis.com"
+# The cluster evaluates the project's singleton Binary Authorization policy (declared below).
+BINAUTHZ_EVALUATION: Final = "PROJECT_SINGLETON_POLICY_ENFORCE"
+BINAUTHZ_ENFORCEMENT: Final = {"enforce": "ENFORCED_BLOCK_AND_AUDIT_LOG", "audit": "DRYRUN_AUDIT_LOG_ONLY"}
 DEFAULT_RELEASE_CHANNEL: Final = "REGULAR"
 # Zones of a regional cluster (GKE's own default), or the one zone of a dev cluster.
 REGIONAL_ZONES: Final = 3
@@ -157,6 +167,13 @@ def gpu_pool_args(pool: GpuPool, resource_labels: dict[str, str]) -> PoolArgs:
     )
 
 
+def binary_authorization_mode(chosen: str | None, environment: str) -> str:
+    """``gcp.binary_authorization``, or its environment default: enforce outside dev, audit in dev."""
+    if chosen is not None:
+        return chosen
+    return "audit" if environment == "dev" else "enforce"
+
+
 def oidc_issuer(project: str, location: str, cluster_name: str) -> str:
     """The issuer of a GKE cluster's service account tokens (Workload Identity federation)."""
     return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster_name}"
@@ -180,6 +197,9 @@ class GcpTrainingCluster(ClusterOutputs):
             raise ValueError("GcpTrainingCluster needs ctx.network: build the network concern first")
         options = ctx.spec.gcp if ctx.spec is not None else None
         self._release_channel = options.release_channel if options is not None else DEFAULT_RELEASE_CHANNEL
+        self._binary_authorization = binary_authorization_mode(
+            options.binary_authorization if options is not None else None, ctx.environment
+        )
         self._build()
         self.register_contract()
 
@@ -213,7 +233,10 @@ class GcpTrainingCluster(ClusterOutputs):
 
         # Nodes boot over the network's NAT and firewall: wait for all of it, not only the subnet id.
         network = [ctx.network] if isinstance(ctx.network, pulumi.Resource) else []
-        cluster = self._cluster(location, node_locations, [*apis.values(), *grants, *node_grants, *network])
+        admission = self._admission_policy()
+        cluster = self._cluster(
+            location, node_locations, [*apis.values(), *grants, *node_grants, *network, *admission]
+        )
         system_pool = self._spec.cluster.system_pool
         self._node_pool(
             cluster,
@@ -286,6 +309,38 @@ class GcpTrainingCluster(ClusterOutputs):
             )
         return account, grants
 
+    # --- admission --------------------------------------------------------------------------------
+
+    def _admission_policy(self) -> list[pulumi.Resource]:
+        """The project's Binary Authorization policy: the platform's repositories (and, through
+        Google's global policy, GKE's own system images) are admitted; anything else is blocked
+        (``enforce``) or admitted and logged (``audit``). None with ``off``."""
+        mode = self._binary_authorization
+        if mode == "off":
+            return []
+        name, ctx = self._name, self._ctx
+        api = enable_api(f"{name}-binaryauthorization-api", BINARY_AUTHORIZATION_API, ctx, self)
+        patterns = [
+            gcp.binaryauthorization.PolicyAdmissionWhitelistPatternArgs(
+                name_pattern=pulumi.Output.concat(f"{ctx.region}-docker.pkg.dev/", self._project, f"/{repository_id}/**")
+            )
+            for repository_id in repositories_of(ctx.registry).values()
+        ]
+        policy = gcp.binaryauthorization.Policy(
+            f"{name}-admission",
+            project=ctx.account,
+            description=f"mlfabric {ctx.base_name}: admit the platform's Artifact Registry images only",
+            # Google-maintained system images (kube-system, GKE add-ons) stay admitted.
+            global_policy_evaluation_mode="ENABLE",
+            admission_whitelist_patterns=patterns,
+            default_admission_rule=gcp.binaryauthorization.PolicyDefaultAdmissionRuleArgs(
+                evaluation_mode="ALWAYS_DENY",
+                enforcement_mode=BINAUTHZ_ENFORCEMENT[mode],
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[api]),
+        )
+        return [policy]
+
     # --- control plane ------------------------------------------------------------------------
 
     def _cluster(
@@ -333,7 +388,11 @@ class GcpTrainingCluster(ClusterOutputs):
             min_master_version=spec.version,
             enable_shielded_nodes=True,
             database_encryption=gcp.container.ClusterDatabaseEncryptionArgs(state="ENCRYPTED", key_name=self._key.id),
+            # Dataplane V2 enforces NetworkPolicy objects (no separate network_policy addon).
             datapath_provider="ADVANCED_DATAPATH",
+            binary_authorization=gcp.container.ClusterBinaryAuthorizationArgs(
+                evaluation_mode="DISABLED" if self._binary_authorization == "off" else BINAUTHZ_EVALUATION
+            ),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True),
             ),

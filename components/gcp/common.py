@@ -67,7 +67,7 @@ def days(count: int) -> str:
     return f"{count * _SECONDS_PER_DAY}s"
 
 
-# Keys of the concerns other than storage rotate yearly (the spec's key_rotation_days is storage's).
+# A key's rotation without a spec (components built alone): the spec's dev/staging default.
 KEY_ROTATION: Final = days(365)
 # Key versions wait this long in DESTROY_SCHEDULED before they are gone (Cloud KMS default, explicit).
 KEY_DESTROY_DELAY: Final = days(30)
@@ -162,17 +162,21 @@ def concern_key(
     parent: pulumi.Resource,
     kms_api: pulumi.Resource,
     *,
-    rotation_period: str = KEY_ROTATION,
+    rotation_period: str | None = None,
     labels: Mapping[str, str] | None = None,
+    location: str | None = None,
 ) -> ConcernKey:
     """A regional key ring and key ``<name>-<purpose>`` for one concern; stateful (protected in prod).
 
     Both hold a concern's only key: replacing either makes everything encrypted with it unreadable.
-    ``labels`` defaults to the platform's tags plus ``mlfabric-key: <purpose>``.
+    ``rotation_period`` defaults to the spec's ``storage.key_rotation_days`` (90 days in prod): every
+    concern's key rotates on the platform's one schedule.
+    ``labels`` defaults to the platform's tags plus ``mlfabric-key: <purpose>``; ``location`` to the
+    platform region (a replica's key lives in the replica's region).
     """
     key_ring = gcp.kms.KeyRing(
         f"{name}-{purpose}",
-        location=ctx.region,
+        location=location or ctx.region,
         project=ctx.account,
         opts=ctx.stateful(parent, depends_on=[kms_api]),
     )
@@ -180,12 +184,17 @@ def concern_key(
         f"{name}-{purpose}",
         key_ring=key_ring.id,
         purpose="ENCRYPT_DECRYPT",
-        rotation_period=rotation_period,
+        rotation_period=rotation_period or key_rotation(ctx),
         destroy_scheduled_duration=KEY_DESTROY_DELAY,
         labels=ctx.tags({"mlfabric-key": purpose}) if labels is None else labels,
         opts=ctx.stateful(parent),
     )
     return ConcernKey(key_ring, key)
+
+
+def key_rotation(ctx: PlatformContext) -> str:
+    """The platform's key rotation period: ``storage.key_rotation_days``, else yearly."""
+    return days(ctx.spec.storage.key_rotation_days) if ctx.spec is not None else KEY_ROTATION
 
 
 def key_user(

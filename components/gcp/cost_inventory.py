@@ -1,8 +1,12 @@
 """What a GCP plan runs and what its resources cost (the kit's ``cost_inventory``; SDK-free).
 
-Node pools and endpoints are derived from the spec (the GCP components are not read from the plan
-yet), and only when the plan holds the concern's component. Cloud NAT is billed per VM behind the
-gateway, so it is priced from the pools rather than counted.
+The inventory is read from the recorded registrations — GKE clusters and node pools (machine type,
+autoscaling totals, spot, boot disk) and Cloud Run services (CPU, memory and GPU limits, GPU zonal
+redundancy, the service's minimum and maximum instances) — so it is exactly what the program
+declared. Cloud Run GPU services are billed per instance: vCPU-seconds, GiB-seconds and
+GPU-seconds for every second an instance exists (minimum instances all month), at a higher GPU rate
+with zonal redundancy. Cloud NAT is billed per VM behind the gateway, so it is priced from the
+pools. The GKE cluster fee comes from the version calendar (standard or extended period).
 """
 
 from __future__ import annotations
@@ -12,27 +16,132 @@ from typing import Any, Final
 
 from mlfabric.components import prices
 from mlfabric.components.costing import (
+    Cluster,
     CostInventory,
     Counted,
+    Endpoint,
     Inventory,
     LineItem,
+    NodePool,
     PlanView,
+    RecordView,
+    Variant,
+    as_int,
     concern_of,
+    control_plane_item,
     exact,
     price_source,
-    spec_inventory,
 )
+from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL, GPU_RESOURCE, SYSTEM_POOL_LABEL
 
+# Type tokens the GCP components declare (strings: importing the components would load pulumi_gcp).
+CLUSTER: Final = "gcp:container/cluster:Cluster"
+NODE_POOL: Final = "gcp:container/nodePool:NodePool"
+CLOUD_RUN: Final = "gcp:cloudrunv2/service:Service"
+ROUTER_NAT: Final = "gcp:compute/routerNat:RouterNat"
+ENDPOINT_LABEL: Final = "mlfabric-endpoint"
 # The system pool boot disk and the CPU serving machine of the GCP components (pinned to theirs by
 # a test: importing them would load pulumi_gcp).
 SYSTEM_DISK_GIB: Final = 50
 DEFAULT_SERVING_INSTANCE: Final = "e2-standard-4"
-ROUTER_NAT: Final = "gcp:compute/routerNat:RouterNat"
+# Cloud Run's own default when a service sets no maximum.
+_CLOUD_RUN_DEFAULT_MAX: Final = 100
+
+
+def _zones(record: RecordView, clusters: dict[str, RecordView]) -> int:
+    locations = record.inputs.get("nodeLocations")
+    if not locations:
+        cluster = clusters.get(str(record.inputs.get("cluster") or "").rsplit("/", 1)[-1])
+        locations = (cluster.inputs.get("nodeLocations") if cluster else None) or [None]
+    return len(locations)
+
+
+def _pools(plan: PlanView) -> list[NodePool]:
+    clusters = {str(r.inputs.get("name") or r.name): r for r in plan.of_type(CLUSTER)}
+    pools: list[NodePool] = []
+    for record in plan.of_type(NODE_POOL):
+        inputs = record.inputs
+        config = inputs.get("nodeConfig") or {}
+        labels = config.get("labels") or {}
+        scaling = inputs.get("autoscaling") or {}
+        machine = str(config.get("machineType") or "unknown")
+        if "totalMinNodeCount" in scaling or "totalMaxNodeCount" in scaling:
+            low = as_int(scaling.get("totalMinNodeCount"))
+            high = as_int(scaling.get("totalMaxNodeCount"), low)
+        elif scaling:   # per-zone bounds
+            zones = _zones(record, clusters)
+            low = as_int(scaling.get("minNodeCount")) * zones
+            high = as_int(scaling.get("maxNodeCount")) * zones or low
+        else:
+            low = high = as_int(inputs.get("nodeCount"), as_int(inputs.get("initialNodeCount"), 1))
+        pool = labels.get(GPU_POOL_LABEL)
+        gpu = pool is not None or bool(config.get("guestAccelerators")) or prices.is_gpu_machine("gcp", machine)
+        pools.append(NodePool(
+            name=str(pool) if pool else ("system" if labels.get(SYSTEM_POOL_LABEL) else record.name),
+            role="gpu" if gpu else "system",
+            machine=machine,
+            min_nodes=low,
+            max_nodes=max(high, low),
+            spot=bool(config.get("spot") or config.get("preemptible")),
+            disk_gib=as_int(config.get("diskSizeGb"), 100),
+            logical=record.name,
+        ))
+    return pools
+
+
+def _quantity(value: Any, default: float) -> float:
+    """A Kubernetes-style quantity: "4", "1000m", "16Gi", "512Mi", "2G"."""
+    text = str(value or "").strip()
+    match = re.fullmatch(r"([\d.]+)\s*(m|Mi|Gi|Ti|M|G)?", text)
+    if not match:
+        return default
+    number = float(match.group(1))
+    scale = {"m": 0.001, "Mi": 1 / 1024, "Gi": 1.0, "Ti": 1024.0, "M": 1e6 / 2**30, "G": 1e9 / 2**30}
+    return number * scale.get(match.group(2) or "", 1.0)
+
+
+def _cloud_run(record: RecordView) -> Endpoint:
+    inputs = record.inputs
+    template = inputs.get("template") or {}
+    limits = (((template.get("containers") or [{}])[0].get("resources") or {}).get("limits")) or {}
+    scaling = inputs.get("scaling") or template.get("scaling") or {}
+    low = as_int(scaling.get("minInstanceCount"))
+    high = as_int(scaling.get("maxInstanceCount"), _CLOUD_RUN_DEFAULT_MAX)
+    gpus = as_int(_quantity(limits.get(GPU_RESOURCE), 0.0))
+    accelerator = str((template.get("nodeSelector") or {}).get("accelerator") or "nvidia-l4") if gpus else ""
+    name = str((inputs.get("labels") or {}).get(ENDPOINT_LABEL) or inputs.get("name") or record.name)
+    variant = Variant(
+        name="service", instance="Cloud Run", min_replicas=low, max_replicas=max(high, low),
+        cpu=_quantity(limits.get("cpu"), 1.0), memory_gib=_quantity(limits.get("memory"), 0.5), gpu=accelerator,
+        zonal_redundancy=bool(gpus) and not template.get("gpuZonalRedundancyDisabled"),
+    )
+    return Endpoint(name, str(inputs.get("name") or record.name), (variant,))
 
 
 def read(plan: PlanView) -> Inventory:
-    """Clusters, node pools and endpoints, derived from the spec."""
-    return spec_inventory(plan, system_disk_gib=SYSTEM_DISK_GIB, default_instance=DEFAULT_SERVING_INSTANCE)
+    """Clusters, node pools and Cloud Run services, read from the plan's registrations."""
+    clusters = [Cluster(str(r.inputs.get("name") or r.name), str(r.inputs.get("minMasterVersion") or ""), r.name)
+                for r in plan.of_type(CLUSTER)]
+    endpoints = [_cloud_run(r) for r in plan.of_type(CLOUD_RUN)]
+    return Inventory("gcp", plan.spec.region, clusters, _pools(plan), endpoints, "plan")
+
+
+def cloud_run_unit_price(variant: Variant, region: str) -> tuple[prices.UnitPrice | None, str]:
+    """One Cloud Run instance for a month (vCPU + memory + GPU seconds), and what it is made of;
+    None when any of the rates has no row for the region."""
+    gpu_sku = f"{variant.gpu}-zonal-redundancy" if variant.zonal_redundancy else variant.gpu
+    parts = [("cpu", variant.cpu), ("memory", variant.memory_gib)] + ([(gpu_sku, 1.0)] if variant.gpu else [])
+    rates = [(sku, amount, prices.cloud_run_price(sku, region)) for sku, amount in parts]
+    what = (f"{variant.cpu:g} vCPU, {variant.memory_gib:g} GiB"
+            + (f", 1 {variant.gpu}{' zonal redundancy' if variant.zonal_redundancy else ''}" if variant.gpu else ""))
+    missing = [sku for sku, _, rate in rates if rate is None]
+    if missing:
+        return None, f"{what}; no {region} rate for {', '.join(missing)}"
+    monthly = sum(amount * rate.usd_per_month for _, amount, rate in rates if rate is not None)
+    first = rates[-1][2]
+    assert first is not None
+    return (prices.UnitPrice(monthly, "month", first.source, all(r is not None and r.verified for _, _, r in rates)),
+            what)
 
 
 def _key_key(inputs: dict[str, Any]) -> prices.ServiceKey:
@@ -45,7 +154,6 @@ def _external_address(inputs: dict[str, Any]) -> float:
 
 
 COUNTED: Final = (
-    Counted(exact("gcp:container/cluster:Cluster"), "cluster", "GKE cluster management", "cluster"),
     Counted(re.compile(r"^gcp:compute/(address:Address|globalAddress:GlobalAddress)$"), "public-ip",
             "external IP addresses", "address", _external_address),
     Counted(re.compile(r"^gcp:compute/(forwardingRule:ForwardingRule|globalForwardingRule:GlobalForwardingRule)$"),
@@ -54,30 +162,45 @@ COUNTED: Final = (
 )
 
 
-def nat_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
-    """Cloud NAT bills per VM behind the gateway (capped at 32 VMs), so idle and full differ."""
+def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
+    """GKE cluster management fees (from the version calendar) and Cloud NAT, billed per VM behind
+    the gateway (capped at 32 VMs), so idle and full differ."""
+    from mlfabric.components.gcp.kit import kubernetes_calendar
+
+    calendar = kubernetes_calendar()
+    items = [control_plane_item(r, "GKE cluster management", str(r.inputs.get("minMasterVersion") or ""), calendar)
+             for r in plan.of_type(CLUSTER)]
     gateways = [r for r in plan.custom_resources if r.type == ROUTER_NAT]
-    if not gateways:
-        return []
+    rates = prices.nat_rates(plan.spec.region)
     idle_vms = sum(p.min_nodes for p in inventory.pools)
     full_vms = sum(p.max_nodes for p in inventory.pools)
-    per_vm = prices.GCP_NAT_PER_VM_HOUR
-    cap = prices.GCP_NAT_CAP_HOUR
+    for gateway in gateways:
+        label = "Cloud NAT (per VM behind the gateway)"
+        note = f"{idle_vms} VMs idle, {full_vms} at full scale"
+        if rates is None:
+            items.append(LineItem(concern_of(gateway), label, "gateway-month", 1.0, 1.0, None,
+                                  note=f"{note}; no {plan.spec.region} rate in components/gcp/prices.json"))
+            continue
+        per_vm, cap = rates
 
-    def hours(vms: int) -> float:
-        return cap.usd_per_month if vms > prices.GCP_NAT_CAP_VMS else vms * per_vm.usd_per_month
+        def month(vms: int, per_vm: prices.UnitPrice = per_vm, cap: prices.UnitPrice = cap) -> float:
+            return cap.usd_per_month if vms > prices.NAT_CAP_VMS else vms * per_vm.usd_per_month
 
-    source, as_of = price_source(per_vm)
-    return [LineItem(concern_of(g), "Cloud NAT (per VM behind the gateway)", "gateway-month", hours(idle_vms),
-                     hours(full_vms), 1.0, source, as_of, note=f"{idle_vms} VMs idle, {full_vms} at full scale")
-            for g in gateways]
+        source, as_of = price_source(per_vm)
+        items.append(LineItem(concern_of(gateway), label, "gateway-month", month(idle_vms), month(full_vms), 1.0,
+                              source, as_of, note=note, verified=per_vm.verified))
+    return items
 
 
 def notes(inventory: Inventory) -> list[str]:
     """What GCP's line items leave out or approximate."""
+    found: list[str] = []
     if inventory.endpoints:
-        return ["Vertex AI prediction nodes bill above the Compute Engine prices used here (a floor)"]
-    return []
+        found.append("Cloud Run services are priced with instance-based billing: every instance (the "
+                     "service's minimum all month) bills vCPU-, GiB- and GPU-seconds; requests and egress "
+                     "are usage")
+    return found
 
 
-COST_INVENTORY: Final = CostInventory(read=read, counted=COUNTED, notes=notes, extra_items=nat_items)
+COST_INVENTORY: Final = CostInventory(read=read, counted=COUNTED, notes=notes, extra_items=extra_items,
+                                      replica_price=cloud_run_unit_price)

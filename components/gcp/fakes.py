@@ -258,7 +258,15 @@ def _get_project(args: dict[str, Any], world: World) -> dict[str, Any]:
     return {"projectId": project, "number": world.gcp_project_number, "name": project, "id": f"projects/{project}"}
 
 
+def _transfer_agent(args: dict[str, Any], world: World) -> dict[str, Any]:
+    # Storage Transfer Service's project agent, named after the project number.
+    email = f"project-{world.gcp_project_number}@storage-transfer-service.iam.gserviceaccount.com"
+    return {"email": email, "member": f"serviceAccount:{email}", "subjectId": digits_of(email, length=21),
+            "project": args.get("project") or world.gcp_project, "id": email}
+
+
 INVOKES: dict[str, Callable[[dict[str, Any], World], dict[str, Any]]] = {
+    "gcp:storage/getTransferProjectServiceAccount:getTransferProjectServiceAccount": _transfer_agent,
     "gcp:organizations/getProject:getProject": _get_project,
     "gcp:storage/getProjectServiceAccount:getProjectServiceAccount": _storage_service_agent,
     "gcp:compute/getZones:getZones": _zones,

@@ -3,7 +3,7 @@
 Creates:
 
 - ``gcp:projects/service:Service`` for Cloud Monitoring, Cloud Logging, Pub/Sub and Cloud KMS;
-- the monitoring key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, yearly rotation)
+- the monitoring key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, rotated every ``storage.key_rotation_days``)
   used by the alert topic and the log bucket, with ``gcp:kms/cryptoKeyIAMMember`` grants for the
   Pub/Sub service agent (created first: ``gcp:projects/serviceIdentity:ServiceIdentity``) and the
   project's Cloud Logging service account (read with ``getProjectCmekSettings``);

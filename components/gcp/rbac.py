@@ -32,6 +32,17 @@ bucket and reads and writes the artifacts bucket (conditional project grants as 
 ``<project>.svc.id.goog[ml-training/training]``). Annotate that Kubernetes service account with
 ``iam.gke.io/gcp-service-account: <workload_identity>``.
 
+Guardrails: ``roles/storage.admin`` and ``roles/container.admin`` (platform-admin and admin-level
+custom personas) include changing a bucket's encryption, versioning, public access prevention and IAM,
+and the cluster's Binary Authorization and network settings — what the policy pack enforces. Unless
+``rbac.allow_guardrail_changes``, a ``gcp:iam/denyPolicy:DenyPolicy`` on the project
+(``<platform>-<environment>-guardrails``) denies those principals ``GUARDRAIL_PERMISSIONS``: they keep
+operating the platform (objects, node pools, workloads) and change guardrails through the stack's
+deployer only. Deny policies cannot name resources (only resource tags), so the deny covers every
+bucket and cluster of the project: keep the platform in a project of its own. ``domain:`` members have
+no deny-policy principal form and are not denied (the pack reports them). Creating deny policies needs
+``roles/iam.denyAdmin`` for the deployer.
+
 ``persona_roles`` maps each persona to the predefined roles its principals hold (comma-separated):
 GCP grants roles to principals directly, there is no role to assume.
 """
@@ -47,7 +58,7 @@ import pulumi_gcp as gcp
 from mlfabric.components import naming
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.common import account_id, models_of, project_id, repositories_of, services_of
+from mlfabric.components.gcp.common import account_id, enable_api, models_of, project_id, repositories_of, services_of
 from mlfabric.components.spec import RbacSpec, Template
 
 TRAINING_NAMESPACE: Final = "ml-training"
@@ -56,6 +67,15 @@ DATASETS_BUCKET: Final = "datasets"
 ARTIFACTS_BUCKET: Final = "artifacts"
 MODELS_BUCKET: Final = "models"
 WORKLOAD_IDENTITY_USER: Final = "roles/iam.workloadIdentityUser"
+IAM_API: Final = "iam.googleapis.com"
+# Roles of the admin template that reach a guardrail, and what the deny policy takes back from them
+# (IAM v2 permission names; policies/rules/hardening_gcp.py checks the same lists).
+GUARDRAIL_ROLES: Final = frozenset({"roles/storage.admin", "roles/container.admin"})
+GUARDRAIL_PERMISSIONS: Final = (
+    "storage.googleapis.com/buckets.update",
+    "storage.googleapis.com/buckets.setIamPolicy",
+    "container.googleapis.com/clusters.update",
+)
 # Basic roles no grant of this module may use (the policy pack refuses them too).
 FORBIDDEN_ROLES: Final = frozenset({"roles/owner", "roles/editor", "roles/viewer"})
 
@@ -139,6 +159,18 @@ def bucket_condition(bucket_names: list[str]) -> str:
     )
 
 
+def deny_principal(member: str) -> str | None:
+    """The IAM v2 principal of an IAM v1 member (``group:x`` -> ``principalSet://goog/group/x``);
+    None for kinds a deny policy cannot name (``domain:``)."""
+    kind, _, value = member.partition(":")
+    forms = {
+        "user": f"principal://goog/subject/{value}",
+        "group": f"principalSet://goog/group/{value}",
+        "serviceAccount": f"principal://iam.googleapis.com/projects/-/serviceAccounts/{value}",
+    }
+    return forms.get(kind)
+
+
 def _role_slug(role: str) -> str:
     return role.removeprefix("roles/").replace(".", "-")
 
@@ -179,6 +211,8 @@ class GcpRbac(RbacOutputs):
         for target, role, member in sorted(self._other_grants):
             self._grant(target, role, member)
 
+        if not spec.allow_guardrail_changes:
+            self._deny_guardrail_changes()
         workload = self._training_identity() if ctx.cluster is not None else None
         self.persona_roles = pulumi.Output.from_input(
             {persona: ", ".join(sorted(granted)) for persona, granted in roles.items()}
@@ -269,6 +303,31 @@ class GcpRbac(RbacOutputs):
             )
         else:
             gcp.projects.IAMMember(logical, project=self._project, role=role, member=member, opts=child)
+
+    def _deny_guardrail_changes(self) -> None:
+        """The project deny policy that keeps admin-level principals off the guardrails."""
+        members = {member for role, member in self._bucket_grants if role in GUARDRAIL_ROLES}
+        members |= {member for _, role, member in self._other_grants if role in GUARDRAIL_ROLES}
+        principals = sorted(p for p in (deny_principal(m) for m in members) if p is not None)
+        if not principals:
+            return
+        ctx = self._ctx
+        api = enable_api(f"{self._name}-iam-api", IAM_API, ctx, self)
+        gcp.iam.DenyPolicy(
+            f"{self._name}-guardrails",
+            # The attachment point, URL-encoded as the IAM v2 API wants it.
+            parent=self._project.apply(lambda p: f"cloudresourcemanager.googleapis.com%2Fprojects%2F{p}"),
+            name=f"{ctx.base_name}-guardrails"[:63],
+            display_name=f"mlfabric {ctx.base_name}: guardrails change through the stack only",
+            rules=[gcp.iam.DenyPolicyRuleArgs(
+                description="Admin personas keep operating the platform but cannot change bucket encryption, "
+                "versioning, public access prevention or IAM, nor cluster settings, outside Pulumi.",
+                deny_rule=gcp.iam.DenyPolicyRuleDenyRuleArgs(
+                    denied_principals=principals, denied_permissions=list(GUARDRAIL_PERMISSIONS)
+                ),
+            )],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[api]),
+        )
 
     def _training_identity(self) -> gcp.serviceaccount.Account:
         ctx, name = self._ctx, self._name

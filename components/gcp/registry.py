@@ -5,8 +5,8 @@ Creates, when the spec lists repositories or models:
 
 - ``gcp:projects/service:Service`` for the APIs used (Artifact Registry; Container Scanning when
   ``scan_on_push``; Vertex AI when models are listed; Cloud KMS), left on at destroy;
-- the registry's own key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, yearly
-  rotation) and, per service that encrypts with it, the service agent
+- the registry's own key (``gcp:kms/keyRing:KeyRing`` + ``gcp:kms/cryptoKey:CryptoKey``, rotated
+  every ``storage.key_rotation_days``) and, per service that encrypts with it, the service agent
   (``gcp:projects/serviceIdentity:ServiceIdentity``: GCP creates these agents lazily, so they are
   created before the grant) and a ``gcp:kms/cryptoKeyIAMMember`` letting it use the key;
 - per repository a ``gcp:artifactregistry/repository:Repository`` ``<platform>-<environment>-<repo>``

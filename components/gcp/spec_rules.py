@@ -14,7 +14,8 @@ for a spec reason:
 - ``network.existing_network_id``: a VPC network name or its self link;
 - ``network.availability_zones``: at most 3 (the node zones of the cluster; every region has 3);
 - ``monitoring.log_retention_days``: Cloud Logging keeps 1 to 3650 days;
-- ``training.cluster.kubernetes_version`` is offered in the spec's GKE release channel.
+- ``training.cluster.kubernetes_version`` is offered in the spec's GKE release channel;
+- ``storage.replication_region``: a GCP region name (``us-east1``), not the platform's region.
 """
 
 from __future__ import annotations
@@ -138,6 +139,22 @@ def _zones(spec: PlatformSpec) -> Problems:
              f"zones of the region on GCP (got {zones})")]
 
 
+_REGION: Final = re.compile(r"^[a-z]+-[a-z]+[0-9]+$")
+
+
+def _replication_region(spec: PlatformSpec) -> Problems:
+    region = spec.storage.replication_region
+    if region is None:
+        return []
+    if not _REGION.match(region):
+        return [(("storage", "replication_region"), f"{_shown(region)} is not a GCP region name "
+                 "(e.g. us-east1, europe-west4)")]
+    if region == spec.region:
+        return [(("storage", "replication_region"), f"{_shown(region)} is the platform's own region: "
+                 "a replica must be in another region")]
+    return []
+
+
 def _log_retention(spec: PlatformSpec) -> Problems:
     days = spec.monitoring.log_retention_days
     if days <= MAX_LOG_RETENTION_DAYS:
@@ -186,4 +203,5 @@ def problems(spec: PlatformSpec) -> Problems:
         *_machines(spec),
         *_log_retention(spec),
         *_release_channel(spec),
+        *_replication_region(spec),
     ]

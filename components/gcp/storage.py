@@ -10,6 +10,18 @@ prevention enforced, versioning per spec, lifecycle rules, labels); with access 
 bucket with the same protections and a ``gcp:storage/bucketIAMMember`` letting Cloud Storage's
 usage-log writer (``group:cloud-storage-analytics@google.com``) create objects in it.
 
+With ``storage.replication_region``: a second key ring and key ``<name>-storage-replica`` in that region
+(same rotation; the Cloud Storage agent may use it), per data bucket a replica ``<name>-<bucket>-replica``
+there with the same protections (CMEK with the replica key, uniform access, public access prevention,
+versioning, lifecycle, usage logs), ``storagetransfer.googleapis.com`` and per bucket a
+``gcp:storage/transferJob:TransferJob`` with a ``replicationSpec`` (Storage Transfer Service's
+event-driven cross-bucket replication: every new or changed object is copied; nothing is deleted from
+the replica when it goes from the source), plus ``gcp:storage/bucketIAMMember`` grants letting the
+project's transfer agent read the source (``legacyBucketReader``, ``objectViewer``) and write the
+replica (``legacyBucketWriter``). Why not a dual-region bucket: a bucket's location is immutable, so
+turning an existing bucket dual-region replaces it (and its data); a replica leaves existing buckets
+untouched. Objects written before the job existed are not copied (run a one-off transfer for those).
+
 Unlike pulumi-aws v7, a GCS bucket carries encryption, versioning, lifecycle and logging inline, so
 policies read them from the bucket's own inputs. Every bucket ``depends_on`` the key's IAM member:
 a bucket whose default key the service agent may not use yet fails its first write.
@@ -49,6 +61,9 @@ _LOG_WRITER: Final = "group:cloud-storage-analytics@google.com"
 _LOG_WRITER_ROLE: Final = "roles/storage.objectCreator"
 _ACCESS_LOG_RETENTION_DAYS: Final = 365
 _ABORT_UPLOADS_AFTER_DAYS: Final = 7
+_TRANSFER_API: Final = "storagetransfer.googleapis.com"
+_TRANSFER_SOURCE_ROLES: Final = ("roles/storage.legacyBucketReader", "roles/storage.objectViewer")
+_TRANSFER_SINK_ROLES: Final = ("roles/storage.legacyBucketWriter",)
 
 
 def _rule(action: str, condition: gcp.storage.BucketLifecycleRuleConditionArgs,
@@ -86,6 +101,8 @@ class GcpStorage(StorageOutputs):
         if spec.access_logging:
             self._log_bucket = self._access_log_bucket()
         buckets = {b.name: self._bucket(b) for b in spec.buckets}
+        if spec.replication_region:
+            self._replicate(spec.replication_region, kms_api, buckets)
 
         self.bucket_names = pulumi.Output.all(**{k: b.name for k, b in buckets.items()})
         self.bucket_urls = pulumi.Output.all(**{k: b.url for k, b in buckets.items()})
@@ -102,14 +119,19 @@ class GcpStorage(StorageOutputs):
         lifecycle_rules: list[gcp.storage.BucketLifecycleRuleArgs],
         logging: gcp.storage.BucketLoggingArgs | None = None,
         aliases: list[pulumi.Alias] | None = None,
+        *,
+        location: str | None = None,
+        key_id: pulumi.Input[str] | None = None,
+        ready: list[pulumi.Resource] | None = None,
     ) -> gcp.storage.Bucket:
-        """A CMEK-encrypted bucket with IAM-only access and no public access; data and log buckets."""
+        """A CMEK-encrypted bucket with IAM-only access and no public access; data, log and replica
+        buckets (a replica: in ``location`` with that region's ``key_id``)."""
         return gcp.storage.Bucket(
             logical,
             project=self._ctx.account,
-            location=self._ctx.region,
+            location=location or self._ctx.region,
             storage_class="STANDARD",
-            encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=self._key.id),
+            encryption=gcp.storage.BucketEncryptionArgs(default_kms_key_name=key_id or self._key.id),
             # IAM only: object ACLs are off, so no object can be shared past the bucket's policy.
             uniform_bucket_level_access=True,
             public_access_prevention="enforced",
@@ -120,7 +142,7 @@ class GcpStorage(StorageOutputs):
             labels=self._ctx.tags({"mlfabric-bucket": role}),
             # No name input: the provider auto-names the bucket once and keeps that name in its state, so
             # a renamed spec bucket (aliases) keeps its GCS bucket.
-            opts=self._ctx.stateful(self, depends_on=list(self._ready), aliases=aliases or None),
+            opts=self._ctx.stateful(self, depends_on=list(ready or self._ready), aliases=aliases or None),
         )
 
     def _access_log_bucket(self) -> gcp.storage.Bucket:
@@ -156,6 +178,62 @@ class GcpStorage(StorageOutputs):
             logging,
             naming.rename_aliases(logical, spec.name, spec.renamed_from),
         )
+
+    def _replicate(self, region: str, kms_api: pulumi.Resource, buckets: dict[str, gcp.storage.Bucket]) -> None:
+        """A replica per data bucket in ``region``, kept current by a Storage Transfer Service job."""
+        name, ctx = self._name, self._ctx
+        key = concern_key(name, "storage-replica", ctx, self, kms_api, rotation_period=days(self._spec.key_rotation_days),
+                          labels=ctx.tags(), location=region).key
+        agent = gcp.storage.get_project_service_account_output(
+            project=ctx.account, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[self._ready[0]])
+        )
+        ready = [*self._ready, key_user(f"{name}-storage-replica-gcs-agent", key.id, agent.member, self)]
+        transfer_api = enable_api(f"{name}-storagetransfer-api", _TRANSFER_API, ctx, self)
+        transfer_agent = gcp.storage.get_transfer_project_service_account_output(
+            project=ctx.account, opts=pulumi.InvokeOutputOptions(parent=self, depends_on=[transfer_api])
+        )
+        by_name = {b.name: b for b in self._spec.buckets}
+        for bucket_name, source in buckets.items():
+            spec = by_name[bucket_name]
+            first = naming.original_name(spec.name, spec.renamed_from)
+            logical = f"{name}-{spec.name}-replica"
+            replica = self._private_bucket(
+                logical,
+                f"{spec.name}-replica",
+                self._lifecycle_rules(spec.retention_days, spec.archive_after_days),
+                gcp.storage.BucketLoggingArgs(log_bucket=self._log_bucket.name, log_object_prefix=f"{first}-replica")
+                if self._log_bucket is not None else None,
+                naming.rename_aliases(logical, f"{spec.name}-replica",
+                                      [f"{old}-replica" for old in spec.renamed_from]),
+                location=region,
+                key_id=key.id,
+                ready=ready,
+            )
+            grants = [
+                gcp.storage.BucketIAMMember(
+                    f"{logical}-transfer-{'source' if target is source else 'sink'}-{role.rsplit('.', 1)[-1].lower()}",
+                    bucket=target.name,
+                    role=role,
+                    member=transfer_agent.member,
+                    opts=self._child,
+                )
+                for target, roles in ((source, _TRANSFER_SOURCE_ROLES), (replica, _TRANSFER_SINK_ROLES))
+                for role in roles
+            ]
+            gcp.storage.TransferJob(
+                logical,
+                project=ctx.account,
+                description=f"mlfabric {ctx.base_name}: replicate {spec.name} to {region}",
+                replication_spec=gcp.storage.TransferJobReplicationSpecArgs(
+                    gcs_data_source=gcp.storage.TransferJobReplicationSpecGcsDataSourceArgs(bucket_name=source.name),
+                    gcs_data_sink=gcp.storage.TransferJobReplicationSpecGcsDataSinkArgs(bucket_name=replica.name),
+                    transfer_options=gcp.storage.TransferJobReplicationSpecTransferOptionsArgs(
+                        delete_objects_from_source_after_transfer=False,
+                        delete_objects_unique_in_sink=False,
+                    ),
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[transfer_api, *grants]),
+            )
 
     def _lifecycle_rules(
         self, retention_days: int | None, archive_after_days: int | None

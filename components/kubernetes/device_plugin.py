@@ -7,6 +7,13 @@ Creates (children of the calling cluster component):
   (and whatever taint the cloud adds to GPU nodes, e.g. AKS's Spot taint), runs only on nodes
   carrying the accelerator label and advertises ``nvidia.com/gpu`` to the scheduler. EKS's NVIDIA
   AMI and AKS install the driver and container toolkit, not the plugin; GKE installs both itself.
+  Hardened beyond upstream's static manifest (``deployments/static/nvidia-device-plugin.yml``, which
+  drops every capability and forbids privilege escalation, and needs no ``privileged`` flag): the
+  RuntimeDefault seccomp profile, a read-only root filesystem (the plugin writes only its socket, in
+  the host path it mounts), no service-account token (it talks to the kubelet over that socket, never
+  to the API server), non-root is NOT forced (the kubelet's socket directory is root-owned);
+- a ``networking.k8s.io/v1:NetworkPolicy`` in ``kube-system`` selecting the plugin's pods that allows
+  no ingress and no egress: the plugin has no network peer at all (kubelet traffic is a unix socket).
 
 A plain manifest rather than a Helm release: every field a policy or a test cares about
 (tolerations, affinity, image) is an input the engine and the offline plan see, and nothing is
@@ -26,7 +33,10 @@ from mlfabric.components.kubernetes.gpu_pool import ACCELERATOR_LABEL, GPU_TAINT
 # The version is NVIDIA's release tag of github.com/NVIDIA/k8s-device-plugin (v0.17.0), and the image
 # the one NVIDIA publishes for that tag on NGC (nvcr.io). Pinned, and defined here only, so no cluster
 # changes under a running platform: moving to a newer release is one deliberate edit that shows in
-# every GPU cluster's plan (EKS and AKS; GKE runs its own plugin).
+# every GPU cluster's plan (EKS and AKS; GKE runs its own plugin). Pinned by tag, not digest: no public
+# source we could read (the repository, its release notes) states the digest NGC serves for the tag,
+# and a digest copied from a registry response is not a verification. Pin it by digest (``...@sha256:``)
+# once an NVIDIA-published digest is at hand; the pack's mlf-k8s-workload-hardening reports tags.
 DEVICE_PLUGIN_IMAGE: Final = "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
 DEVICE_PLUGIN_APP: Final = "nvidia-device-plugin"
 # The kubelet's device-plugin socket directory: the one host path the plugin needs.
@@ -74,9 +84,30 @@ def _plugin_container() -> k8s.core.v1.ContainerArgs:
         security_context=k8s.core.v1.SecurityContextArgs(
             allow_privilege_escalation=False,
             capabilities=k8s.core.v1.CapabilitiesArgs(drop=["ALL"]),
+            read_only_root_filesystem=True,
+            seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
         ),
         resources=k8s.core.v1.ResourceRequirementsArgs(requests={"cpu": "10m", "memory": "32Mi"}, limits={"memory": "128Mi"}),
         volume_mounts=[k8s.core.v1.VolumeMountArgs(name="device-plugin", mount_path=DEVICE_PLUGIN_SOCKETS)],
+    )
+
+
+def isolate_pods(
+    logical: str, name: str, namespace: str, selector: dict[str, str], opts: pulumi.ResourceOptions,
+    *, egress: Sequence[k8s.networking.v1.NetworkPolicyEgressRuleArgs] = (),
+) -> k8s.networking.v1.NetworkPolicy:
+    """A NetworkPolicy that denies the selected platform pods every ingress and every egress but
+    ``egress`` (an add-on that calls the API server passes a rule for it)."""
+    return k8s.networking.v1.NetworkPolicy(
+        logical,
+        metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=namespace, labels={**selector, **MANAGED_BY}),
+        spec=k8s.networking.v1.NetworkPolicySpecArgs(
+            pod_selector=k8s.meta.v1.LabelSelectorArgs(match_labels=selector),
+            policy_types=["Ingress", "Egress"],
+            ingress=[],
+            egress=list(egress),
+        ),
+        opts=opts,
     )
 
 
@@ -97,6 +128,7 @@ def nvidia_device_plugin(
         k8s.core.v1.TolerationArgs(key=key, operator="Exists", effect=GPU_TAINT.effect)
         for key in (GPU_TAINT.key, *tolerated_taints)
     ]
+    isolate_pods(f"{name}-{DEVICE_PLUGIN_APP}", DEVICE_PLUGIN_APP, "kube-system", selector, opts)
     return k8s.apps.v1.DaemonSet(
         f"{name}-{DEVICE_PLUGIN_APP}",
         metadata=k8s.meta.v1.ObjectMetaArgs(
@@ -109,6 +141,11 @@ def nvidia_device_plugin(
                 metadata=k8s.meta.v1.ObjectMetaArgs(labels={**selector, **MANAGED_BY}),
                 spec=k8s.core.v1.PodSpecArgs(
                     priority_class_name="system-node-critical",
+                    # The plugin never calls the API server: no token in the pod.
+                    automount_service_account_token=False,
+                    security_context=k8s.core.v1.PodSecurityContextArgs(
+                        seccomp_profile=k8s.core.v1.SeccompProfileArgs(type="RuntimeDefault"),
+                    ),
                     tolerations=tolerations,
                     affinity=_gpu_nodes_only(node_label),
                     containers=[_plugin_container()],

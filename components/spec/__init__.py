@@ -32,6 +32,7 @@ from mlfabric.components.spec.base import (
     SpecProblem,
     env_default,
 )
+from mlfabric.components.spec.budget import BudgetSpec
 from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
@@ -72,6 +73,7 @@ __all__ = [
     "AwsOptions",
     "AzureOptions",
     "BucketSpec",
+    "BudgetSpec",
     "ClusterSpec",
     "CustomPersonaSpec",
     "EndpointSpec",

@@ -33,6 +33,14 @@ class GcpOptions(SpecModel):
     release_channel: Literal["RAPID", "REGULAR", "STABLE"] = Field(
         "REGULAR", description="GKE release channel. Omitted: REGULAR."
     )
+    binary_authorization: Literal["enforce", "audit", "off"] | None = Field(
+        None,
+        description="Binary Authorization on the GKE cluster: `enforce` admits only images from the "
+        "platform's Artifact Registry repositories (and Google-maintained GKE system images) and blocks "
+        "the rest; `audit` admits everything and logs what `enforce` would block; `off` evaluates "
+        "nothing. Omitted: enforce in staging and prod, audit in dev (a laptop's ad-hoc images run, "
+        "and are logged).",
+    )
 
 
 class AzureOptions(SpecModel):

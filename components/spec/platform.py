@@ -23,6 +23,7 @@ from mlfabric.components.spec.base import (
     env_default,
     raise_if,
 )
+from mlfabric.components.spec.budget import BudgetSpec
 from mlfabric.components.spec.defaults import fill_environment_defaults
 from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
@@ -70,6 +71,9 @@ class PlatformSpec(SpecModel):
     serving: ServingSpec | None = Field(None, description="Inference endpoints. Omitted: none.")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Alarms and logs.")
     rbac: RbacSpec = Field(default_factory=RbacSpec, description="Personas and their principals.")
+    budget: BudgetSpec | None = Field(
+        None, description="Monthly cost limits the policy pack checks the estimate against. Omitted: none."
+    )
 
     @model_validator(mode="before")
     @classmethod

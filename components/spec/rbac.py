@@ -75,6 +75,13 @@ class RbacSpec(SpecModel):
         "`serviceAccount:` members (GCP), Entra object ids (Azure) — or `aws:`/`gcp:`/`azure:` lists, "
         "of which the stack's cloud's is used. Omitted: no human access is granted by the platform.",
     )
+    allow_guardrail_changes: bool = Field(
+        False,
+        description="Let platform-admin (and admin-level custom personas) change what the policy pack "
+        "enforces on the platform's resources outside Pulumi (bucket policies, public access blocks, "
+        "encryption, versioning, registry policies, cluster access). An escape hatch: `check` flags "
+        "it. Omitted: denied.",
+    )
     custom_personas: dict[PersonaName, CustomPersonaSpec] = Field(
         default_factory=dict,
         description="Personas besides the built-in ones, each with an access level (read, deploy, "

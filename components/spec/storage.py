@@ -76,9 +76,16 @@ class StorageSpec(SpecModel):
         dev=True, staging=False, prod=False,
         description="Let `pulumi destroy` delete non-empty buckets. Only allowed in dev.",
     )
-    key_rotation_days: int = Field(
-        365, ge=90, le=2560,
-        description="Rotate the customer-managed encryption key this often. Omitted: yearly.",
+    key_rotation_days: int = env_default(
+        dev=365, staging=365, prod=90, ge=90, le=2560,
+        description="Rotate the customer-managed encryption keys this often (90 days is the usual "
+        "benchmark for production data).",
+    )
+    replication_region: str | None = Field(
+        None, min_length=2,
+        description="Keep a copy of every bucket in this region (a region of the same cloud, not the "
+        "platform's). How each cloud does it, and which regions it can reach (Azure: only the paired "
+        "region), is in the capability table. Omitted: no copy outside the region.",
     )
 
     @model_validator(mode="after")

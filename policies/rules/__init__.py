@@ -11,7 +11,20 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any, Final
 
-from . import clusters, iam, registries, serving, stack, storage, tags
+from . import (
+    budget,
+    clusters,
+    hardening_aws,
+    hardening_azure,
+    hardening_gcp,
+    iam,
+    kubernetes_workloads,
+    registries,
+    serving,
+    stack,
+    storage,
+    tags,
+)
 from .base import MlfPolicy, MlfResourcePolicy, MlfStackPolicy, RuleInfo
 
 PACK_NAME: Final = "mlfabric"
@@ -26,6 +39,11 @@ POLICIES: Final[list[MlfPolicy]] = [
     *iam.POLICIES,
     *tags.POLICIES,
     *stack.POLICIES,
+    *hardening_aws.POLICIES,
+    *hardening_gcp.POLICIES,
+    *hardening_azure.POLICIES,
+    *kubernetes_workloads.POLICIES,
+    *budget.POLICIES,
 ]
 RULES: Final[dict[str, RuleInfo]] = {p.info.id: p.info for p in POLICIES}
 BY_ID: Final[dict[str, MlfPolicy]] = {p.info.id: p for p in POLICIES}

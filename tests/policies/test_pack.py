@@ -209,8 +209,9 @@ def test_pack_serves_the_analyzer_protocol_with_the_same_verdicts(analyzer: Any)
 
     offline = run_pack(source_from_plan(p), config)
     assert engine == {(v.rule_id, v.urn) for v in offline.violations}
+    # mlf-aws-s3-replication is advisory in prod: the example prod stack does not opt in to replication.
     assert {rule for rule, _ in engine} == {"mlf-s3-public-access-block", "mlf-bucket-no-force-destroy",
-                                            "mlf-prod-stateful-protected"}
+                                            "mlf-prod-stateful-protected", "mlf-aws-s3-replication"}
 
 
 def test_a_clean_plan_is_clean_through_the_protocol_too(analyzer: Any) -> None:

@@ -580,6 +580,176 @@ CASES = [
     Case("mlf-alert-topic-encrypted", C, R("aws:sns/topic:Topic", "t", {"kmsMasterKeyId": "alias/aws/sns"}), False),
     Case("mlf-alert-topic-encrypted", V, R("aws:sns/topic:Topic", "t", {"kmsMasterKeyId": ""}), True),
     Case("mlf-alert-topic-encrypted", M, R("aws:sns/topic:Topic", "t", {}), True),
+    # --- hardening (azure) ---
+    Case("mlf-aks-encryption-at-host", C, R("azure-native:containerservice:AgentPool", "p",
+                                            {"agentPoolName": "t4", "enableEncryptionAtHost": True}), False),
+    Case("mlf-aks-encryption-at-host", V, R("azure-native:containerservice:ManagedCluster", "c",
+                                            {"agentPoolProfiles": [{"name": "system", "enableEncryptionAtHost": False}]}), True),
+    Case("mlf-aks-encryption-at-host", M, R("azure-native:containerservice:AgentPool", "p", {"agentPoolName": "t4"}), True),
+    Case("mlf-aks-network-policy", C, R("azure-native:containerservice:ManagedCluster", "c",
+                                        {"networkProfile": {"networkPolicy": "cilium"}}), False),
+    Case("mlf-aks-network-policy", V, R("azure-native:containerservice:ManagedCluster", "c",
+                                        {"networkProfile": {"networkPolicy": "none"}}), True),
+    Case("mlf-aks-network-policy", M, R("azure-native:containerservice:ManagedCluster", "c", {"networkProfile": {}}), True),
+    Case("mlf-aks-network-policy", O, R("azure-native:containerservice:ManagedCluster", "c",
+                                        {"networkProfile": {"networkPolicy": "calico"}}), True, {"allowedEngines": ["cilium"]}),
+    Case("mlf-aml-managed-network", C, R("azure-native:machinelearningservices:Workspace", "w",
+                                         {"managedNetwork": {"isolationMode": "AllowOnlyApprovedOutbound"}}), False),
+    Case("mlf-aml-managed-network", V, R("azure-native:machinelearningservices:Workspace", "w",
+                                         {"managedNetwork": {"isolationMode": "Disabled"}}), True),
+    Case("mlf-aml-managed-network", M, R("azure-native:machinelearningservices:Workspace", "w", {}), True),
+    Case("mlf-aml-managed-network", O, R("azure-native:machinelearningservices:Workspace", "w",
+                                         {"managedNetwork": {"isolationMode": "AllowInternetOutbound"}}), False,
+         {"allowedIsolationModes": ["AllowOnlyApprovedOutbound", "AllowInternetOutbound"]}),
+    Case("mlf-keyvault-hsm-keys", C, R("azure-native:keyvault:Key", "k", {"properties": {"kty": "RSA-HSM"}}), False),
+    Case("mlf-keyvault-hsm-keys", V, R("azure-native:keyvault:Vault", "v", {"properties": {"sku": {"name": "standard"}}}), True),
+    Case("mlf-keyvault-hsm-keys", M, R("azure-native:keyvault:Key", "k", {"properties": {}}), True),
+    Case("mlf-azure-private-endpoint-only", C, [
+        R(ACCOUNT, "st", {"accountName": "st1", "publicNetworkAccess": "Disabled"}),
+        R("azure-native:network:PrivateEndpoint", "pe", {"privateLinkServiceConnections": [
+            {"privateLinkServiceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/st1"}]})], False),
+    Case("mlf-azure-private-endpoint-only", V, [
+        R(ACCOUNT, "st", {"accountName": "st1", "publicNetworkAccess": "Enabled"}),
+        R("azure-native:network:PrivateEndpoint", "pe", {"privateLinkServiceConnections": [
+            {"privateLinkServiceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/st1"}]})], True),
+    Case("mlf-azure-private-endpoint-only", M, [
+        R(ACCOUNT, "st", {"accountName": "st1"}),
+        R("azure-native:network:PrivateEndpoint", "pe", {"privateLinkServiceConnections": [
+            {"privateLinkServiceId": "/subscriptions/s/resourceGroups/g/providers/Microsoft.Storage/storageAccounts/st1"}]})], True),
+    Case("mlf-azure-storage-geo-replication", C, R(ACCOUNT, "st", {"sku": {"name": "Standard_GZRS"}}), False),
+    Case("mlf-azure-storage-geo-replication", V, R(ACCOUNT, "st", {"sku": {"name": "Standard_ZRS"}}), True),
+    Case("mlf-azure-storage-geo-replication", M, R(ACCOUNT, "st", {}), True),
+    Case("mlf-azure-no-guardrail-roles", C, R("azure-native:authorization:RoleAssignment", "ra", {
+        "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe"}), False),
+    Case("mlf-azure-no-guardrail-roles", V, R("azure-native:authorization:RoleAssignment", "ra", {
+        "roleDefinitionId": "/providers/Microsoft.Authorization/roleDefinitions/f25e0fa2-a7c8-4377-a976-54943a77a395"}), True),
+    Case("mlf-azure-no-guardrail-roles", M, R("azure-native:authorization:RoleAssignment", "ra", {}), False),
+    # --- budget ---
+    Case("mlf-cost-budget", C, R(BUCKET, "b", {}), False, {"idleUsdPerMonth": 500, "fullScaleUsdPerMonth": 5000,
+         "estimate": {"idleUsdPerMonth": 275.33, "fullScaleUsdPerMonth": 1703.03, "unpricedItems": 0}}),
+    Case("mlf-cost-budget", C, R(BUCKET, "b", {}), False, None, "no budget set"),
+    Case("mlf-cost-budget", V, R(BUCKET, "b", {}), True, {"fullScaleUsdPerMonth": 1000,
+         "estimate": {"idleUsdPerMonth": 275.33, "fullScaleUsdPerMonth": 1703.03, "unpricedItems": 0}}),
+    Case("mlf-cost-budget", V, R(BUCKET, "b", {}), True, {"idleUsdPerMonth": 500,
+         "estimate": {"idleUsdPerMonth": 75.5, "fullScaleUsdPerMonth": 75.5, "unpricedItems": 9}}, "incomplete"),
+    Case("mlf-cost-budget", M, R(BUCKET, "b", {}), True, {"idleUsdPerMonth": 500}, "budget without an estimate"),
+    Case("mlf-cost-budget", O, R(BUCKET, "b", {}), False, {"idleUsdPerMonth": 500, "failWhenIncomplete": False,
+         "estimate": {"idleUsdPerMonth": 75.5, "fullScaleUsdPerMonth": 75.5, "unpricedItems": 9}}),
+    # --- hardening (gcp) ---
+    Case("mlf-gke-binary-authorization", C, [
+        R("gcp:container/cluster:Cluster", "gke", {"binaryAuthorization": {"evaluationMode": "PROJECT_SINGLETON_POLICY_ENFORCE"}}),
+        R("gcp:binaryauthorization/policy:Policy", "admission", {"defaultAdmissionRule": {
+            "evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}})], False),
+    Case("mlf-gke-binary-authorization", V, R("gcp:container/cluster:Cluster", "gke", {
+        "binaryAuthorization": {"evaluationMode": "DISABLED"}}), True),
+    Case("mlf-gke-binary-authorization", M, R("gcp:container/cluster:Cluster", "gke", {"datapathProvider": "ADVANCED_DATAPATH"}),
+         True),
+    Case("mlf-binauthz-policy-blocks", C, R("gcp:binaryauthorization/policy:Policy", "p", {"defaultAdmissionRule": {
+        "evaluationMode": "ALWAYS_DENY", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}}), False),
+    Case("mlf-binauthz-policy-blocks", V, R("gcp:binaryauthorization/policy:Policy", "p", {"defaultAdmissionRule": {
+        "evaluationMode": "ALWAYS_ALLOW", "enforcementMode": "ENFORCED_BLOCK_AND_AUDIT_LOG"}}), True),
+    Case("mlf-binauthz-policy-blocks", M, R("gcp:binaryauthorization/policy:Policy", "p", {}), True),
+    Case("mlf-binauthz-policy-blocks", O, R("gcp:binaryauthorization/policy:Policy", "p", {"defaultAdmissionRule": {
+        "evaluationMode": "ALWAYS_DENY", "enforcementMode": "DRYRUN_AUDIT_LOG_ONLY"}}), False, {"allowAuditOnly": True}),
+    Case("mlf-gcs-replication", C, [R(GCS, "data", {"location": "us-central1"}), R(
+        "gcp:storage/transferJob:TransferJob", "job", {"replicationSpec": {"gcsDataSource": {"bucketName": "data-physical"}}},
+        links={"replicationSpec": "data"})], False),
+    Case("mlf-gcs-replication", C, R(GCS, "data", {"location": "EU"}), False, note="multi-region"),
+    Case("mlf-gcs-replication", V, R(GCS, "data", {"location": "us-central1"}), True),
+    Case("mlf-gcs-replication", M, R(GCS, "data", {}), True),
+    Case("mlf-gcp-admin-guardrails-denied", C, [
+        R("gcp:projects/iAMMember:IAMMember", "admin", {"role": "roles/storage.admin", "member": "user:ana@example.com"}),
+        R("gcp:iam/denyPolicy:DenyPolicy", "deny", {"rules": [{"denyRule": {
+            "deniedPrincipals": ["principal://goog/subject/ana@example.com"],
+            "deniedPermissions": ["storage.googleapis.com/buckets.update", "storage.googleapis.com/buckets.setIamPolicy",
+                                  "container.googleapis.com/clusters.update"]}}]})], False),
+    Case("mlf-gcp-admin-guardrails-denied", V, [
+        R("gcp:projects/iAMMember:IAMMember", "admin", {"role": "roles/container.admin", "member": "group:ops@example.com"}),
+        R("gcp:iam/denyPolicy:DenyPolicy", "deny", {"rules": [{"denyRule": {
+            "deniedPrincipals": ["principalSet://goog/group/someone-else@example.com"],
+            "deniedPermissions": ["container.googleapis.com/clusters.update"]}}]})], True),
+    Case("mlf-gcp-admin-guardrails-denied", M, R("gcp:projects/iAMMember:IAMMember", "admin", {
+        "role": "roles/storage.admin", "member": "user:ana@example.com"}), True, note="hatch-open"),
+    Case("mlf-k8s-workload-hardening", C, R("kubernetes:apps/v1:DaemonSet", "ds", {"spec": {"template": {"spec": {
+        "automountServiceAccountToken": False, "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{"name": "c", "image": "nvcr.io/x@sha256:" + "0" * 64, "securityContext": {
+            "readOnlyRootFilesystem": True, "allowPrivilegeEscalation": False, "capabilities": {"drop": ["ALL"]}}}]}}}}),
+         False, {"requireDigest": True}),
+    Case("mlf-k8s-workload-hardening", V, R("kubernetes:apps/v1:Deployment", "dep", {"spec": {"template": {"spec": {
+        "serviceAccountName": "sa", "containers": [{"name": "c", "securityContext": {"privileged": True}}]}}}}), True),
+    Case("mlf-k8s-workload-hardening", M, R("kubernetes:apps/v1:Deployment", "dep", {}), True),
+    Case("mlf-k8s-workload-hardening", O, R("kubernetes:apps/v1:Deployment", "dep", {"metadata": {"name": "legacy"}, "spec": {
+        "template": {"spec": {"containers": [{"name": "c"}]}}}}), False, {"exemptNames": ["legacy"]}),
+    Case("mlf-k8s-network-policy", C, [
+        R("kubernetes:apps/v1:DaemonSet", "ds", {"metadata": {"namespace": "kube-system"},
+                                                 "spec": {"template": {"metadata": {"labels": {"app": "x"}}}}}),
+        R("kubernetes:networking.k8s.io/v1:NetworkPolicy", "np", {"metadata": {"namespace": "kube-system"},
+                                                                  "spec": {"podSelector": {"matchLabels": {"app": "x"}}}})], False),
+    Case("mlf-k8s-network-policy", V, [
+        R("kubernetes:apps/v1:DaemonSet", "ds", {"metadata": {"namespace": "kube-system"},
+                                                 "spec": {"template": {"metadata": {"labels": {"app": "x"}}}}}),
+        R("kubernetes:networking.k8s.io/v1:NetworkPolicy", "np", {"metadata": {"namespace": "kube-system"},
+                                                                  "spec": {"podSelector": {"matchLabels": {"app": "y"}}}})], True),
+    Case("mlf-k8s-network-policy", M, R("kubernetes:apps/v1:DaemonSet", "ds", {}), True),
+    # --- hardening (aws) ---
+    Case("mlf-aws-guardrail-deny", C, R("aws:iam/role:Role", "admin", {"inlinePolicies": [{"name": "a", "policy": json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": ["s3:*"], "Resource": ["arn:aws:s3:::b"]},
+                       {"Effect": "Deny", "Action": ["s3:Put*", "s3:Delete*"], "Resource": ["arn:aws:s3:::b"]}]})}]}),
+         False, {"guardrailActions": ["s3:PutBucketPolicy", "s3:DeleteBucket"]}),
+    Case("mlf-aws-guardrail-deny", V, R("aws:iam/rolePolicy:RolePolicy", "p", {"policy": json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": "ecr:SetRepositoryPolicy", "Resource": "*"}]})}), True),
+    Case("mlf-aws-guardrail-deny", M, R("aws:iam/role:Role", "r", {}), False, note="no-policies-grant-nothing"),
+    Case("mlf-aws-guardrail-deny", C, R("aws:iam/role:Role", "r", {"tags": {"mlfabric-guardrail-changes": "allowed"},
+                                                                  "inlinePolicies": [{"name": "a", "policy": json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})}]}), False, note="hatch-reported-elsewhere"),
+    Case("mlf-aws-guardrail-hatch", C, R("aws:iam/role:Role", "r", {"tags": {"mlfabric-persona": "platform-admin"}}), False),
+    Case("mlf-aws-guardrail-hatch", V, R("aws:iam/role:Role", "r", {"tags": {"mlfabric-guardrail-changes": "allowed"}}), True),
+    Case("mlf-aws-guardrail-hatch", M, R("aws:iam/role:Role", "r", {}), False),
+    Case("mlf-aws-scoped-reads", C, R("aws:iam/role:Role", "r", {"inlinePolicies": [{"name": "a", "policy": json.dumps(
+        {"Statement": [{"Effect": "Allow", "Action": ["cloudwatch:GetMetricData", "ecr:GetAuthorizationToken"],
+                        "Resource": "*"},
+                       {"Effect": "Allow", "Action": "cloudwatch:DescribeAlarms",
+                        "Resource": "arn:aws:cloudwatch:us-east-1:1:alarm:fraud-prod-*"}]})}]}), False),
+    Case("mlf-aws-scoped-reads", V, R("aws:iam/policy:Policy", "p", {"policy": {
+        "Statement": [{"Effect": "Allow", "Action": "sagemaker:*", "Resource": ["*"]}]}}), True),
+    Case("mlf-aws-scoped-reads", M, R("aws:iam/policy:Policy", "p", {}), False),
+    Case("mlf-aws-scoped-reads", O, R("aws:iam/policy:Policy", "p", {"policy": {
+        "Statement": [{"Effect": "Allow", "Action": "cloudwatch:GetMetricData", "Resource": "*"}]}}), True,
+         {"scopableReadActions": ["cloudwatch:Get*"]}),
+    Case("mlf-aws-kms-key-policy", C, R("aws:kms/key:Key", "k", {"policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": ["kms:Describe*", "kms:Put*"],
+         "Resource": "*"},
+        {"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::123456789012:root"}, "Action": ["kms:Decrypt"], "Resource": "*",
+         "Condition": {"ArnLike": {"aws:PrincipalArn": "arn:aws:iam::123456789012:role/fraud-prod-*"}}}]})}), False),
+    Case("mlf-aws-kms-key-policy", V, R("aws:kms/key:Key", "k", {"policy": json.dumps({"Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": "123456789012"}, "Action": "kms:*", "Resource": "*"}]})}), True),
+    Case("mlf-aws-kms-key-policy", M, R("aws:kms/key:Key", "k", {}), True),
+    Case("mlf-aws-vpc-cni-network-policy", C, R("aws:eks/addon:Addon", "cni", {
+        "addonName": "vpc-cni", "configurationValues": '{"enableNetworkPolicy": "true"}'}), False),
+    Case("mlf-aws-vpc-cni-network-policy", C, R("aws:eks/addon:Addon", "dns", {"addonName": "coredns"}), False,
+         note="other-addon"),
+    Case("mlf-aws-vpc-cni-network-policy", V, R("aws:eks/addon:Addon", "cni", {
+        "addonName": "vpc-cni", "configurationValues": '{"enableNetworkPolicy": "false"}'}), True),
+    Case("mlf-aws-vpc-cni-network-policy", M, R("aws:eks/addon:Addon", "cni", {"addonName": "vpc-cni"}), True),
+    Case("mlf-aws-vpc-endpoint-policy", C, R("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {
+        "vpcEndpointType": "Gateway", "serviceName": "com.amazonaws.us-east-1.s3", "policy": json.dumps({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+             "Resource": "arn:aws:s3:::prod-us-east-1-starport-layer-bucket/*"}]})}), False),
+    Case("mlf-aws-vpc-endpoint-policy", V, R("aws:ec2/vpcEndpoint:VpcEndpoint", "sts", {
+        "vpcEndpointType": "Interface", "serviceName": "com.amazonaws.us-east-1.sts", "policy": json.dumps({"Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})}), True, note="full-access"),
+    Case("mlf-aws-vpc-endpoint-policy", M, R("aws:ec2/vpcEndpoint:VpcEndpoint", "s3", {
+        "vpcEndpointType": "Gateway", "serviceName": "com.amazonaws.us-east-1.s3"}), True),
+    Case("mlf-aws-s3-replication", C, [R(BUCKET, "models", {"tags": {"mlfabric-bucket": "models"}}),
+                                       R("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "models-rep", {
+                                           "rules": [{"status": "Enabled"}]}, links={"bucket": "models"}),
+                                       R(BUCKET, "logs", {"tags": {"mlfabric-bucket": "access-logs"}})], False),
+    Case("mlf-aws-s3-replication", V, R(BUCKET, "models", {"tags": {"mlfabric-bucket": "models"}}), True),
+    Case("mlf-aws-s3-replication", M, [R(BUCKET, "models", {}),
+                                       R("aws:s3/bucketReplicationConfig:BucketReplicationConfig", "models-rep", {},
+                                         links={"bucket": "models"})], True, note="replication-without-rules"),
+    Case("mlf-aws-s3-replication", O, R(BUCKET, "scratch", {"tags": {"tier": "scratch"}}), False,
+         {"exemptTags": [{"tier": "scratch"}]}),
 ]
 
 
