@@ -13,21 +13,16 @@ subscription (README: limits).
 
 from __future__ import annotations
 
-import copy
-import functools
 import json
-import re
-from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from mlfabric import stackfile
 from mlfabric.components.azure.capabilities import CAPABILITIES, STANDARD_REGISTRY
 from mlfabric.components.capabilities import Capability, missing_rows, unknown_rows
 from mlfabric.components.spec import SpecError, parse_spec, spec_notes
-from mlfabric.testing import Plan, plan_spec
+from tests.capability_support import cached_plan, deep_merge, row_id, value_at
 from tests.helpers import ROOT, spec_data
 
 REFUSED = [row for row in CAPABILITIES if row.status == "refused"]
@@ -36,46 +31,6 @@ HONOURED = [row for row in CAPABILITIES if row.status == "honoured" and row.evid
 CASE_PATCHES: dict[str, dict[str, Any]] = {STANDARD_REGISTRY: {"network": {"private_endpoints": False}}}
 
 
-def row_id(row: Capability) -> str:
-    return f"{row.field} ({row.case})" if row.case else row.field
-
-
-def deep_merge(base: Any, patch: Any) -> Any:
-    """``patch`` merged into ``base``: mappings merge key by key, anything else is replaced."""
-    if isinstance(base, Mapping) and isinstance(patch, Mapping):
-        merged = dict(base)
-        for key, value in patch.items():
-            merged[key] = deep_merge(base.get(key), value) if key in base else copy.deepcopy(value)
-        return merged
-    return copy.deepcopy(patch)
-
-
-def stack_spec(stack: str) -> dict[str, Any]:
-    data: dict[str, Any] = stackfile.load(ROOT / "stacks" / f"Pulumi.{stack}.yaml").spec_data
-    return data
-
-
-@functools.cache
-def cached_plan(stack: str, patch_json: str) -> Plan:
-    return plan_spec(deep_merge(stack_spec(stack), json.loads(patch_json)), stack=stack)
-
-
-_STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
-
-
-def value_at(inputs: Any, prop: str) -> Any:
-    """The input at a dotted camelCase path with ``[i]`` list indexes; KeyError when absent."""
-    node = inputs
-    for key, index in _STEP.findall(prop):
-        if index:
-            if not isinstance(node, list) or int(index) >= len(node):
-                raise KeyError(prop)
-            node = node[int(index)]
-        else:
-            if not isinstance(node, Mapping) or key not in node:
-                raise KeyError(prop)
-            node = node[key]
-    return node
 
 
 def _set(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
