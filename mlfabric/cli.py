@@ -153,8 +153,8 @@ def schema(
         out.write_text(text)
 
 
-# Modules that add their own commands through `register(app)`: policy check and diff, day-2 tools.
-COMMAND_MODULES = ("mlfabric.check", "mlfabric.day2")
+# Modules that add their own commands through `register(app)`: policy check, diff, day-2 tools, the pull-request report.
+COMMAND_MODULES = ("mlfabric.check", "mlfabric.diff", "mlfabric.day2", "mlfabric.report")
 
 
 def _register_optional_commands() -> None:

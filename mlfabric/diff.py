@@ -22,7 +22,9 @@ import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Annotated, Any, Final
+
+import typer
 
 from mlfabric.errors import UsageError
 
@@ -307,6 +309,30 @@ def render(result: PlanDiff, fmt: str = "text") -> str:
             indent = "    " if fmt != "markdown" else "  - "
             lines += [f"{indent}{p}: {_short(b)} -> {_short(a)}" for p, b, a in changes]
     return "\n".join(lines) + "\n"
+
+
+def diff_command(before: Path, after: Path, output_format: str = "text") -> None:
+    """Show what a change adds, removes (without alias) and changes, resource by resource (URN)."""
+    from mlfabric.cli_options import fail, usage_errors
+
+    if output_format not in ("text", "markdown", "json"):
+        fail([f"--format: must be text, markdown or json (got {output_format!r})"])
+    with usage_errors():
+        result = diff_files(before, after)
+    sys.stdout.write(render(result, output_format))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `diff` to the mlfabric CLI."""
+
+    @app.command("diff")
+    def _diff(
+        before: Annotated[Path, typer.Argument(help="Plan JSON (or snapshot/stack export) before the change.")],
+        after: Annotated[Path, typer.Argument(help="Plan JSON (or snapshot/stack export) after the change.")],
+        output_format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
+    ) -> None:
+        """Show what a change adds, removes (without alias) and changes, resource by resource (URN)."""
+        diff_command(before, after, output_format)
 
 
 # --- snapshots ----------------------------------------------------------------------------------------

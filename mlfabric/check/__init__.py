@@ -20,12 +20,12 @@ One module per idea:
 - ``runner``: calling each policy's ``validate`` -> :class:`CheckReport`;
 - ``formats``: the report as text, JSON, SARIF or JUnit;
 - ``rules_table``: the README's policy table (``mlfabric.reference``);
-- ``command``: the ``check`` and ``diff`` CLI commands.
+- ``command``: the ``check`` CLI command (``diff`` lives in :mod:`mlfabric.diff`).
 """
 
 from __future__ import annotations
 
-from mlfabric.check.command import check_command, diff_command, register
+from mlfabric.check.command import check_command, register
 from mlfabric.check.config import (
     LEVELS,
     PackConfig,
@@ -75,7 +75,6 @@ __all__ = [
     "check_source",
     "config_dir",
     "config_for_environment",
-    "diff_command",
     "load_pack_config",
     "pack_config_dir",
     "parse_pack_config",

@@ -1,8 +1,7 @@
-"""The ``check`` and ``diff`` commands of the mlfabric CLI (``mlfabric.cli`` calls :func:`register`)."""
+"""The ``check`` command of the mlfabric CLI (``mlfabric.cli`` calls :func:`register`)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -11,7 +10,7 @@ import typer
 from mlfabric.check.formats import OutputFormat, render
 from mlfabric.check.runner import check_source
 from mlfabric.check.sources import Source, source_from_plan_json, source_from_stack, source_from_state
-from mlfabric.cli_options import FileOption, StackOption, fail, read_stack, usage_errors
+from mlfabric.cli_options import FileOption, StackOption, read_stack, usage_errors
 from mlfabric.errors import UsageError
 
 PlanOption = Annotated[
@@ -61,22 +60,6 @@ def check_command(
     raise typer.Exit(report.exit_code)
 
 
-def diff_command(
-    before: Annotated[Path, typer.Argument(help="Plan JSON (or snapshot/stack export) before the change.")],
-    after: Annotated[Path, typer.Argument(help="Plan JSON (or snapshot/stack export) after the change.")],
-    output_format: Annotated[str, typer.Option("--format", help="text, markdown or json.")] = "text",
-) -> None:
-    """Show what a change adds, removes (without alias) and changes, resource by resource (URN)."""
-    from mlfabric import diff
-
-    if output_format not in ("text", "markdown", "json"):
-        fail([f"--format: must be text, markdown or json (got {output_format!r})"])
-    with usage_errors():
-        result = diff.diff_files(before, after)
-    sys.stdout.write(diff.render(result, output_format))
-
-
 def register(app: typer.Typer) -> None:
-    """Add `check` and `diff` to the mlfabric CLI."""
+    """Add `check` to the mlfabric CLI."""
     app.command("check")(check_command)
-    app.command("diff")(diff_command)
