@@ -1,6 +1,6 @@
 """The output contract of every concern, declared once.
 
-Each concern (network, storage, registry, cluster, monitoring, serving, rbac) is a base class here:
+Each concern (network, storage, registry, cluster, teams, monitoring, serving, rbac) is a base class here:
 its annotations are the outputs every cloud's component exposes, with the same names on every
 cloud; its class variables say which spec section it builds from, which other concerns it reads
 from the context (``needs``: built first when the spec asks for them) and under which names its
@@ -24,6 +24,7 @@ from mlfabric.components.spec import (
     RegistrySpec,
     ServingSpec,
     StorageSpec,
+    TeamSpec,
     TrainingSpec,
 )
 
@@ -155,6 +156,26 @@ class ClusterOutputs(ConcernComponent[TrainingSpec]):
     oidc_issuer_url: pulumi.Output[str]
     # spec GPU pool name -> node group / node pool name
     gpu_pool_names: pulumi.Output[dict[str, str]]
+    # the shared file system (training.shared_fs): {"id", "driver", "volume_handle", "capacity_gib",
+    # and the CSI volume attributes}; empty without one
+    shared_fs: pulumi.Output[dict[str, Any]]
+
+
+class TeamsOutputs(ConcernComponent[list[TeamSpec]]):
+    """What a team's members and jobs read: where to submit, and as whom jobs run."""
+
+    concern = "teams"
+    section = "teams"
+    needs: ClassVar[tuple[str, ...]] = ("cluster", "storage", "registry")
+
+    # team name -> {"namespace", "queue" (the LocalQueue jobs name), "service_account", "identity"
+    # (IAM role ARN, Google service-account email, managed identity client id), "storage_prefix"}
+    teams: pulumi.Output[dict[str, dict[str, str]]]
+
+    @classmethod
+    def wanted(cls, spec: PlatformSpec) -> bool:
+        """Built when the spec declares teams (they need the training cluster, which the spec checks)."""
+        return bool(spec.teams) and spec.training is not None
 
 
 class MonitoringOutputs(ConcernComponent[MonitoringSpec]):

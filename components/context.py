@@ -23,6 +23,7 @@ if TYPE_CHECKING:
         RegistryOutputs,
         ServingOutputs,
         StorageOutputs,
+        TeamsOutputs,
     )
     from mlfabric.components.spec import MonitoringSpec, PlatformSpec
 
@@ -51,6 +52,7 @@ class PlatformContext:
     storage: StorageOutputs | None = field(default=None, compare=False)
     registry: RegistryOutputs | None = field(default=None, compare=False)
     cluster: ClusterOutputs | None = field(default=None, compare=False)
+    teams: TeamsOutputs | None = field(default=None, compare=False)
     monitoring: MonitoringOutputs | None = field(default=None, compare=False)
     serving: ServingOutputs | None = field(default=None, compare=False)
     rbac: RbacOutputs | None = field(default=None, compare=False)

@@ -37,6 +37,8 @@ FakeOutputs = Callable[[str, str, dict[str, Any], "World"], dict[str, Any]]
 FakeInvoke = Callable[[dict[str, Any], "World"], dict[str, Any]]
 # spec -> (field path, message) for each rule of the cloud the spec breaks
 SpecRules = Callable[["PlatformSpec"], "Problems"]
+# spec -> notes ``validate`` and ``plan`` print for what the cloud does with a valid spec
+SpecNotes = Callable[["PlatformSpec"], list[str]]
 # merged tags -> the tags as the cloud takes them (raises naming.NamingError for one it cannot take)
 TagRenderer = Callable[[Mapping[str, str]], dict[str, str]]
 
@@ -64,6 +66,8 @@ class CloudKit:
     capabilities: tuple[Capability, ...] = ()
     # the managed Kubernetes service's versions (``components/kubernetes/versions.py``); loaded on call
     kubernetes_calendar: Callable[[], VersionCalendar] | None = None
+    # notes on what the cloud gives a valid spec (e.g. a GPU pool's interconnect), for validate and plan
+    spec_notes: SpecNotes | None = None
 
 
 def no_prerequisites(

@@ -2,7 +2,9 @@
 
 Exit codes (``mlfabric.cli_options``): 0 ok, 1 findings (check, preflight, verify), 2 bad spec or
 usage, 3 internal error. Bad input is reported as one line per problem on stderr; no command prints a
-traceback unless the global ``--debug`` option is given.
+traceback unless the global ``--debug`` option is given. A usage error of the command line itself
+(unknown option, extra or missing argument) is one line too — ``mlfabric plan: no such option: --foo
+(see mlfabric plan --help)`` — not typer's boxed panel, which a CI log cuts into fragments.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import importlib
 import json
 import os
 import sys
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,17 +22,20 @@ import pulumi
 import typer
 import typer.core
 from rich.console import Console
+from typer._click.exceptions import ClickException  # typer vendors click; its usage errors derive from this
 
 from mlfabric import render
 from mlfabric.cli_options import (
     EXIT_INTERNAL,
     EXIT_USAGE,
+    FileArgument,
     FileOption,
     StackOption,
     bounded,
     fail,
     load_stack,
     print_problems,
+    say,
     usage_errors,
 )
 from mlfabric.components.spec import json_schema, spec_notes
@@ -50,13 +56,44 @@ def _is_control_flow(error: Exception) -> bool:
     return type(error).__module__.split(".")[0] in ("typer", "click")
 
 
+def _usage_line(error: ClickException) -> str:
+    """A click usage error as one line: ``mlfabric plan: no such option: --foo (see mlfabric plan --help)``."""
+    ctx = getattr(error, "ctx", None)
+    where = ctx.command_path if ctx is not None else "mlfabric"
+    message = " ".join(error.format_message().split()).rstrip(".") or "bad usage"
+    message = message[0].lower() + message[1:]
+    return bounded(f"{where}: {message} (see {where} --help)")
+
+
+def _one_line(error: ClickException) -> typer.Exit:
+    """Print ``error`` as one line on stderr; the Exit (2) that replaces it."""
+    print(_usage_line(error), file=sys.stderr)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _is_help(error: Exception) -> bool:
+    # `mlfabric` alone prints the help (no_args_is_help): click signals it with this UsageError.
+    return type(error).__name__ == "NoArgsIsHelpError"
+
+
 class _Group(typer.core.TyperGroup):
     """Every command's last line of defence: exit 2 for bad input, 3 (one line) for a crash."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        # The group's own options are parsed here (`mlfabric --nope plan`), before invoke.
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except ClickException as error:
+            if _is_help(error):
+                raise
+            raise _one_line(error) from None
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context
         try:
             return super().invoke(ctx)
         except Exception as error:
+            if isinstance(error, ClickException) and not _is_help(error):
+                raise _one_line(error) from None
             if _is_control_flow(error):
                 raise
             if isinstance(error, UsageError):
@@ -94,28 +131,37 @@ def _global_options(
 
 @app.command()
 def validate(
-    path: Annotated[Path | None, typer.Argument(help="A stack file (instead of -s).", show_default=False)] = None,
+    path: FileArgument = None,
     stack: StackOption = None,
     file: FileOption = None,
 ) -> None:
     """Check a stack's spec without planning anything."""
     from mlfabric.plan import validate_offline
 
-    if path is not None and file is not None:
-        fail(["give the stack file once: as an argument or with --file"])
-    loaded = load_stack(stack, path or file)
+    loaded = load_stack(stack, file, path)
     with usage_errors():
         offline = validate_offline(loaded)
     spec = offline.spec
-    print(f"ok: {loaded.path} — {spec.base_name} on {spec.cloud} {spec.region}")
+    console = Console()
+    say(console, f"ok: {loaded.path} — {spec.base_name} on {spec.cloud} {spec.region}", hang="  ")
     for note in [*offline.skipped, *spec_notes(spec)]:
-        print(f"note: {note}")
+        say(console, note, lead="note: ", hang="  ")
+
+
+class PlanFormat(StrEnum):
+    text = "text"
+    json = "json"
 
 
 @app.command()
 def plan(
+    path: FileArgument = None,
     stack: StackOption = None,
     file: FileOption = None,
+    output_format: Annotated[
+        PlanFormat, typer.Option("--format", help="text (a tree fitted to the terminal or COLUMNS) or json "
+                                 "(the document --json writes) on stdout.")
+    ] = PlanFormat.text,
     json_out: Annotated[
         Path | None, typer.Option("--json", help="Also write the plan as JSON to this file ('-' for stdout).")
     ] = None,
@@ -123,7 +169,7 @@ def plan(
     """Run the program offline under Pulumi's mock runtime and show what it declares."""
     from mlfabric.plan import plan_stack
 
-    loaded = load_stack(stack, file)
+    loaded = load_stack(stack, file, path)
     try:
         result = plan_stack(loaded)
     except UsageError as error:
@@ -131,14 +177,15 @@ def plan(
     except pulumi.RunError as error:
         fail(run_error_lines(error))
     document = result.to_json()
-    if json_out is not None and str(json_out) == "-":
+    to_stdout = json_out is not None and str(json_out) == "-"
+    if output_format is PlanFormat.json or to_stdout:
         print(json.dumps(document, indent=2, sort_keys=False, default=str))
-        return
-    console = Console()
-    render.print_plan(console, result)
-    if json_out is not None:
+    else:
+        render.print_plan(Console(), result)
+    if json_out is not None and not to_stdout:
         json_out.write_text(json.dumps(document, indent=2, default=str) + "\n")
-        console.print(f"plan written to {json_out}")
+        # On stderr when stdout carries JSON, so stdout stays one parseable document.
+        print(f"plan written to {json_out}", file=sys.stderr if output_format is PlanFormat.json else sys.stdout)
 
 
 @app.command()

@@ -1,7 +1,12 @@
 """What every ``mlfabric`` command shares: the stack options, reading the stack they name, exit codes.
 
 ``-s/--stack STACK`` names ``stacks/Pulumi.<STACK>.yaml`` of the project in the working directory;
-``-f/--file FILE`` names a stack file anywhere on disk; exactly one of them is given.
+``-f/--file FILE`` or a positional ``FILE`` names a stack file anywhere on disk; exactly one of the
+three is given (:func:`stack_path`), the same way for every command that reads a stack.
+
+Output read in CI logs: :func:`say` prints prose wrapped at word boundaries to the console's width
+(``COLUMNS`` when not a terminal) and never breaks a word, so a URL, a resource name or a figure
+stays whole on one line even when that line is longer than the width.
 
 Exit codes, the same for every command: 0 ok; 1 findings — mandatory policy violations (check), a
 short quota (preflight), drift (verify); 2 bad spec, bad input or bad usage, reported as one line per
@@ -12,15 +17,19 @@ line plus a hint to rerun with the global ``--debug`` option, which shows the tr
 from __future__ import annotations
 
 import sys
+import textwrap
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Final, NoReturn
+from typing import TYPE_CHECKING, Annotated, Final, NoReturn
 
 import typer
 
 from mlfabric import stackfile
 from mlfabric.errors import UsageError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
@@ -36,6 +45,11 @@ StackOption = Annotated[
 ]
 FileOption = Annotated[
     Path | None, typer.Option("--file", "-f", help="A stack file anywhere on disk.", show_default=False)
+]
+FileArgument = Annotated[
+    Path | None,
+    typer.Argument(metavar="[FILE]", help="A stack file anywhere on disk (the same as --file FILE).",
+                   show_default=False),
 ]
 
 
@@ -66,12 +80,59 @@ def usage_errors() -> Iterator[None]:
         fail(error.problems)
 
 
-def read_stack(stack: str | None, file: Path | None) -> stackfile.StackFile:
-    """The stack file named by ``-s STACK`` or ``--file FILE`` (UsageError when it is not one)."""
-    return stackfile.load(stackfile.resolve(stack, file))
+STACK_CHOICES: Final = "-s STACK, --file FILE or FILE"
 
 
-def load_stack(stack: str | None, file: Path | None) -> stackfile.StackFile:
+def stack_path(stack: str | None, file: Path | None, path: Path | None = None) -> Path:
+    """The stack file named by exactly one of ``-s STACK``, ``--file FILE`` and a positional ``FILE``."""
+    given = [f"{name} {value}" for name, value in (("-s", stack), ("--file", file), ("FILE", path))
+             if value is not None]
+    if len(given) != 1:
+        got = f" (got {' and '.join(given)})" if given else ""
+        raise UsageError([f"give the stack once: {STACK_CHOICES}{got}"])
+    return stackfile.resolve(stack, file or path)
+
+
+def read_stack(stack: str | None, file: Path | None, path: Path | None = None) -> stackfile.StackFile:
+    """The stack file named on the command line (UsageError when it is not one)."""
+    return stackfile.load(stack_path(stack, file, path))
+
+
+def load_stack(stack: str | None, file: Path | None, path: Path | None = None) -> stackfile.StackFile:
     """The stack file named on the command line (exits 2 with one line per problem)."""
     with usage_errors():
-        return read_stack(stack, file)
+        return read_stack(stack, file, path)
+
+
+# --- output for logs -----------------------------------------------------------------------------------
+
+
+# Joins words a line must not break between (a label and its figure); printed as a plain space.
+GLUE: Final = "\u00a0"
+
+
+def wrap(text: str, width: int, indent: str = "", hang: str | None = None) -> list[str]:
+    """``text`` in lines of at most ``width`` columns, broken only between words: a word longer than
+    the width (a URL, a URN) keeps a line of its own rather than being cut. Words joined by
+    :data:`GLUE` stay on one line."""
+    lines = textwrap.wrap(text, width=max(width, 20), initial_indent=indent,
+                          subsequent_indent=indent if hang is None else hang,
+                          break_long_words=False, break_on_hyphens=False)
+    return [line.replace(GLUE, " ") for line in lines] or [indent.rstrip()]
+
+
+def say(console: Console, text: str, *, style: str = "", lead: str = "", lead_style: str = "",
+        indent: str = "", hang: str | None = None) -> None:
+    """Print ``lead`` + ``text`` wrapped at word boundaries; rich never re-wraps or crops the lines."""
+    from rich.text import Text
+
+    for number, line in enumerate(wrap(lead + text, console.width, indent, hang)):
+        out = Text()
+        body = line
+        if number == 0 and lead and line.startswith(indent + lead):
+            out.append(indent)
+            out.append(lead, style=lead_style)
+            body = line[len(indent) + len(lead):]
+        out.append(body, style=style)
+        console.print(out, soft_wrap=True, highlight=False)
+

@@ -32,7 +32,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Final
 
-from mlfabric.components import prices
+from mlfabric.components import catalog, prices
 from mlfabric.components.catalog import Cloud
 from mlfabric.components.costing import (
     Cluster,
@@ -48,7 +48,7 @@ from mlfabric.components.costing import (
 )
 from mlfabric.components.kit import kit_for
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL, SYSTEM_POOL_LABEL
-from mlfabric.plan import ResourceRecord
+from mlfabric.plan import Plan, ResourceRecord
 
 # The day-2 tools (preflight, verify) import the inventory's vocabulary from here.
 __all__ = [
@@ -95,6 +95,8 @@ class Estimate:
     items: list[LineItem]
     notes: list[str]
     price_file_as_of: str = ""
+    # what each team's GPU quota may cost at most (part of the GPU pools' full-scale figure, not added)
+    team_ceilings: list[TeamCeiling] = field(default_factory=list)
 
     @property
     def idle_usd(self) -> float:
@@ -155,8 +157,70 @@ class Estimate:
                 for i in self.items
             ],
             "unpriced": [i.item for i in self.unpriced],
+            "team_ceilings": [asdict(t) for t in self.team_ceilings],
             "notes": self.notes,
         }
+
+
+@dataclass(frozen=True)
+class TeamCeiling:
+    """The most GPUs of one pool a team's queue may hold at once, and what that costs a month."""
+
+    team: str
+    pool: str
+    guaranteed_gpus: int
+    ceiling_gpus: int  # guaranteed + what it may borrow, at most the pool's capacity
+    usd_per_month: float | None  # None: the pool's machine has no price in the region
+
+
+KUEUE_GROUP: Final = "kubernetes:kueue.x-k8s.io/"
+
+
+def _gpu_quota(flavor: Any) -> tuple[int, int | None]:
+    """(nominal GPUs, borrowing limit or None) of a ClusterQueue flavor."""
+    for resource in flavor.get("resources") or []:
+        if resource.get("name") == "nvidia.com/gpu":
+            limit = resource.get("borrowingLimit")
+            return int(float(resource.get("nominalQuota") or 0)), None if limit is None else int(float(limit))
+    return 0, None
+
+
+def team_ceilings(plan: PlanView, pools: Sequence[NodePool]) -> list[TeamCeiling]:
+    """Each team's GPU ceiling per pool, read from the ClusterQueues the plan declares."""
+    cloud, region = plan.spec.cloud, plan.spec.region
+    gpu_pools = {p.name: p for p in pools if p.gpu}
+    found = []
+    for queue in plan.custom_resources:
+        if not (queue.type.startswith(KUEUE_GROUP) and queue.type.endswith(":ClusterQueue")):
+            continue
+        team = str((queue.inputs.get("metadata") or {}).get("name") or queue.name)
+        for group in (queue.inputs.get("spec") or {}).get("resourceGroups") or []:
+            for flavor in group.get("flavors") or []:
+                pool = gpu_pools.get(str(flavor.get("name")))
+                per_node = next((s.gpus for s in catalog.GPU_SHAPES if s.cloud == cloud and pool
+                                 and s.machine == pool.machine), 0)
+                if pool is None or not per_node:
+                    continue
+                nominal, borrow = _gpu_quota(flavor)
+                capacity = pool.max_nodes * per_node
+                ceiling = capacity if borrow is None else min(capacity, nominal + borrow)
+                price = prices.machine_price(cloud, pool.machine, region)
+                factor = prices.spot_ratio(cloud, pool.machine).high if pool.spot else 1.0
+                usd = None if price is None else round(price.usd_per_month * factor * ceiling / per_node, 2)
+                found.append(TeamCeiling(team, pool.name, nominal, ceiling, usd))
+    return found
+
+
+def _ceiling_notes(ceilings: Sequence[TeamCeiling]) -> list[str]:
+    notes = []
+    for team in dict.fromkeys(c.team for c in ceilings):
+        rows = [c for c in ceilings if c.team == team]
+        pools = ", ".join(f"{c.pool} {c.ceiling_gpus} ({c.guaranteed_gpus} guaranteed)" for c in rows)
+        known = [c.usd_per_month for c in rows if c.usd_per_month is not None]
+        money = f"at most {_usd(sum(known))}/month" if len(known) == len(rows) else "not fully priced"
+        notes.append(f"team {team}: up to {pools} GPUs — {money}, part of the GPU pools' full-scale figure "
+                     "(not added to it)")
+    return notes
 
 
 def _item(component: str, item: str, unit: str, idle: float, full: float, price: prices.UnitPrice | None,
@@ -281,7 +345,9 @@ def estimate(plan: PlanView) -> Estimate:
     rank = {c: i for i, c in enumerate(_ORDER)}
     items.sort(key=lambda i: rank.get(i.component, len(rank)))
     stack = str(getattr(plan, "stack", ""))
-    return Estimate(stack, cloud, region, items, _notes(plan, found, items), prices.load(cloud).as_of)
+    ceilings = team_ceilings(plan, found.pools)
+    return Estimate(stack, cloud, region, items, _notes(plan, found, items) + _ceiling_notes(ceilings),
+                    prices.load(cloud).as_of, ceilings)
 
 
 # --- comparing two plans ------------------------------------------------------------------------------
@@ -322,7 +388,8 @@ def load_estimate(path: Path) -> Estimate:
     if document.get("format") == COST_FORMAT:
         return Estimate(str(document.get("stack") or ""), document["cloud"], document["region"],
                         [_item_from_json(i) for i in document.get("items") or []], list(document.get("notes") or []),
-                        str(document.get("price_file_as_of") or ""))
+                        str(document.get("price_file_as_of") or ""),
+                        [TeamCeiling(**t) for t in document.get("team_ceilings") or []])
     if str(document.get("format") or "").startswith("mlfabric-plan/"):
         spec = SimpleNamespace(cloud=document["cloud"], region=document["region"])
         fields = set(ResourceRecord.__dataclass_fields__)
@@ -411,7 +478,10 @@ def policy_config_entry(result: Estimate, budget: Any) -> dict[str, Any]:
 def write_policy_config(result: Estimate, budget: Any, environment: str, out: Path) -> None:
     """The environment's policy config with the ``mlf-cost-budget`` entry filled in, written to ``out``
     (for ``pulumi preview --policy-pack-config`` and ``mlfabric check``)."""
-    base_file = Path(__file__).parent / "policies" / "config" / f"{environment}.json"
+    from mlfabric.check.config import config_dir
+
+    # The same lookup as `mlfabric check`: the checkout's policies/config, else the installed pack's.
+    base_file = config_dir() / f"{environment}.json"
     document: dict[str, Any] = json.loads(base_file.read_text()) if base_file.exists() else {}
     setting = document.get(BUDGET_RULE)
     level = setting.get("enforcementLevel") if isinstance(setting, dict) else setting
@@ -452,82 +522,191 @@ def cost_summary_line(plan: PlanView) -> str:
     )
 
 
-def render(console: Any, result: Estimate) -> None:
-    """A rich table of line items, totals, price sources and notes (readable at 80 columns: item
-    names wrap, numbers never do)."""
-    from rich.markup import escape
-    from rich.table import Table
+# Narrower than this for item names and the table gives way to one group of lines per item.
+_ITEM_COLUMN: Final = 24
 
+
+def _table_width(item_width: int, headers: Sequence[str], rows: Sequence[Sequence[str]]) -> int:
+    """Columns a ``pad_edge=False`` table needs: the item column at ``item_width``, every other column
+    as wide as its widest plain-text cell (those never wrap), a space each side of inner cell edges,
+    and a border between and around the columns. ``rows`` hold the figure columns only."""
+    figures = [max(len(text) for text in column) for column in zip(headers, *rows, strict=True)]
+    count = 1 + len(figures)
+    return item_width + sum(figures) + 2 * (count - 1) + count + 1
+
+
+def _longest_word(texts: Sequence[str]) -> int:
+    return max((len(word) for text in texts for word in text.split()), default=0)
+
+
+def _sources(result: Estimate) -> dict[tuple[str, str], int]:
+    """Each (price page, as-of date) once, numbered in order of first use."""
     sources: dict[tuple[str, str], int] = {}
     for item in result.items:
         if item.source:
             sources.setdefault((item.source, item.as_of), len(sources) + 1)
-    table = Table(title=f"Monthly cost — stack {result.stack}, {result.cloud} {result.region} (USD, "
-                        f"{prices.HOURS_PER_MONTH} h; full = ceiling)", pad_edge=False)
-    table.add_column("item (idle -> full units)", ratio=1, overflow="fold", min_width=16)
-    for column in ("$/unit-mo", "idle $/mo", "full $/mo", "src"):
-        table.add_column(column, justify="right", no_wrap=True)
+    return sources
+
+
+def _item_text(item: LineItem) -> str:
+    counts = f"{_units(item.idle_units)} -> {_units(item.full_units)} {item.unit}"
+    return f"{item.item} {counts}" + (f" ({item.note})" if item.note else "")
+
+
+def _price_text(item: LineItem) -> str:
+    if item.usd_per_unit_month is None:
+        return "unpriced"
+    return _usd(item.usd_per_unit_month) + ("*" if not item.verified else "")
+
+
+_ESTIMATE_FIGURES: Final = ("$/unit-mo", "idle $/mo", "full $/mo")
+
+
+def _estimate_table(result: Estimate, sources: dict[tuple[str, str], int], item_width: int) -> tuple[Any, int]:
+    """The estimate as a table, and the width it needs with every figure unbroken."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(pad_edge=False)
+    table.add_column("item (idle -> full units) \\[source]", ratio=1, overflow="fold", min_width=item_width)
+    for column in _ESTIMATE_FIGURES:
+        table.add_column(column, justify="right", no_wrap=True, overflow="fold")
+    plain: list[list[str]] = []
     component = None
     for item in result.items:
         if item.component != component:
             component = item.component
-            table.add_row(f"[bold]{escape(component)}[/]", "", "", "", "")
-        price = (_usd(item.usd_per_unit_month) + ("*" if not item.verified else "")
-                 if item.usd_per_unit_month is not None else "[red]unpriced[/]")
+            table.add_row(f"[bold]{escape(component)}[/]", "", "", "")
+        price = escape(_price_text(item)) if item.priced else "[red]unpriced[/]"
         ref = sources.get((item.source, item.as_of))
-        counts = f"{_units(item.idle_units)} -> {_units(item.full_units)} {item.unit}"
-        text = "  " + escape(item.item) + f" [dim]{escape(counts)}[/]" + (
-            f" [dim]({escape(item.note)})[/]" if item.note else "")
         idle = _usd(item.idle_usd) if item.priced else "[red]n/a[/]"
         full = _usd(item.full_usd) if item.priced else "[red]n/a[/]"
-        table.add_row(text, price, idle, full, f"[{ref}]" if ref else "")
+        source = f" \\[{ref}]" if ref else ""
+        table.add_row("  " + escape(_item_text(item)) + source, price, idle, full)
+        plain.append([_price_text(item), _usd(item.idle_usd), _usd(item.full_usd)])
     table.add_section()
-    status = "" if result.complete else f" — [red]{escape(result.completeness())}[/]"
-    table.add_row(f"[bold]total[/]{status}", "", f"[bold]{_total(result, result.idle_usd)}[/]",
-                  f"[bold]{_total(result, result.full_usd)}[/]", "")
-    table.add_row("  of which GPU", "", _usd(result.idle_gpu_usd), _usd(result.full_gpu_usd), "")
-    console.print(table)
-    console.print(f"total: {_total(result, result.idle_usd)}/month idle, {_total(result, result.full_usd)}/month at "
-                  f"full scale — {result.completeness()}", highlight=False)
-    console.print("full $/mo is a ceiling: every pool at max_nodes and every endpoint at max_replicas for the "
-                  "whole month.", highlight=False)
+    # An incomplete total says so in its label, keeping the figure columns as narrow as the figures.
+    status = "" if result.complete else f" [red]+ unpriced — {escape(result.completeness())}[/]"
+    table.add_row(f"[bold]total[/]{status}", "", f"[bold]{_usd(result.idle_usd)}[/]", f"[bold]{_usd(result.full_usd)}[/]")
+    table.add_row("  of which GPU", "", _usd(result.idle_gpu_usd), _usd(result.full_gpu_usd))
+    plain.append(["", _usd(result.idle_usd), _usd(result.full_usd)])
+    return table, _table_width(item_width, _ESTIMATE_FIGURES, plain)
+
+
+def _print_estimate_list(console: Any, result: Estimate, sources: dict[tuple[str, str], int]) -> None:
+    """One group of lines per item, for widths the table does not fit: the item and its units, then
+    its figures; every figure whole, lines broken only between words."""
+    from mlfabric.cli_options import GLUE, say
+
+    component = None
+    for item in result.items:
+        if item.component != component:
+            component = item.component
+            say(console, component, style="bold")
+        ref = sources.get((item.source, item.as_of))
+        say(console, _item_text(item) + (f"{GLUE}[{ref}]" if ref else ""), indent="  ", hang="    ")
+        if item.priced:
+            say(console, f"idle{GLUE}{_usd(item.idle_usd)}/mo · full{GLUE}{_usd(item.full_usd)}/mo · "
+                         f"{_price_text(item)}{GLUE}per{GLUE}unit-mo", indent="    ", hang="    ")
+        else:
+            say(console, "unpriced: no list price (not in the totals)", indent="    ", hang="    ", style="red")
+    unpriced = "" if result.complete else f"{GLUE}+{GLUE}unpriced"
+    say(console, f"total: idle{GLUE}{_usd(result.idle_usd)}/mo{unpriced} · "
+                 f"full{GLUE}{_usd(result.full_usd)}/mo{unpriced}", style="bold", hang="  ")
+    say(console, f"of which GPU: idle{GLUE}{_usd(result.idle_gpu_usd)}/mo · full{GLUE}{_usd(result.full_gpu_usd)}/mo",
+        indent="  ", hang="    ")
+
+
+def render(console: Any, result: Estimate) -> None:
+    """Line items, totals, price sources and notes, fitted to the console's width: a table while
+    every figure fits unbroken beside item names of a readable width, else one group of lines per
+    item. A price-source URL is never cut: longer than the width, it gets a line of its own."""
+    from mlfabric.cli_options import say
+
+    sources = _sources(result)
+    say(console, f"Monthly cost — stack {result.stack}, {result.cloud} {result.region} (USD, "
+                 f"{prices.HOURS_PER_MONTH} h; full = ceiling)", style="italic", hang="  ")
+    # Item cells are indented by two: that indent belongs to their first word.
+    item_width = max(_ITEM_COLUMN, _longest_word([f"··{_item_text(i)}" for i in result.items]))
+    table, needed = _estimate_table(result, sources, item_width)
+    if needed <= console.width:
+        console.print(table)
+    else:
+        _print_estimate_list(console, result, sources)
+    say(console, f"total: {_total(result, result.idle_usd)}/month idle, {_total(result, result.full_usd)}/month "
+                 f"at full scale — {result.completeness()}", hang="  ")
+    say(console, "full $/mo is a ceiling: every pool at max_nodes and every endpoint at max_replicas for the "
+                 "whole month.", hang="  ")
     if not result.items:
-        console.print("nothing in this plan has a fixed hourly or monthly price", highlight=False)
+        say(console, "nothing in this plan has a fixed hourly or monthly price", hang="  ")
     if result.unverified:
-        console.print("* figure marked verified: false in the price file (check before you budget)", highlight=False)
+        say(console, "* figure marked verified: false in the price file (check before you budget)", hang="  ")
     for (url, as_of), ref in sources.items():
-        console.print(escape(f"[{ref}] {url}, {as_of}"), highlight=False)
+        # Wrapped between words only: a URL longer than the width gets a line of its own, unbroken (a
+        # URL cut in two is no longer a link in a CI log), and nothing sticks to it but spaces.
+        say(console, f"[{ref}] {url} · {as_of}", hang="    ")
     for note in result.notes:
-        console.print(f"[yellow]note:[/] {escape(note)}", highlight=False)
+        say(console, note, lead="note: ", lead_style="yellow", hang="  ")
 
 
-def render_comparison(console: Any, comparison: Comparison) -> None:
-    """The monthly delta of a change, idle and at full scale, item by item."""
+_COMPARISON_FIGURES: Final = ("idle before", "idle after", "full before", "full after")
+
+
+def _comparison_table(comparison: Comparison, item_width: int) -> tuple[Any, int]:
+    """The delta as a table, and the width it needs with every figure unbroken."""
     from rich.markup import escape
     from rich.table import Table
 
-    table = Table(title=f"Monthly cost delta — {comparison.old.stack or 'old'} -> {comparison.new.stack or 'new'} "
-                        "(USD)", pad_edge=False)
-    table.add_column("item", ratio=1, overflow="fold", min_width=16)
-    for column in ("idle before", "idle after", "full before", "full after"):
-        table.add_column(column, justify="right", no_wrap=True)
+    table = Table(pad_edge=False)
+    table.add_column("item", ratio=1, overflow="fold", min_width=item_width)
+    for column in _COMPARISON_FIGURES:
+        table.add_column(column, justify="right", no_wrap=True, overflow="fold")
 
     def money(value: float | None) -> str:
         return "[red]unpriced[/]" if value is None else _usd(value)
 
+    plain: list[list[str]] = []
     for component, item, old_idle, new_idle, old_full, new_full in comparison.rows:
-        table.add_row(escape(f"{component}: {item}"), money(old_idle), money(new_idle), money(old_full), money(new_full))
+        figures = (old_idle, new_idle, old_full, new_full)
+        table.add_row(escape(f"{component}: {item}"), *(money(value) for value in figures))
+        plain.append(["unpriced" if value is None else _usd(value) for value in figures])
     table.add_section()
-    table.add_row("[bold]total[/]", _usd(comparison.old.idle_usd), _usd(comparison.new.idle_usd),
-                  _usd(comparison.old.full_usd), _usd(comparison.new.full_usd))
-    console.print(table)
-    console.print(f"delta: {_signed(comparison.idle_delta)}/month idle, {_signed(comparison.full_delta)}/month at "
-                  "full scale (ceiling)", highlight=False)
+    totals = [_usd(comparison.old.idle_usd), _usd(comparison.new.idle_usd), _usd(comparison.old.full_usd),
+              _usd(comparison.new.full_usd)]
+    table.add_row("[bold]total[/]", *totals)
+    plain.append(totals)
+    return table, _table_width(item_width, _COMPARISON_FIGURES, plain)
+
+
+def render_comparison(console: Any, comparison: Comparison) -> None:
+    """The monthly delta of a change, idle and at full scale, item by item (a table when it fits the
+    width, else one group of lines per item)."""
+    from mlfabric.cli_options import GLUE, say
+
+    def money(value: float | None) -> str:
+        return "unpriced" if value is None else _usd(value)
+
+    say(console, f"Monthly cost delta — {comparison.old.stack or 'old'} -> {comparison.new.stack or 'new'} (USD)",
+        style="italic", hang="  ")
+    items = [f"{component}: {item}" for component, item, *_ in comparison.rows]
+    table, needed = _comparison_table(comparison, max(_ITEM_COLUMN, _longest_word(items)))
+    if needed <= console.width:
+        console.print(table)
+    else:
+        for (component, item, old_idle, new_idle, old_full, new_full) in comparison.rows:
+            say(console, f"{component}: {item}", hang="    ")
+            say(console, f"idle{GLUE}{money(old_idle)}{GLUE}->{GLUE}{money(new_idle)} · "
+                         f"full{GLUE}{money(old_full)}{GLUE}->{GLUE}{money(new_full)}", indent="    ", hang="    ")
+        say(console, f"total: idle{GLUE}{_usd(comparison.old.idle_usd)}{GLUE}->{GLUE}{_usd(comparison.new.idle_usd)} · "
+                     f"full{GLUE}{_usd(comparison.old.full_usd)}{GLUE}->{GLUE}{_usd(comparison.new.full_usd)}",
+            style="bold", hang="  ")
+    say(console, f"delta: {_signed(comparison.idle_delta)}/month idle, {_signed(comparison.full_delta)}/month at "
+                 "full scale (ceiling)", hang="  ")
     for result, name in ((comparison.old, "before"), (comparison.new, "after")):
         if not result.complete:
-            console.print(f"[red]{name}: {escape(result.completeness())}[/]", highlight=False)
+            say(console, f"{name}: {result.completeness()}", style="red", hang="  ")
     if not comparison.rows:
-        console.print("no item changed in cost", highlight=False)
+        say(console, "no item changed in cost", hang="  ")
 
 
 def to_json_text(result: Estimate | Comparison) -> str:
@@ -537,6 +716,31 @@ def to_json_text(result: Estimate | Comparison) -> str:
 # --- the command -----------------------------------------------------------------------------------
 
 EXIT_INCOMPLETE: Final = 1
+
+
+def _show(plan: PlanView, shown: Estimate | Comparison, output_format: str, console: Any) -> None:
+    """``shown`` as markdown on stdout, or as text on ``console`` followed by what the plan holds."""
+    import sys
+
+    if output_format == "markdown":
+        from mlfabric import markdown
+
+        text = (markdown.comparison_markdown(shown) if isinstance(shown, Comparison)
+                else markdown.cost_markdown(shown))
+        sys.stdout.write(text.rstrip("\n") + "\n")
+        return
+    if console is None:
+        from rich.console import Console
+
+        console = Console()
+    if isinstance(shown, Comparison):
+        render_comparison(console, shown)
+    else:
+        render(console, shown)
+    if isinstance(plan, Plan):
+        from mlfabric.cli_options import say
+
+        say(console, f"plan: {plan.counts().describe()}", hang="  ")
 
 
 def run(plan: PlanView, *, output_format: str = "text", json_out: Path | None = None, strict: bool = False,
@@ -561,18 +765,11 @@ def run(plan: PlanView, *, output_format: str = "text", json_out: Path | None = 
     if output_format == "json" or (json_out is not None and str(json_out) == "-"):
         sys.stdout.write(to_json_text(shown))
     else:
-        if console is None:
-            from rich.console import Console
-
-            console = Console()
-        if isinstance(shown, Comparison):
-            render_comparison(console, shown)
-        else:
-            render(console, shown)
+        _show(plan, shown, output_format, console)
     if json_out is not None and str(json_out) != "-":
         json_out.write_text(to_json_text(shown))
-        if console is not None:
-            console.print(f"estimate written to {json_out}")
+        # Never on stdout when stdout carries a document (json, markdown).
+        print(f"estimate written to {json_out}", file=sys.stdout if output_format == "text" else sys.stderr)
     if strict and not result.complete:
         sys.stderr.write(f"cost: {result.completeness()}: {', '.join(i.item for i in result.unpriced)}\n")
         return EXIT_INCOMPLETE
@@ -591,7 +788,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="mlfabric cost", description=__doc__.split("\n")[0] if __doc__ else "")
     parser.add_argument("-s", "--stack")
     parser.add_argument("-f", "--file", type=Path)
-    parser.add_argument("--format", choices=("text", "json"), default="text", dest="output_format")
+    parser.add_argument("--format", choices=("text", "json", "markdown"), default="text", dest="output_format")
     parser.add_argument("--json", type=Path, dest="json_out")
     parser.add_argument("--strict", action="store_true", help="exit 1 when any item is unpriced")
     parser.add_argument("--compare", type=Path, dest="compare_with",

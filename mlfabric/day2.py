@@ -1,6 +1,9 @@
 """Day-2 commands: ``cost`` (monthly estimate), ``preflight`` (can the AWS account hold the stack at
 full scale?) and ``verify`` (is what is deployed still what the stack declares?).
 
+Each takes the stack as ``-s STACK``, ``--file FILE`` or ``FILE`` (``mlfabric.cli_options``), and
+``--format``: cost ``text|json|markdown``, preflight and verify ``text|json`` (the report's fields).
+
 The CLI (``mlfabric.cli``) imports this module and calls :func:`register`. Heavy imports (the plan,
 boto3) happen inside the commands so ``mlfabric --help`` stays fast.
 
@@ -11,12 +14,24 @@ line; the CLI's ``--debug`` shows the traceback).
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import sys
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from mlfabric.cli_options import EXIT_FINDINGS, EXIT_OK, FileOption, StackOption, read_stack, usage_errors
+from mlfabric.cli_options import (
+    EXIT_FINDINGS,
+    EXIT_OK,
+    FileArgument,
+    FileOption,
+    StackOption,
+    read_stack,
+    usage_errors,
+)
 
 if TYPE_CHECKING:
     from mlfabric.plan import Plan
@@ -28,14 +43,37 @@ EndpointOption = Annotated[
 ]
 
 
-def _plan(stack: str | None, file: Path | None) -> Plan:
+class CostFormat(StrEnum):
+    text = "text"
+    json = "json"
+    markdown = "markdown"
+
+
+class ReportFormat(StrEnum):
+    text = "text"
+    json = "json"
+
+
+ReportFormatOption = Annotated[
+    ReportFormat, typer.Option("--format", help="text (a table and one plain line per finding) or json.")
+]
+
+
+def _plan(stack: str | None, file: Path | None, path: Path | None) -> Plan:
     """The stack's offline plan (UsageError for a bad stack file or spec)."""
     from mlfabric.plan import plan_stack
 
-    return plan_stack(read_stack(stack, file))
+    return plan_stack(read_stack(stack, file, path))
+
+
+def _print_json(kind: str, report: Any, **extra: Any) -> None:
+    """A preflight or verify report as one JSON document on stdout (``mlfabric-<kind>/1``)."""
+    document = {"format": f"mlfabric-{kind}/1", **dataclasses.asdict(report), **extra}
+    sys.stdout.write(json.dumps(document, indent=2, default=str) + "\n")
 
 
 def cost_command(
+    path: FileArgument = None,
     stack: StackOption = None,
     file: FileOption = None,
     json_out: Annotated[
@@ -44,8 +82,9 @@ def cost_command(
                      "stdout only).", show_default=False),
     ] = None,
     output_format: Annotated[
-        str, typer.Option("--format", help="text (a table readable at 80 columns) or json.")
-    ] = "text",
+        CostFormat, typer.Option("--format", help="text (fitted to the terminal or COLUMNS), json or markdown "
+                                 "(a pull-request comment or job summary).")
+    ] = CostFormat.text,
     strict: Annotated[
         bool, typer.Option("--strict", help="Exit 1 when an item has no list price (the totals are incomplete).")
     ] = False,
@@ -65,18 +104,18 @@ def cost_command(
 
     from mlfabric import cost
 
-    if output_format not in ("text", "json"):
-        raise typer.BadParameter("--format must be text or json")
     with usage_errors():
-        code = cost.run(_plan(stack, file), output_format=output_format, json_out=json_out, strict=strict,
+        code = cost.run(_plan(stack, file, path), output_format=output_format.value, json_out=json_out, strict=strict,
                         compare_with=compare_with, policy_config=policy_config, console=Console())
     raise typer.Exit(code)
 
 
 def preflight_command(
+    path: FileArgument = None,
     stack: StackOption = None,
     file: FileOption = None,
     endpoint_url: EndpointOption = None,
+    output_format: ReportFormatOption = ReportFormat.text,
     strict: Annotated[
         bool, typer.Option("--strict", help="Also fail (exit 1) when a quota cannot be read.")
     ] = False,
@@ -91,10 +130,14 @@ def preflight_command(
     from mlfabric import preflight
 
     with usage_errors():
-        plan = _plan(stack, file)
+        plan = _plan(stack, file, path)
         report = preflight.run(plan, preflight.boto3_clients(plan.spec.region, endpoint_url))
-    preflight.render(Console(), report)
-    raise typer.Exit(report.exit_code(strict=strict))
+    code = report.exit_code(strict=strict)
+    if output_format is ReportFormat.json:
+        _print_json("preflight", report, passed=code == EXIT_OK)
+    else:
+        preflight.render(Console(), report)
+    raise typer.Exit(code)
 
 
 def verify_command(
@@ -102,9 +145,11 @@ def verify_command(
         Path, typer.Option("--outputs", help="What `pulumi stack output --json` printed for this stack.",
                            show_default=False)
     ],
+    path: FileArgument = None,
     stack: StackOption = None,
     file: FileOption = None,
     endpoint_url: EndpointOption = None,
+    output_format: ReportFormatOption = ReportFormat.text,
 ) -> None:
     """After `pulumi up`: is what runs on AWS what the stack declares? Exit 0 matching, 1 drift, 2 bad input.
 
@@ -116,10 +161,13 @@ def verify_command(
     from mlfabric import verify
 
     with usage_errors():
-        plan = _plan(stack, file)
+        plan = _plan(stack, file, path)
         report = verify.run(plan, verify.load_outputs(outputs, plan),
                             verify.boto3_clients(plan.spec.region, endpoint_url))
-    verify.render(Console(), report)
+    if output_format is ReportFormat.json:
+        _print_json("verify", report, passed=not report.drifted)
+    else:
+        verify.render(Console(), report)
     raise typer.Exit(EXIT_FINDINGS if report.drifted else EXIT_OK)
 
 

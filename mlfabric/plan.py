@@ -18,7 +18,7 @@ import dataclasses
 import gc
 import logging
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +114,55 @@ class _Collector(logging.Handler):
         self.messages.append(f"{record.levelname.lower()}: {record.getMessage()}")
 
 
+PROVIDER_PREFIX = "pulumi:providers:"
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+
+@dataclass(frozen=True)
+class ResourceCounts:
+    """What every summary counts, one definition for plan, check, cost and diff.
+
+    A *cloud resource* is a custom resource that is not a provider (``pulumi:providers:*``): something
+    the engine creates in an account. Components (``mlfabric:*`` component resources) and providers are
+    counted apart; the root stack resource is not counted.
+    """
+
+    cloud_resources: int
+    components: int
+    providers: int
+
+    MEANING = "cloud resources = custom resources except providers; components and providers counted apart"
+
+    def describe(self) -> str:
+        """``158 cloud resources (+8 components, 2 providers)``: the count with what it counts."""
+        providers = f"{self.providers} provider{'' if self.providers == 1 else 's'}"
+        components = f"{self.components} component{'' if self.components == 1 else 's'}"
+        return f"{self.cloud_resources} cloud resource{'' if self.cloud_resources == 1 else 's'} " \
+               f"(+{components}, {providers})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"resources": self.cloud_resources, "components": self.components, "providers": self.providers}
+
+
+def is_provider(record: ResourceRecord) -> bool:
+    return record.type.startswith(PROVIDER_PREFIX)
+
+
+def is_cloud_resource(record: ResourceRecord) -> bool:
+    """A custom resource the engine creates in an account (not a provider, not a component)."""
+    return record.custom and not is_provider(record)
+
+
+def count_resources(records: Iterable[ResourceRecord]) -> ResourceCounts:
+    """Cloud resources, components and providers among ``records`` (see :class:`ResourceCounts`)."""
+    rows = list(records)
+    return ResourceCounts(
+        cloud_resources=sum(1 for r in rows if is_cloud_resource(r)),
+        components=sum(1 for r in rows if not r.custom and r.type != STACK_TYPE),
+        providers=sum(1 for r in rows if is_provider(r)),
+    )
+
+
 @dataclass
 class Plan:
     """What the program declared, with the spec it came from."""
@@ -133,16 +182,20 @@ class Plan:
 
     @property
     def components(self) -> list[ResourceRecord]:
-        return [r for r in self.resources if not r.custom and r.type != "pulumi:pulumi:Stack"]
+        return [r for r in self.resources if not r.custom and r.type != STACK_TYPE]
 
     def of_type(self, type_token: str) -> list[ResourceRecord]:
         return [r for r in self.resources if r.type == type_token]
 
+    def counts(self) -> ResourceCounts:
+        return count_resources(self.resources)
+
     def summary(self) -> dict[str, Any]:
+        """Counts as :class:`ResourceCounts` defines them; ``by_type`` lists the cloud resources."""
         return {
-            "resources": len(self.custom_resources),
-            "components": len(self.components),
-            "by_type": dict(sorted(Counter(r.type for r in self.custom_resources).items())),
+            **self.counts().to_json(),
+            "counted": ResourceCounts.MEANING,
+            "by_type": dict(sorted(Counter(r.type for r in self.resources if is_cloud_resource(r)).items())),
         }
 
     def to_json(self) -> dict[str, Any]:

@@ -453,7 +453,7 @@ def render(console: Any, report: PreflightReport) -> None:
 
     table = Table(title=f"Preflight — stack {report.stack}, AWS {report.region}, at full scale")
     for column in ("check", "subject", "need", "available", "status"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # never an ellipsis: a log shows every character
     for f in report.findings:
         subject = escape(f.subject) + (f"\n[dim]{escape(f.detail)}[/]" if f.detail else "")
         table.add_row(escape(f.check), subject, escape(f.need), escape(f.available),

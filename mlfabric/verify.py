@@ -483,7 +483,7 @@ def render(console: Any, report: VerifyReport) -> None:
 
     table = Table(title=f"Verify — stack {report.stack}, AWS {report.region}: deployed vs declared")
     for column in ("resource", "check", "expected", "actual", "status"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")  # never an ellipsis: a log shows every character
     for c in report.checks:
         table.add_row(escape(c.resource), escape(c.check), escape(c.expected), escape(c.actual),
                       "[green]ok[/]" if c.ok else "[bold red]drift[/]")

@@ -19,3 +19,4 @@ def prerequisites(workspace_id: str = WORKSPACE_ID, insights_id: str = INSIGHTS_
         log_workspace_id=pulumi.Output.from_input(workspace_id),
         app_insights_id=pulumi.Output.from_input(insights_id),
     )
+

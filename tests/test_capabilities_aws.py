@@ -20,11 +20,15 @@ import pytest
 from mlfabric.components.aws.capabilities import CAPABILITIES, WITH_EXISTING_NETWORK
 from mlfabric.components.capabilities import Capability, missing_rows, unknown_rows
 from mlfabric.components.spec import SpecError, parse_spec
-from tests.capability_support import cached_plan, row_id, value_at
+from tests.capability_support import cached_plan, deep_merge, row_id, value_at
 from tests.helpers import ROOT, spec_data
 
 REFUSED = [row for row in CAPABILITIES if row.status == "refused"]
 HONOURED = [row for row in CAPABILITIES if row.status == "honoured" and row.evidence is not None]
+# What a refused row inside a list needs: the list, with one item the refused field is set on.
+LIST_PATCHES: dict[str, dict[str, Any]] = {
+    "training.gpu_pools[]": {"training": {"gpu_pools": [{"name": "a100", "accelerator": "a100-80gb"}]}},
+}
 
 
 
@@ -47,11 +51,14 @@ def test_the_kit_hands_over_this_table() -> None:
 
 
 def _set(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
-    """``data`` with the (non-list) dotted ``field`` set to ``value``."""
+    """``data`` with the dotted ``field`` set to ``value`` (on the first item of a ``[]`` list)."""
     node = data
+    for prefix, patch in LIST_PATCHES.items():
+        if field.startswith(prefix):
+            data.update(deep_merge(data, patch))
     *parents, leaf = field.split(".")
     for part in parents:
-        node = node.setdefault(part, {})
+        node = node[part[:-2]][0] if part.endswith("[]") else node.setdefault(part, {})
     node[leaf] = value
     return data
 
@@ -64,7 +71,7 @@ def test_a_refused_field_fails_validation_naming_the_field(row: Capability) -> N
     _set(data, row.field, row.example)
     with pytest.raises(SpecError) as error:
         parse_spec(data)
-    lines = [line for line in error.value.problems if line.startswith(f"{row.field}:")]
+    lines = [line for line in error.value.problems if line.startswith(f"{row.field.replace('[]', '[0]')}:")]
     assert lines, error.value.problems
     assert "not supported on aws" in lines[0]
     assert row.note in lines[0]

@@ -29,17 +29,35 @@ REFUSED = [row for row in CAPABILITIES if row.status == "refused"]
 HONOURED = [row for row in CAPABILITIES if row.status == "honoured" and row.evidence is not None]
 # What a refused row's case needs besides the field (a minimal staging spec is the starting point).
 CASE_PATCHES: dict[str, dict[str, Any]] = {STANDARD_REGISTRY: {"network": {"private_endpoints": False}}}
+# What a refused row needs besides itself, by the section it is in.
+SECTION_PATCHES: dict[str, dict[str, Any]] = {
+    "training.shared_fs.": {"training": {"shared_fs": {"capacity_gib": 4096}}},
+}
+# What a refused row inside a list needs: the list, with one item the refused field is set on.
+LIST_PATCHES: dict[str, dict[str, Any]] = {
+    "training.gpu_pools[]": {"training": {"gpu_pools": [{"name": "a100", "accelerator": "a100-80gb"}]}},
+}
+
+
 
 
 
 
 def _set(data: dict[str, Any], field: str, value: Any) -> dict[str, Any]:
-    """``data`` with the (non-list) dotted ``field`` set to ``value``."""
+    """``data`` with the dotted ``field`` set to ``value`` (on the first item of a ``[]`` list)."""
     node = data
     *parents, leaf = field.split(".")
     for part in parents:
-        node = node.setdefault(part, {})
+        node = node[part[:-2]][0] if part.endswith("[]") else node.setdefault(part, {})
     node[leaf] = value
+    return data
+
+
+def _refusal_base(row: Capability, environment: str) -> dict[str, Any]:
+    data = deep_merge(spec_data("azure", environment), CASE_PATCHES.get(row.case, {}))
+    for prefix, patch in {**LIST_PATCHES, **SECTION_PATCHES}.items():
+        if row.field.startswith(prefix):
+            data = deep_merge(data, patch)
     return data
 
 
@@ -52,7 +70,8 @@ def test_every_refused_row_says_what_to_use_instead_and_has_an_example() -> None
     for row in REFUSED:
         assert row.example is not None, row_id(row)
         assert len(row.note) > 20, row_id(row)
-        assert "[]" not in row.field, f"{row_id(row)}: the refusal test sets plain fields only"
+        lists = [prefix for prefix in LIST_PATCHES if row.field.startswith(prefix)]
+        assert "[]" not in row.field or lists, f"{row_id(row)}: LIST_PATCHES has no item for it"
 
 
 def test_the_kit_hands_over_this_table() -> None:
@@ -63,11 +82,12 @@ def test_the_kit_hands_over_this_table() -> None:
 
 @pytest.mark.parametrize("row", REFUSED, ids=row_id)
 def test_a_refused_field_fails_validation_naming_the_field(row: Capability) -> None:
-    data = deep_merge(spec_data("azure", "staging"), CASE_PATCHES.get(row.case, {}))
+    data = _refusal_base(row, "staging")
     _set(data, row.field, row.example)
     with pytest.raises(SpecError) as error:
         parse_spec(data)
-    lines = [line for line in error.value.problems if line.startswith(f"{row.field}:")]
+    shown = row.field.replace("[]", "[0]")
+    lines = [line for line in error.value.problems if line.startswith(f"{shown}:")]
     assert lines, error.value.problems
     assert "not supported on azure" in lines[0]
     assert row.note in lines[0]
@@ -75,9 +95,8 @@ def test_a_refused_field_fails_validation_naming_the_field(row: Capability) -> N
 
 @pytest.mark.parametrize("row", [r for r in REFUSED if r.protective], ids=row_id)
 def test_a_protective_refused_field_only_warns_in_dev(row: Capability) -> None:
-    data = deep_merge(spec_data("azure", "dev"), CASE_PATCHES.get(row.case, {}))
-    spec = parse_spec(_set(data, row.field, row.example))
-    assert any(note.startswith(f"{row.field}: not supported on azure") and "[warning: dev only" in note
+    spec = parse_spec(_set(_refusal_base(row, "dev"), row.field, row.example))
+    assert any(note.startswith(f"{row.field.replace('[]', '[0]')}: not supported on azure") and "[warning: dev only" in note
                for note in spec_notes(spec)), spec_notes(spec)
 
 

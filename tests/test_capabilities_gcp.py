@@ -77,6 +77,8 @@ def _refusing_spec(row: Capability, environment: str) -> dict[str, Any]:
         variant = row.field.rsplit(".", 1)[0]
         _set(data, variant + ".image", "detector:0.4.0")
         _set(data, variant + ".percent", 10)
+    if row.field.startswith("training.shared_fs."):
+        _set(data, "training.shared_fs.capacity_gib", 2560)  # a shared file system needs a size
     _set(data, row.field, row.example)
     return data
 

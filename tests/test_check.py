@@ -12,6 +12,7 @@ tests/policies/test_pack.py for the analyzer protocol, and the CI job for a real
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import subprocess
 import sys
@@ -275,7 +276,8 @@ def test_sarif_results_point_at_the_stack_file_section_and_the_resource() -> Non
     p = plan_stack(stackfile.load(ROOT / "stacks" / "Pulumi.prod.yaml"))
     _mutate(p, "aws:s3/bucket:Bucket", _set("forceDestroy", True), "models")
     sarif = to_sarif(check_source(source_from_plan(p)))
-    [result] = [r for r in sarif["runs"][0]["results"] if r["ruleId"] != REPLICATION]
+    # the one error (mandatory) result; prod's advisories (replication, the EFA plugin's privileges) are notes
+    [result] = [r for r in sarif["runs"][0]["results"] if r["level"] == "error"]
     rules = sarif["runs"][0]["tool"]["driver"]["rules"]
     assert result["ruleId"] == "mlf-bucket-no-force-destroy" == rules[result["ruleIndex"]]["id"]
     assert result["level"] == "error"
@@ -378,7 +380,7 @@ def test_cli_check_accepts_a_state_export_and_an_explicit_config(tmp_path: Path)
 
 @needs_cli
 @pytest.mark.parametrize(("args", "first_line"), [
-    ((), "give exactly one of -s/--stack STACK, --file FILE, --plan PLAN.json or --state EXPORT.json"),
+    ((), "give exactly one of -s STACK, --file FILE, FILE, --plan PLAN.json or --state EXPORT.json"),
     (("-s", "dev", "--plan", "x.json"), "give exactly one of"),
     (("--plan", "/nonexistent/plan.json"), "/nonexistent/plan.json: cannot read plan"),
     (("-s", "no-such-stack"), "stack 'no-such-stack': no stack file"),
@@ -430,3 +432,96 @@ def test_ci_workflow_tests_checks_every_stack_and_previews_only_with_credentials
     runs = [step for step in preview["steps"] if "pulumi preview" in step.get("run", "")]
     assert runs and all(step["if"].startswith("steps.creds.outputs.enabled == 'true'") for step in runs)
     assert "--policy-pack policies --policy-pack-config" in runs[0]["run"]
+
+
+# --- reports speak of the stack's cloud ------------------------------------------------------------------------
+
+
+def _gcp_only_rule_that_always_fires() -> Any:
+    from mlfabric.policies.rules.base import MlfResourcePolicy, RuleInfo
+
+    info = RuleInfo(id="mlf-test-gcp-only", title="t", description="d", remediation="r",
+                    severity=RULES["mlf-gcs-versioning"].severity, enforcement=RULES["mlf-gcs-versioning"].enforcement,
+                    clouds=("gcp",), resource_types=("aws:s3/bucket:Bucket",), section="storage")
+    return MlfResourcePolicy(info, lambda *_: ["always"])
+
+
+def test_junit_skips_the_rules_of_other_clouds_with_the_reason() -> None:
+    report = check_plan(plan("aws", "prod"))
+    suite = ElementTree.fromstring(to_junit(report)).find("testsuite")
+    assert suite is not None
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    gcs = cases["mlf-gcs-versioning"].find("skipped")
+    assert gcs is not None and gcs.get("message") == "applies to gcp stacks only"
+    assert cases["mlf-kms-key-rotation"].find("skipped") is None           # every cloud's rule: a real verdict
+    other = [rid for rid, info in RULES.items() if "aws" not in info.clouds]
+    assert len(other) > 20 and set(report.other_clouds) == set(other)
+    disabled = [rid for rid in report.applicable if report.levels[rid] == "disabled"]
+    assert suite.get("skipped") == str(len(other) + len(disabled))
+    assert report.summary()["rules_applicable"] == len(RULES) - len(other)
+
+
+def test_a_rule_of_another_cloud_never_runs_nor_reaches_sarif_results() -> None:
+    from mlfabric.check import PackConfig, run_pack, source_from_plan
+
+    report = run_pack(source_from_plan(plan("aws", "dev")), PackConfig(), [_gcp_only_rule_that_always_fires()])
+    assert (report.violations, report.exit_code) == ([], 0)
+    assert report.other_clouds == {"mlf-test-gcp-only": "applies to gcp stacks only"}
+    sarif = to_sarif(report)["runs"][0]
+    assert sarif["results"] == []
+    [override] = sarif["invocations"][0]["ruleConfigurationOverrides"]
+    assert override["descriptor"]["id"] == "mlf-test-gcp-only"
+    assert override["configuration"] == {"enabled": False, "parameters": {"reason": "applies to gcp stacks only"}}
+    # A source whose cloud is unknown (a stack export without it) runs every rule.
+    unknown = dataclasses.replace(source_from_plan(plan("aws", "dev")), cloud=None)
+    assert [v.message for v in run_pack(unknown, PackConfig(), [_gcp_only_rule_that_always_fires()]).violations]
+
+
+def test_check_counts_resources_as_the_plan_does() -> None:
+    p = plan("aws", "prod")
+    summary = to_json(check_plan(p))["summary"]
+    assert (summary["resources"], summary["components"], summary["providers"]) == (
+        p.summary()["resources"], p.summary()["components"], p.summary()["providers"])
+    assert summary["providers"] >= 1 and summary["resources"] == len(p.custom_resources) - summary["providers"]
+
+
+def test_check_markdown_is_the_markdown_module_s_rendering(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from mlfabric import markdown
+    from mlfabric.cli import app
+
+    seen: list[CheckReport] = []
+
+    def fake(report: CheckReport) -> str:
+        seen.append(report)
+        return f"## check {report.source.stack}"
+
+    monkeypatch.setattr(markdown, "check_markdown", fake)
+    result = CliRunner().invoke(app, ["check", "-s", "prod", "--format", "markdown"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "## check prod\n" and [r.source.stack for r in seen] == ["prod"]
+
+
+# --- policy config: the checkout's, else the installed pack's ---------------------------------------------------
+
+
+def _project_with_config(tmp_path: Path) -> Path:
+    """A checkout of its own: Pulumi.yaml, the dev stack and a policies/config/dev.json that differs from the pack's."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    (tmp_path / "policies" / "config").mkdir(parents=True)
+    config = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    (tmp_path / "policies" / "config" / "dev.json").write_text(json.dumps({**config, "mlf-kms-key-rotation": "disabled"}))
+    return tmp_path
+
+
+@needs_cli
+def test_cli_check_takes_the_policy_config_of_the_checkout_first(tmp_path: Path) -> None:
+    project = _project_with_config(tmp_path)
+    result = mlfabric("check", "-s", "dev", "--format", "json", cwd=project)
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["config"] == "policies/config/dev.json"
+    assert report["rules"]["mlf-kms-key-rotation"] == "disabled"      # the checkout's file, not the pack's

@@ -82,7 +82,7 @@ def test_bad_spec_prints_one_line_per_problem_and_declares_nothing(tmp_path: Pat
     assert_clean_failure(
         result,
         "colour: unknown key (allowed: spec_version, name, environment, cloud, region, tags, deletion_protection, "
-        "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, budget)",
+        "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, teams, budget)",
     )
     assert not out.exists()
 
@@ -113,7 +113,7 @@ def test_gcp_project_may_come_from_the_provider_config(tmp_path: Path) -> None:
 
 def test_stack_and_file_together_is_a_usage_error(tmp_path: Path) -> None:
     assert_clean_failure(mlfabric("plan", "-s", "dev", "--file", str(tmp_path / "x.yaml")),
-                         "give exactly one of -s/--stack STACK or --file FILE")
+                         f"give the stack once: -s STACK, --file FILE or FILE (got -s dev and --file {tmp_path / 'x.yaml'})")
 
 
 STACK_COMMANDS = [("validate",), ("plan",), ("check",), ("cost",), ("preflight",), ("verify", "--outputs", "x.json")]
@@ -147,8 +147,9 @@ def test_plan_prints_a_tree_and_a_summary_line() -> None:
     result = mlfabric("plan", "-s", "dev")
     assert result.returncode == 0, result.stderr
     assert "mlfabric:storage:AwsStorage fraud-dev" in result.stdout
-    summary = result.stdout.strip().splitlines()[-1]
-    assert summary.split()[1] == "resources" and int(summary.split()[0]) > 10
+    # The summary comes last, wrapped at word boundaries to the width (80 columns without a terminal).
+    [summary] = [line for line in result.stdout.splitlines() if line.split()[1:3] == ["cloud", "resources"]]
+    assert int(summary.split()[0]) > 10 and "components, " in summary and " provider" in summary
 
 
 def test_plan_json_has_every_registration_with_camel_case_inputs(tmp_path: Path) -> None:
@@ -159,7 +160,10 @@ def test_plan_json_has_every_registration_with_camel_case_inputs(tmp_path: Path)
     assert document["format"] == "mlfabric-plan/1"
     assert (document["stack"], document["cloud"], document["environment"]) == ("prod", "aws", "prod")
     resources = document["resources"]
-    assert document["summary"]["resources"] == sum(1 for r in resources if r["custom"])
+    # Cloud resources: custom resources except providers, the count plan, check and cost print.
+    assert document["summary"]["resources"] == sum(
+        1 for r in resources if r["custom"] and not r["type"].startswith("pulumi:providers:"))
+    assert document["summary"]["providers"] == sum(1 for r in resources if r["type"].startswith("pulumi:providers:"))
     assert {"urn", "type", "name", "parent", "inputs", "protect", "retain_on_delete"} <= set(resources[0])
     buckets = [r for r in resources if r["type"] == "aws:s3/bucket:Bucket"]
     assert buckets and all("forceDestroy" in b["inputs"] and b["protect"] for b in buckets)

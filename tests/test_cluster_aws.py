@@ -48,14 +48,15 @@ DEPLOYMENT = "kubernetes:apps/v1:Deployment"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 GPU_TAINT = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
 NODE_TEMPLATE = "k8s.io/cluster-autoscaler/node-template"
-OUTPUT_NAMES = ("cluster_name", "cluster_endpoint", "kubeconfig", "oidc_issuer_url", "gpu_pool_names")
+OUTPUT_NAMES = ("cluster_name", "cluster_endpoint", "kubeconfig", "oidc_issuer_url", "gpu_pool_names", "shared_fs")
 
 DEV_TRAINING: dict[str, Any] = {"gpu_pools": [{"name": "a10g", "accelerator": "a10g"}]}
 PROD_TRAINING: dict[str, Any] = {
     "cluster": {"endpoint_public_cidrs": ["203.0.113.0/24", "198.51.100.7/32"]},
     "gpu_pools": [
-        {"name": "train", "accelerator": "a100-80gb", "max_nodes": 4, "disk_gib": 500},
-        {"name": "infer", "accelerator": "l4", "gpus_per_node": 4, "min_nodes": 1, "spot": True},
+        # Both types have EFA; these tests are about the node groups themselves (EFA: test_teams_aws.py).
+        {"name": "train", "accelerator": "a100-80gb", "max_nodes": 4, "disk_gib": 500, "interconnect": "off"},
+        {"name": "infer", "accelerator": "l4", "gpus_per_node": 4, "min_nodes": 1, "spot": True, "interconnect": "off"},
     ],
 }
 
@@ -159,13 +160,16 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
         DEPLOYMENT: 1,
         # the device plugin's and the Cluster Autoscaler's (enforced by the VPC CNI's network policy agent)
         "kubernetes:networking.k8s.io/v1:NetworkPolicy": 2,
+        # Kueue and JobSet (kubernetes/queueing.py): their namespaces and one ResourceFlavor per GPU pool
+        "kubernetes:core/v1:Namespace": 2,
+        "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": 1,
     }
 
 
 def test_each_more_gpu_pool_adds_one_launch_template_one_node_group_and_four_asg_tags(dev: Built, prod: Built) -> None:
     difference = prod.counts() - dev.counts()
-    assert difference == {LAUNCH_TEMPLATE: 1, NODE_GROUP: 1, ASG_TAG: 4}
-    assert sum(prod.counts().values()) == 46
+    assert difference == {LAUNCH_TEMPLATE: 1, NODE_GROUP: 1, ASG_TAG: 4, "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": 1}
+    assert sum(prod.counts().values()) == 50
 
 
 def test_child_logical_names_derive_from_the_component_name_with_fixed_suffixes(prod: Built) -> None:
@@ -499,7 +503,9 @@ def test_kubernetes_resources_go_through_a_provider_built_from_the_clusters_kube
     assert config["users"][0]["user"]["exec"]["args"][:4] == ["eks", "get-token", "--cluster-name", "fraud-prod"]
     assert provider.inputs["clusterIdentifier"] == "arn:aws:eks:us-east-1:123456789012:cluster/fraud-prod"
     kubernetes = [r for r in prod.children if r.type.startswith("kubernetes:")]
-    assert len(kubernetes) == 9
+    # 9 of the cluster's own, Kueue's and JobSet's namespaces and a ResourceFlavor per pool (the Helm
+    # charts are components: their objects are expanded by the engine)
+    assert len(kubernetes) == 13
     assert all(r.provider.startswith(provider.urn + "::") for r in kubernetes)
 
 

@@ -57,6 +57,8 @@ DIAGNOSTICS = "azure-native:monitor:DiagnosticSetting"
 K8S_PROVIDER = "pulumi:providers:kubernetes"
 DAEMON_SET = "kubernetes:apps/v1:DaemonSet"
 NETWORK_POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy"
+NAMESPACE = "kubernetes:core/v1:Namespace"
+FLAVOR = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 GROUP_ID = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-x"
 WORKSPACE_ID = f"{GROUP_ID}/providers/Microsoft.OperationalInsights/workspaces/log-x"
@@ -118,6 +120,8 @@ def build(environment: str, training: dict[str, Any], *, registry: bool = True, 
     return Built(records, outputs, all(conforms))
 
 
+
+
 @pytest.fixture(scope="module")
 def dev() -> Built:
     return build("dev", DEV_TRAINING)
@@ -150,11 +154,13 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
         K8S_PROVIDER: 1,
         DAEMON_SET: 1,
         NETWORK_POLICY: 1,  # around the device plugin (components/kubernetes), enforced by Cilium
+        NAMESPACE: 2,  # kueue-system, jobset-system
+        FLAVOR: 1,  # one Kueue ResourceFlavor per GPU pool
     }
 
 
-def test_each_more_gpu_pool_adds_one_agent_pool(dev: Built, prod: Built) -> None:
-    assert prod.counts() - dev.counts() == {POOL: 1}
+def test_each_more_gpu_pool_adds_one_agent_pool_and_its_flavor(dev: Built, prod: Built) -> None:
+    assert prod.counts() - dev.counts() == {POOL: 1, FLAVOR: 1}
 
 
 def test_without_a_registry_there_is_no_acr_pull_grant() -> None:

@@ -154,12 +154,15 @@ def test_dev_cluster_creates_exact_child_types_for_one_gpu_pool(dev: Built) -> N
         REPO_MEMBER: 2,      # nodes pull from each platform repository
         CLUSTER: 1,
         POOL: 2,             # system + l4
+        "pulumi:providers:kubernetes": 1,                   # in-cluster objects go through it
+        "kubernetes:core/v1:Namespace": 2,                  # kueue-system, jobset-system (charts: components)
+        "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": 1,  # one per GPU pool
     }
     assert dev.conforms
 
 
-def test_each_more_gpu_pool_adds_one_node_pool(dev: Built, prod: Built) -> None:
-    assert prod.counts() - dev.counts() == {POOL: 1}
+def test_each_more_gpu_pool_adds_one_node_pool_and_its_flavor(dev: Built, prod: Built) -> None:
+    assert prod.counts() - dev.counts() == {POOL: 1, "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor": 1}
 
 
 def test_without_a_registry_nodes_get_no_repository_grant() -> None:
@@ -397,8 +400,12 @@ def test_kubeconfig_is_secret_and_authenticates_with_the_gke_plugin(prod: Built)
     assert user["user"]["exec"]["interactiveMode"] == "Never"
 
 
-def test_no_in_cluster_manifests_are_declared(prod: Built) -> None:
-    assert not [r for r in prod.records if r.type.startswith(("kubernetes:", "pulumi:providers:kubernetes"))]
+def test_in_the_cluster_only_queueing_is_declared_no_device_plugin(prod: Built) -> None:
+    """GKE runs its own device plugin and driver installer; mlfabric adds Kueue, JobSet and the flavors."""
+    kinds = {r.type for r in prod.records if r.type.startswith("kubernetes:")}
+    assert kinds == {"kubernetes:core/v1:Namespace", "kubernetes:helm.sh/v4:Chart",
+                     "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"}
+    assert not [r for r in prod.records if r.type == "kubernetes:apps/v1:DaemonSet"]
 
 
 # --- admission (Binary Authorization) -------------------------------------------------------------

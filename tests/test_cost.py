@@ -261,3 +261,78 @@ def test_gcp_pools_are_read_from_the_plans_node_pools() -> None:
     assert (l4.idle_units, l4.full_units) == (0, 2)
     assert l4.full_usd == pytest.approx(2 * 0.7068 * 0.57 * HOURS)   # GCP GPU spot: 0.52-0.57 of on-demand
     assert result.idle_gpu_usd == 0
+
+
+def test_cost_policy_config_starts_from_the_checkouts_config_first(tmp_path: Path) -> None:
+    """`cost --policy-config` reads the environment's config where `check` does: the checkout's
+    policies/config, else the installed pack's."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.dev.yaml").write_text((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    (tmp_path / "policies" / "config").mkdir(parents=True)
+    config = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    (tmp_path / "policies" / "config" / "dev.json").write_text(json.dumps({**config, "mlf-kms-key-rotation": "disabled"}))
+    out = tmp_path / "out.json"
+    result = subprocess.run([sys.executable, "-m", "mlfabric", "cost", "-s", "dev", "--policy-config", str(out),
+                             "--format", "json"], cwd=tmp_path, capture_output=True, text=True, timeout=180,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    document = json.loads(out.read_text())
+    assert document["mlf-kms-key-rotation"] == "disabled"            # the checkout's file
+    assert json.loads((ROOT / "policies" / "config" / "dev.json").read_text()).get("mlf-kms-key-rotation") != "disabled"
+    assert "mlf-cost-budget" in document
+
+
+@pytest.mark.parametrize("compare", [False, True], ids=["estimate", "comparison"])
+def test_cost_format_markdown_prints_the_markdown_modules_rendering(
+    compare: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from mlfabric import markdown
+    from mlfabric.cli import app
+    from mlfabric.cost import Comparison
+
+    def fake_estimate(result: Estimate) -> str:
+        return f"| estimate | {result.stack} |"
+
+    def fake_comparison(comparison: Comparison) -> str:
+        return f"| delta | {comparison.new.stack} |"
+
+    monkeypatch.setattr(markdown, "cost_markdown", fake_estimate)
+    monkeypatch.setattr(markdown, "comparison_markdown", fake_comparison)
+    args = ["cost", "-s", "dev", "--format", "markdown"]
+    if compare:
+        old = tmp_path / "old.json"
+        old.write_text(CliRunner().invoke(app, ["cost", "-s", "dev", "--format", "json"]).stdout)
+        args += ["--compare", str(old)]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ("| delta | dev |\n" if compare else "| estimate | dev |\n")
+
+
+# --- teams: GPU ceilings per team (issue 16) ---------------------------------------------------------
+
+
+def test_each_team_s_gpu_ceiling_is_its_quota_plus_what_it_may_borrow_priced_per_gpu() -> None:
+    from mlfabric import stackfile
+    from mlfabric.cost import TeamCeiling
+    from mlfabric.plan import plan_stack
+
+    result = estimate(plan_stack(stackfile.load(stackfile.resolve("prod", None))))
+    by_key = {(c.team, c.pool): c for c in result.team_ceilings}
+    # prod: a100 = 4 x p4de.24xlarge (8 GPUs each) = 32; l4 = 8 x g6.xlarge (1 GPU, spot) = 8
+    assert {k: (c.guaranteed_gpus, c.ceiling_gpus) for k, c in by_key.items()} == {
+        ("vision", "a100"): (16, 24),   # borrow_gpus: 8
+        ("vision", "l4"): (4, 8),       # no limit: the whole pool
+        ("fraud", "a100"): (8, 32),     # no limit: the whole pool
+        ("fraud", "l4"): (4, 4),        # borrow_gpus: 0
+    }
+    node = prices.machine_price("aws", "p4de.24xlarge", "us-east-1")
+    assert node is not None
+    assert by_key[("vision", "a100")] == TeamCeiling("vision", "a100", 16, 24, round(node.usd_per_month * 24 / 8, 2))
+    # A ceiling is part of the pool's full-scale figure: the totals do not change with teams.
+    pools = sum(i.full_usd for i in result.items if i.gpu)
+    assert result.full_gpu_usd == pools
+    assert any(n.startswith("team vision: up to a100 24 (16 guaranteed), l4 8 (4 guaranteed) GPUs") for n in result.notes)
+    assert json.loads(json.dumps(result.to_json()))["team_ceilings"][0]["team"] == "vision"

@@ -24,6 +24,7 @@ import pytest
 from mlfabric.components.aws import fakes as aws_fakes
 from mlfabric.components.derived_outputs import schema_of
 from mlfabric.components.fakes import Registration
+from mlfabric.components.kubernetes.fakes import is_custom_resource
 from mlfabric.mocks import FAKES
 from mlfabric.testing import UnknownOutputError, World, only, run, run_program
 
@@ -65,6 +66,10 @@ def test_every_computed_output_of_every_example_stack_resource_is_answered(stack
         if typ.split(":", 1)[0] not in FAKES:
             continue
         schema = schema_of(typ)
+        if schema is None and is_custom_resource(typ):
+            # A CRD kind (Kueue's): the API server stores the inputs and fills in metadata.
+            assert answer(typ, urn.rsplit("::", 1)[-1], resource["inputs"])["metadata"]["name"], typ
+            continue
         assert schema is not None, typ
         answered = answer(typ, urn.rsplit("::", 1)[-1], resource["inputs"])
         missing = schema.computed - answered.keys()

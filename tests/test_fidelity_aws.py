@@ -274,7 +274,9 @@ def test_the_most_global_tags_allowed_keep_every_resource_within_aws_limit() -> 
     plan = plan_spec({**data, "tags": many_tags(allowed)}, stack="prod")
     largest = _largest_tag_maps(plan)
     assert max(largest.values()) == spec_rules.MAX_TAGS - spec_rules.EKS_ADDED_TAGS
-    assert largest["aws:eks/nodeGroup:NodeGroup"] == allowed + spec_rules.IDENTITY_TAGS + spec_rules.CLUSTER_RESOURCE_TAGS
+    # the prod stack's a100 pool has EFA: one more node-template tag
+    assert largest["aws:eks/nodeGroup:NodeGroup"] == (allowed + spec_rules.IDENTITY_TAGS + spec_rules.CLUSTER_RESOURCE_TAGS
+                                                       + spec_rules.EFA_RESOURCE_TAGS)
 
 
 def test_without_a_cluster_the_most_global_tags_allowed_fit_too() -> None:
@@ -414,7 +416,12 @@ def test_a_renamed_repository_and_gpu_pool_keep_their_resources() -> None:
              "training": {**before["training"], "gpu_pools": [{**before["training"]["gpu_pools"][0],
                                                                "name": "inference", "renamed_from": "l4"}]}}
     old, new, diff = rename_diff(before, after)
-    assert not diff.removed and not diff.replaced
+    # The pool's Kueue ResourceFlavor is named after the pool (queues refer to it by that name), so a
+    # renamed pool gets a new flavor; it holds no state (kubernetes/queueing.py gives it no alias).
+    stateless = "kubernetes:kueue.x-k8s.io/v1beta2:ResourceFlavor"
+    assert [r.urn.rsplit("::", 1)[1] for r in diff.removed] == ["fraud-dev-flavor-l4"]
+    assert all(r.urn.split("$")[-1].startswith(stateless) for r in diff.removed)
+    assert not diff.replaced
     renamed = {old_urn.rsplit("::", 1)[1] for old_urn, _ in diff.aliased}
     assert {"fraud-dev-repo-trainer", "fraud-dev-gpu-l4", "fraud-dev-gpu-l4-label-pool"} <= renamed
     assert physical(old, "aws:ecr/repository:Repository", "name") == physical(new, "aws:ecr/repository:Repository", "name")

@@ -228,4 +228,7 @@ def test_a_renamed_gpu_pool_keeps_its_agent_pool() -> None:
     after = pools({"name": "small", "renamed_from": "t4", "accelerator": "t4"})
     assert only(after, POOL).inputs["agentPoolName"] == "t4"
     result = diff(before, after)
-    assert result.removed == [] and [old.split("::")[-1] for old, _ in result.aliased] == ["fraud-dev-gpu-t4"]
+    # The pool's Kueue ResourceFlavor is named after the pool's current name (the label its nodes carry),
+    # so it is replaced: a stateless object (components/kubernetes/queueing.py), nothing else is.
+    assert [view.urn.split("::")[-1] for view in result.removed] == ["fraud-dev-flavor-t4"]
+    assert [old.split("::")[-1] for old, _ in result.aliased] == ["fraud-dev-gpu-t4"]

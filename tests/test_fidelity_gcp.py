@@ -87,7 +87,7 @@ def test_an_ended_version_is_refused_with_the_supported_range() -> None:
 def test_a_version_in_extended_support_is_allowed_with_a_note() -> None:
     with pinned_today(AS_OF):
         spec = parse_spec(spec_data("gcp", "dev", training=_training("1.34")))
-        notes = spec_notes(spec)
+        notes = [n for n in spec_notes(spec) if n.startswith("training.cluster.")]
     assert notes == ["training.cluster.kubernetes_version: GKE 1.34 is in extended support until 2027-09-30, "
                      "billed at the extended-support rate of $0.60/h; upgrade to 1.35 (standard support)"]
 
@@ -222,7 +222,10 @@ def _views(plan: Plan) -> dict[str, Any]:
 def test_a_rename_is_aliases_not_a_delete(renamed: tuple[Plan, Plan]) -> None:
     old, new = renamed
     diff = diff_views(_views(old), _views(new))
-    assert diff.removed == [] and diff.replaced == {}
+    # The pool's Kueue ResourceFlavor is a Kubernetes object named after the pool: a renamed pool's
+    # flavor is a new object (metadata.name cannot change in place); everything else is aliased.
+    assert [urn.rsplit("::", 1)[1] for urn in (v.urn for v in diff.removed)] == ["fraud-staging-flavor-l4"]
+    assert diff.replaced == {}
     moved = {old_urn.rsplit("::", 1)[1]: new_urn.rsplit("::", 1)[1] for old_urn, new_urn in diff.aliased}
     assert moved["fraud-staging-raw-data"] == "fraud-staging-datasets"
     assert moved["fraud-staging-scorer"] == "fraud-staging-ranker"

@@ -365,6 +365,7 @@ CRASHES: dict[str, tuple[list[str], str]] = {
     "verify": (["-s", "dev", "--outputs", "outputs.json"], "mlfabric.stackfile.load"),
     "diff": (["a.json", "b.json"], "mlfabric.diff.diff_files"),
     "schema": ([], "mlfabric.cli.json_schema"),
+    "report": (["-s", "dev"], "mlfabric.stackfile.load"),
 }
 
 

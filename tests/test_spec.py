@@ -30,9 +30,35 @@ PROD = spec_data("aws", "prod")
 # (id, spec, the exact lines expected)
 INVALID: list[tuple[str, Any, list[str]]] = [
     ("not a mapping", ["a"], ["mlfabric:platform: must be a mapping of spec fields (got ['a'])"]),
+    # --- teams (issue 16) ---
+    ("teams without training", with_(AWS, teams=[{"name": "vision"}]),
+     ["teams: needs a training section: teams share the training cluster (got 1 team(s) and no training)"]),
+    ("team quota on an unknown pool, an unknown persona, a duplicate team", with_(
+        AWS, training={"gpu_pools": [{"name": "l4", "accelerator": "l4", "max_nodes": 2}]},
+        teams=[{"name": "vision", "members": {"intern": []}, "gpu_quota": [{"pool": "a100", "gpus": 1}]},
+               {"name": "vision"}]),
+     ["teams[1]: duplicate name (got 'vision')",
+      "teams[0].members.intern: not a persona: use one of ci-deployer, data-scientist, ml-engineer, platform-admin, "
+      "reader (got 'intern')",
+      "teams[0].gpu_quota[0].pool: not a pool of training.gpu_pools (got 'a100'; declared: l4)"]),
+    ("teams guaranteed more GPUs than the pool holds", with_(
+        AWS, training={"gpu_pools": [{"name": "l4", "accelerator": "l4", "max_nodes": 2}]},
+        teams=[{"name": "vision", "gpu_quota": [{"pool": "l4", "gpus": 2}]},
+               {"name": "fraud", "gpu_quota": [{"pool": "l4", "gpus": 1}]}]),
+     ["teams: the teams are guaranteed 3 GPUs of pool 'l4', which holds at most 2 (max_nodes x GPUs per node); "
+      "lower the quotas or raise max_nodes (got 3)"]),
+    ("bad team name and prefix", with_(
+        AWS, training={}, teams=[{"name": "Vision-Team", "storage_prefix": "/abs"}]),
+     ["teams[0].name: must be 2-15 lowercase letters or digits, starting with a letter (got 'Vision-Team')",
+      "teams[0].storage_prefix: must be a relative object prefix ending in '/', e.g. 'teams/vision/' (lowercase "
+      "letters, digits, '.', '_', '-', '/') (got '/abs')"]),
+    ("two quotas for one pool", with_(
+        AWS, training={"gpu_pools": [{"name": "l4", "accelerator": "l4"}]},
+        teams=[{"name": "vision", "gpu_quota": [{"pool": "l4", "gpus": 1}, {"pool": "l4", "gpus": 1}]}]),
+     ["teams[0].gpu_quota[1].pool: a second quota for the same pool (got 'l4')"]),
     ("unknown top-level key", with_(AWS, colour="blue"),
      ["colour: unknown key (allowed: spec_version, name, environment, cloud, region, tags, deletion_protection, "
-      "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, budget)"]),
+      "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, teams, budget)"]),
     ("missing name", {k: v for k, v in AWS.items() if k != "name"}, ["name: required field is missing"]),
     ("unknown environment", with_(AWS, environment="qa"), ["environment: must be one of 'dev', 'staging' or 'prod' (got 'qa')"]),
     ("unknown cloud", with_(AWS, cloud="oracle"), ["cloud: must be one of 'aws', 'gcp' or 'azure' (got 'oracle')"]),

@@ -70,6 +70,19 @@ VPC_ENDPOINT: Final = "aws:ec2/vpcEndpoint:VpcEndpoint"
 REPOSITORY: Final = "aws:ecr/repository:Repository"
 ALARM: Final = "aws:cloudwatch/metricAlarm:MetricAlarm"
 ROLE: Final = "aws:iam/role:Role"
+LAUNCH_TEMPLATE: Final = "aws:ec2/launchTemplate:LaunchTemplate"
+PLACEMENT_GROUP: Final = "aws:ec2/placementGroup:PlacementGroup"
+FSX: Final = "aws:fsx/lustreFileSystem:LustreFileSystem"
+DATA_REPOSITORY: Final = "aws:fsx/dataRepositoryAssociation:DataRepositoryAssociation"
+ACCESS_POLICY: Final = "aws:eks/accessPolicyAssociation:AccessPolicyAssociation"
+NAMESPACE: Final = "kubernetes:core/v1:Namespace"
+CLUSTER_QUEUE: Final = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
+_QUOTA: Final = "spec.resourceGroups[0].flavors[0]"
+# the prod stack's a100 pool with a capacity reservation (a patch replaces the whole pool list)
+_RESERVED: Final = {"training": {"gpu_pools": [
+    {"name": "a100", "accelerator": "a100-80gb", "gpus_per_node": 8, "max_nodes": 4, "spot": False,
+     "reservation": "cr-0123456789abcdef0"},
+    {"name": "l4", "accelerator": "l4", "max_nodes": 8}]}}
 
 CAPABILITIES: Final[tuple[Capability, ...]] = (
     # --- identity and placement ------------------------------------------------------------------
@@ -184,6 +197,49 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
     Capability("training.gpu_pools[].disk_gib", "honoured", "the launch template's gp3 root volume size",
                Evidence("aws:ec2/launchTemplate:LaunchTemplate", "prod",
                         prop="blockDeviceMappings[0].ebs.volumeSize", equals=200)),
+    Capability("training.gpu_pools[].interconnect", "honoured", "auto: on an instance type with EFA "
+               "(efa_instance_types.json: p4d, p4de, p5, and g4dn/g5/g6 from 12xlarge) one EFA interface per network "
+               "card, a cluster placement group, the node group pinned to the first zone's subnet (a cluster placement "
+               "group is single-AZ), a security group open only to itself, and the EFA device plugin; on a type "
+               "without EFA (g4dn.xlarge, g5.xlarge, g6.xlarge) standard networking, said in a spec note; off: standard "
+               "networking",
+               Evidence(PLACEMENT_GROUP, "prod", prop="strategy", equals="cluster")),
+    Capability("training.gpu_pools[].reservation", "honoured", "the launch template's capacity reservation target: a "
+               "reservation id (cr-...) or a capacity reservation resource group ARN, on-demand pools only (spec_rules.py)",
+               Evidence(LAUNCH_TEMPLATE, "prod", _RESERVED,
+                        prop="capacityReservationSpecification.capacityReservationTarget.capacityReservationId",
+                        equals="cr-0123456789abcdef0")),
+    Capability("training.gpu_pools[].queued_provisioning", "refused", "EKS has no counterpart of GKE's Dynamic "
+               "Workload Scheduler that mlfabric builds on: jobs wait in their Kueue queue while the Cluster "
+               "Autoscaler adds nodes; for capacity that is there when a job starts use gpu_pools[].reservation",
+               example=True),
+    Capability("training.shared_fs.capacity_gib", "honoured", "an FSx for Lustre PERSISTENT_2 SSD file system of that "
+               "size (1200 GiB or a multiple of 2400: spec_rules.py), encrypted with the storage key, in the first "
+               "private subnet, Lustre ports open to the cluster security group only; each team's shared-data claim",
+               Evidence(FSX, "prod", prop="storageCapacity", equals=2400)),
+    Capability("training.shared_fs.import_datasets", "honoured", "a data repository association of /datasets with "
+               "the datasets bucket (imports and exports new, changed and deleted objects) and a KMS grant for the "
+               "file system's S3 role on that bucket's objects",
+               Evidence(DATA_REPOSITORY, "prod", prop="fileSystemPath", equals="/datasets")),
+    # --- teams -----------------------------------------------------------------------------------
+    Capability("teams[].name", "honoured", "namespace team-<name>, service account <name> with its IRSA role "
+               "<platform>-<env>-team-<name> (tagged mlfabric-team), ClusterQueue and LocalQueue <name>",
+               Evidence(NAMESPACE, "prod", prop="metadata.name", equals="team-vision")),
+    Capability("teams[].members", "honoured", "per principal one EKS access entry, and per access level an access "
+               "policy association (AmazonEKSViewPolicy, EditPolicy or AdminPolicy) scoped to the teams' namespaces",
+               Evidence(ACCESS_POLICY, "prod", prop="accessScope.namespaces[1]", equals="team-fraud")),
+    Capability("teams[].gpu_quota[].pool", "honoured", "the pool's ResourceFlavor in the team's ClusterQueue",
+               Evidence(CLUSTER_QUEUE, "prod", prop=f"{_QUOTA}.name", equals="a100")),
+    Capability("teams[].gpu_quota[].gpus", "honoured", "the ClusterQueue's nominal nvidia.com/gpu quota on the pool's "
+               "flavor (and the CPU and memory of those GPUs' share of a node)",
+               Evidence(CLUSTER_QUEUE, "prod", prop=f"{_QUOTA}.resources[2].nominalQuota", equals=16)),
+    Capability("teams[].gpu_quota[].borrow_gpus", "honoured", "the ClusterQueue's borrowing limit in the platform's "
+               "cohort (omitted: no limit)",
+               Evidence(CLUSTER_QUEUE, "prod", prop=f"{_QUOTA}.resources[2].borrowingLimit", equals=8)),
+    Capability("teams[].storage_prefix", "honoured", "the team role's S3 scope: ListBucket under the prefix "
+               "(s3:prefix condition), object reads, writes and deletes under it only",
+               Evidence(ROLE, "prod", prop="description",
+                        equals="mlfabric fraud-prod: team fraud (team-fraud/fraud), prefix fraud-team/")),
     # --- registry --------------------------------------------------------------------------------
     Capability("registry.repositories", "honoured", "one KMS-encrypted ECR repository each (<platform>-<env>/<name>)",
                Evidence(REPOSITORY, "prod", prop="name", equals="fraud-prod/trainer")),

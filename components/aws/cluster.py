@@ -49,9 +49,12 @@ import pulumi_aws as aws
 
 from mlfabric.components import catalog
 from mlfabric.components.aws import cluster_addons as aws_addons
+from mlfabric.components.aws import interconnect, shared_fs
 from mlfabric.components.aws.common import logs_key_policy, renamed
+from mlfabric.components.aws.efa_catalog import efa_interfaces
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
+from mlfabric.components.kubernetes import queueing
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL as GPU_POOL_LABEL  # noqa: PLC0414
 from mlfabric.components.kubernetes.gpu_pool import (
     GPU_RESOURCE,
@@ -64,6 +67,8 @@ from mlfabric.components.kubernetes.gpu_pool import SYSTEM_POOL_LABEL as SYSTEM_
 from mlfabric.components.kubernetes.kubeconfig import exec_plugin, kubeconfig_secret
 from mlfabric.components.spec import TrainingSpec
 
+# the bucket the shared file system links to (training.shared_fs.import_datasets)
+DATASETS_BUCKET: Final = "datasets"
 CONTROL_PLANE_LOG_TYPES: Final = ("api", "audit", "authenticator", "controllerManager", "scheduler")
 # CloudWatch retention of control-plane logs, by environment (values CloudWatch accepts).
 CONTROL_PLANE_LOG_RETENTION_DAYS: Final = {"dev": 30, "staging": 90, "prod": 365}
@@ -122,6 +127,10 @@ class NodeGroupArgs:
     # short name -> (tag key, value).
     node_template_tags: dict[str, tuple[str, str]]
     pool_tags: dict[str, str]
+    # EFA interfaces per node (0: standard networking; else a placement group, one subnet)
+    efa_interfaces: int = 0
+    # a capacity reservation id (cr-...) or a capacity reservation resource group ARN
+    reservation: str | None = None
 
 
 def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
@@ -129,7 +138,7 @@ def autoscaler_discovery_tags(cluster_name: str) -> dict[str, str]:
     return {AUTOSCALER_ENABLED_TAG: "true", f"k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
 
 
-def gpu_node_template_tags(pool: GpuPool) -> dict[str, tuple[str, str]]:
+def gpu_node_template_tags(pool: GpuPool, efa: int = 0) -> dict[str, tuple[str, str]]:
     """What a node of ``pool`` will carry, told to the autoscaler before any such node exists:
     short name -> (tag key, value). The autoscaler also reads a managed node group's own labels and
     taints (``eks:DescribeNodegroup``, granted below), so the common accelerator label needs no tag."""
@@ -139,11 +148,20 @@ def gpu_node_template_tags(pool: GpuPool) -> dict[str, tuple[str, str]]:
         "label-pool": (f"{NODE_TEMPLATE_TAG}/label/{GPU_POOL_LABEL}", pool.name),
         "taint-gpu": (f"{NODE_TEMPLATE_TAG}/taint/{taint.key}", f"{taint.value}:{taint.effect}"),
         "resources-gpu": (f"{NODE_TEMPLATE_TAG}/resources/{GPU_RESOURCE}", str(pool.gpus_per_node)),
+        # A job asking for EFA devices must scale an empty EFA pool up too.
+        **({"resources-efa": (f"{NODE_TEMPLATE_TAG}/resources/{interconnect.EFA_RESOURCE}", str(efa))} if efa else {}),
     }
+
+
+def pool_efa_interfaces(pool: GpuPool) -> int:
+    """EFA interfaces per node of ``pool``: its type's network cards when interconnect is auto and the
+    type has EFA (``efa_instance_types.json``), else 0."""
+    return efa_interfaces(pool.machine) if pool.interconnect else 0
 
 
 def gpu_node_group_args(pool: GpuPool) -> NodeGroupArgs:
     """The node group of a GPU pool: the common model in EKS terms."""
+    efa = pool_efa_interfaces(pool)
     return NodeGroupArgs(
         suffix=pool.suffix,
         instance_type=pool.machine,
@@ -152,12 +170,14 @@ def gpu_node_group_args(pool: GpuPool) -> NodeGroupArgs:
         min_size=pool.min_nodes,
         max_size=pool.max_nodes,
         disk_gib=pool.disk_gib,
-        labels={**pool.labels, AWS_ACCELERATOR_LABEL: pool.device},
+        labels={**pool.labels, AWS_ACCELERATOR_LABEL: pool.device, **({interconnect.EFA_LABEL: "true"} if efa else {})},
         taints=[
             aws.eks.NodeGroupTaintArgs(key=pool.taint.key, value=pool.taint.value, effect=pool.taint.effect_constant)
         ],
-        node_template_tags=gpu_node_template_tags(pool),
+        node_template_tags=gpu_node_template_tags(pool, efa),
         pool_tags=pool.tags,
+        efa_interfaces=efa,
+        reservation=pool.reservation,
     )
 
 
@@ -191,7 +211,8 @@ class AwsTrainingCluster(ClusterOutputs):
     """EKS cluster with a system node group and one managed GPU node group per pool."""
 
     type_token = "mlfabric:cluster:AwsTrainingCluster"
-    needs = ("network",)
+    # storage: the shared file system is encrypted with the storage key and linked to its datasets bucket
+    needs = ("network", "storage")
 
     def __init__(
         self,
@@ -250,9 +271,16 @@ class AwsTrainingCluster(ClusterOutputs):
             ),
             after,
         )
+        pools = {pool.name: GpuPool.build("aws", pool) for pool in spec.gpu_pools}
+        efa_pools = [p for p in pools.values() if pool_efa_interfaces(p)]
+        # EFA nodes also carry the cluster security group EKS would otherwise attach itself.
+        self._cluster_security_group = cluster.vpc_config.cluster_security_group_id
+        self._efa_group = (interconnect.efa_security_group(self, ctx, name, ctx.network.network_id)
+                           if efa_pools else None)
+        # A cluster placement group and EFA traffic stay in one zone and subnet: the first one.
+        self._first_subnet = subnets.apply(lambda ids: ids[:1])
         gpu_groups = {
-            pool.name: self._gpu_node_group(cluster, node_role, subnets, GpuPool.build("aws", pool), after,
-                                            pool.renamed_from)
+            pool.name: self._gpu_node_group(cluster, node_role, subnets, pools[pool.name], after, pool.renamed_from)
             for pool in spec.gpu_pools
         }
 
@@ -293,8 +321,9 @@ class AwsTrainingCluster(ClusterOutputs):
             cluster.certificate_authority.data,
             eks_credentials(self._cluster_name, ctx.region),
         )
+        shared = self._shared_file_system(cluster, subnets, system) if spec.shared_fs is not None else None
         autoscaler_role = self._autoscaler_role()
-        aws_addons.install(
+        self.kubernetes_provider = aws_addons.install(
             name,
             aws_addons.AddonArgs(
                 kubeconfig=self.kubeconfig,
@@ -309,11 +338,18 @@ class AwsTrainingCluster(ClusterOutputs):
             parent=self,
             depends_on=[system],
         )
+        in_cluster = pulumi.ResourceOptions(parent=self, provider=self.kubernetes_provider, depends_on=[system])
+        # Queued provisioning is refused on AWS (spec_rules): no provisioning class.
+        self.queueing = queueing.install(name, list(pools.values()), in_cluster)
+        if efa_pools:
+            interconnect.efa_device_plugin(name, in_cluster)
+        self.shared_volume = shared
 
         self.cluster_name = cluster.name
         self.cluster_endpoint = cluster.endpoint
         self.oidc_issuer_url = issuer
         self.gpu_pool_names = pool_names({pool: group.node_group_name for pool, group in gpu_groups.items()})
+        self.shared_fs = shared.outputs() if shared is not None else pulumi.Output.from_input({})
         self.register_contract()
 
     # --- control plane ------------------------------------------------------------------------
@@ -455,6 +491,41 @@ class AwsTrainingCluster(ClusterOutputs):
         ]
         return role, attachments
 
+    def _shared_file_system(
+        self, cluster: aws.eks.Cluster, subnets: pulumi.Output[list[str]], system: aws.eks.NodeGroup
+    ) -> shared_fs.SharedFileSystem:
+        """FSx for Lustre in the first private subnet, and the FSx CSI driver add-on that mounts it."""
+        ctx, spec = self._ctx, self._spec.shared_fs
+        if spec is None or ctx.network is None or ctx.storage is None:
+            raise ValueError("the shared file system needs training.shared_fs, the network and storage")
+        storage = ctx.storage
+        datasets = None
+        if spec.import_datasets:
+            # spec_rules refuses import_datasets without a datasets bucket
+            datasets = shared_fs.DatasetsBucket(
+                name=storage.bucket_names.apply(lambda names: names[DATASETS_BUCKET]),
+                arn=storage.bucket_ids.apply(lambda ids: ids[DATASETS_BUCKET]),
+            )
+        shared = shared_fs.shared_file_system(
+            self, ctx, self._name, spec,
+            vpc_id=ctx.network.network_id,
+            subnet_id=subnets.apply(lambda ids: ids[0]),
+            cluster_security_group=cluster.vpc_config.cluster_security_group_id,
+            key_arn=storage.encryption_key_id,
+            datasets=datasets,
+            account=self._account,
+            partition=self._partition,
+        )
+        role = self._irsa_role(f"{self._name}-fsx-csi", *shared_fs.FSX_CSI_SERVICE_ACCOUNT)
+        policy = aws.iam.RolePolicy(
+            f"{self._name}-fsx-csi",
+            role=role.id,
+            policy=shared.file_system.arn.apply(lambda arn: json.dumps(shared_fs.csi_driver_policy(arn))),
+            opts=self._child,
+        )
+        self._addon(cluster, shared_fs.FSX_CSI_ADDON, role_arn=role.arn, depends_on=[system, policy])
+        return shared
+
     def _irsa_role(self, logical: str, namespace: str, service_account: str) -> aws.iam.Role:
         """A role only ``namespace/service_account`` of this cluster can assume (IRSA)."""
         trust = pulumi.Output.all(self._oidc_arn, self._issuer_host).apply(
@@ -514,6 +585,8 @@ class AwsTrainingCluster(ClusterOutputs):
         def keep(opts: pulumi.ResourceOptions, suffix: str = "") -> pulumi.ResourceOptions:
             return renamed(logical, pool.name, renamed_from, opts, suffix)
 
+        if args.efa_interfaces:
+            subnets = self._first_subnet
         group = self._node_group(cluster, role, subnets, args, after, keep)
         asg_name = group.resources.apply(_autoscaling_group_name)
         for slug, (key, value) in args.node_template_tags.items():
@@ -537,6 +610,12 @@ class AwsTrainingCluster(ClusterOutputs):
         ctx = self._ctx
         logical = f"{self._name}-{args.suffix}"
         instance_tags = ctx.tags({"Name": f"{ctx.base_name}-{args.suffix}", **args.pool_tags})
+        network_interfaces, placement = None, None
+        if args.efa_interfaces and self._efa_group is not None:
+            group = interconnect.placement_group(self, ctx, logical, keep(self._child))
+            placement = aws.ec2.LaunchTemplatePlacementArgs(group_name=group.name)
+            network_interfaces = interconnect.efa_network_interfaces(
+                args.efa_interfaces, [self._cluster_security_group], self._efa_group.id)
         template = aws.ec2.LaunchTemplate(
             logical,
             description=f"mlfabric {ctx.base_name}: {args.suffix} nodes",
@@ -562,6 +641,9 @@ class AwsTrainingCluster(ClusterOutputs):
                 aws.ec2.LaunchTemplateTagSpecificationArgs(resource_type=kind, tags=instance_tags)
                 for kind in ("instance", "volume")
             ],
+            network_interfaces=network_interfaces,
+            placement=placement,
+            capacity_reservation_specification=_reservation(args.reservation),
             tags=ctx.tags(args.pool_tags),
             opts=keep(self._child),
         )
@@ -600,6 +682,20 @@ class AwsTrainingCluster(ClusterOutputs):
                 ignore_changes=["scalingConfig.desiredSize"],
             )),
         )
+
+
+def _reservation(reservation: str | None) -> aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs | None:
+    """Launch into one capacity reservation (``cr-...``) or any of a reservation resource group (ARN)."""
+    if reservation is None:
+        return None
+    target = (
+        aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+            capacity_reservation_resource_group_arn=reservation)
+        if reservation.startswith("arn:")
+        else aws.ec2.LaunchTemplateCapacityReservationSpecificationCapacityReservationTargetArgs(
+            capacity_reservation_id=reservation)
+    )
+    return aws.ec2.LaunchTemplateCapacityReservationSpecificationArgs(capacity_reservation_target=target)
 
 
 def autoscaler_policy(partition: str, region: str, account: str, cluster_name: str) -> dict[str, Any]:

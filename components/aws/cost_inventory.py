@@ -23,6 +23,7 @@ from mlfabric.components.costing import (
     PlanView,
     Variant,
     as_int,
+    concern_of,
     control_plane_item,
     exact,
 )
@@ -38,6 +39,7 @@ ENDPOINT: Final = "aws:sagemaker/endpoint:Endpoint"
 ENDPOINT_CONFIG: Final = "aws:sagemaker/endpointConfiguration:EndpointConfiguration"
 SCALABLE_TARGET: Final = "aws:appautoscaling/target:Target"
 ENDPOINT_TAG: Final = "mlfabric-endpoint"
+FSX_LUSTRE: Final = "aws:fsx/lustreFileSystem:LustreFileSystem"
 # EKS managed node groups without a launch template get a 20 GiB root volume.
 _EKS_DEFAULT_DISK_GIB: Final = 20
 
@@ -137,6 +139,40 @@ def control_plane_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
             for r in plan.custom_resources if r.type == CLUSTER]
 
 
+def fsx_sku(inputs: dict[str, Any]) -> str:
+    """The price-file SKU (kind ``service``, per GiB-month) of an FSx for Lustre file system:
+    deployment type, storage type and throughput tier, e.g. ``fsx-lustre-persistent_2-ssd-125``."""
+    deployment = str(inputs.get("deploymentType") or "scratch_1").lower()
+    storage = str(inputs.get("storageType") or "ssd").lower()
+    throughput = inputs.get("perUnitStorageThroughput")
+    tier = f"-{as_int(throughput)}" if throughput is not None else ""
+    return f"fsx-lustre-{deployment}-{storage}{tier}"
+
+
+def shared_fs_items(plan: PlanView) -> list[LineItem]:
+    """Each FSx for Lustre file system, billed per provisioned GiB-month (idle or busy alike);
+    unpriced while the price file has no row for its SKU."""
+    items = []
+    for record in plan.of_type(FSX_LUSTRE):
+        gib = float(as_int(record.inputs.get("storageCapacity")))
+        sku = fsx_sku(record.inputs)
+        price = prices.lookup("aws", "service", sku, plan.spec.region)
+        items.append(LineItem(
+            concern_of(record), f"FSx for Lustre {record.name}", "GiB", gib, gib,
+            price.usd_per_month if price is not None else None,
+            price.source.url if price is not None else "",
+            price.source.as_of if price is not None else "",
+            note="" if price is not None else f"no {sku} row in prices.json",
+            verified=price.verified if price is not None else True,
+        ))
+    return items
+
+
+def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
+    """Control planes and shared file systems: priced by something other than a counted unit."""
+    return [*control_plane_items(plan, inventory), *shared_fs_items(plan)]
+
+
 COUNTED: Final = (
     Counted(exact("aws:ec2/natGateway:NatGateway"), "nat-gateway", "NAT gateways", "gateway"),
     Counted(exact("aws:ec2/eip:Eip"), "public-ip", "public IPv4 addresses", "address"),
@@ -164,4 +200,4 @@ def notes(inventory: Inventory) -> list[str]:
     return found
 
 
-COST_INVENTORY: Final = CostInventory(read=read, counted=COUNTED, notes=notes, extra_items=control_plane_items)
+COST_INVENTORY: Final = CostInventory(read=read, counted=COUNTED, notes=notes, extra_items=extra_items)

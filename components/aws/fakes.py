@@ -47,6 +47,8 @@ _EC2: Final[dict[str, tuple[str, str]]] = {
     "aws:ec2/flowLog:FlowLog": ("fl", "vpc-flow-log"),
     "aws:ec2/launchTemplate:LaunchTemplate": ("lt", "launch-template"),
     "aws:ec2/networkInterface:NetworkInterface": ("eni", "network-interface"),
+    # not EC2, but ids of the same shape (fs- and 17 hex digits); its ARN is in _ARNS
+    "aws:fsx/lustreFileSystem:LustreFileSystem": ("fs", "file-system"),
 }
 
 # Ids of other types (``str.format`` over the inputs, ``physical``, ``arn``, ``uuid``).
@@ -82,6 +84,7 @@ _ARNS: Final[dict[str, str]] = {
     "aws:eks/addon:Addon": "arn:aws:eks:{region}:{account}:addon/{clusterName}/{addonName}/{uuid}",
     "aws:iam/role:Role": "arn:aws:iam::{account}:role{path}{physical}",
     "aws:iam/openIdConnectProvider:OpenIdConnectProvider": "arn:aws:iam::{account}:oidc-provider/{host}",
+    "aws:fsx/lustreFileSystem:LustreFileSystem": "arn:aws:fsx:{region}:{account}:file-system/{id}",
     **ML_ARNS,
 }
 # Services whose ARNs name another service than the token's module.
@@ -156,6 +159,10 @@ def _eks_cluster(r: Registration) -> dict[str, Any]:
         "endpoint": f"https://{oidc}.gr7.{region}.eks.amazonaws.com",
         "certificateAuthority": {"data": CA_DATA},
         "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.{region}.amazonaws.com/id/{oidc}"}]}],
+        # EKS creates the cluster security group (nodes without a launch-template group carry it).
+        "vpcConfig": {**dict(r.inputs.get("vpcConfig") or {}),
+                      "clusterSecurityGroupId": f"sg-{r.digest('clusterSecurityGroupId', length=17)}",
+                      "vpcId": f"vpc-{r.digest('vpcId', length=17)}"},
     }
 
 
@@ -171,7 +178,14 @@ def _ecr_repository(r: Registration) -> dict[str, Any]:
     return {"repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{r.physical}"}
 
 
+def _fsx_lustre(r: Registration) -> dict[str, Any]:
+    # FSx names a file system's DNS after its id; the Lustre mount name is 8 lowercase characters.
+    return {"dnsName": f"{r.resource_id}.fsx.{r.world.region}.amazonaws.com",
+            "mountName": digest(r.typ, r.resource_id, length=8)}
+
+
 _SPECIAL: Final[dict[str, Fake]] = {
+    "aws:fsx/lustreFileSystem:LustreFileSystem": _fsx_lustre,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,
     "aws:ecr/repository:Repository": _ecr_repository,

@@ -33,8 +33,9 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     from mlfabric.components.aws.registry import AwsRegistry
     from mlfabric.components.aws.serving import AwsServing
     from mlfabric.components.aws.storage import AwsStorage
+    from mlfabric.components.aws.teams import AwsTeams
 
-    return (AwsNetwork, AwsStorage, AwsRegistry, AwsTrainingCluster, AwsMonitoring, AwsServing, AwsRbac)
+    return (AwsNetwork, AwsStorage, AwsRegistry, AwsTrainingCluster, AwsTeams, AwsMonitoring, AwsServing, AwsRbac)
 
 
 KIT = CloudKit(
@@ -50,4 +51,5 @@ KIT = CloudKit(
     cost_inventory=cost_inventory.COST_INVENTORY,
     capabilities=capabilities.CAPABILITIES,
     kubernetes_calendar=eks_calendar,
+    spec_notes=spec_rules.notes,
 )

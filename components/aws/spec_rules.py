@@ -14,7 +14,18 @@ so ``validate`` reports every problem at once and the program never raises for a
   (keys are already letters, digits, ``_``, ``-``, so none can take the reserved ``aws:`` prefix);
 - traffic: ``canary_percent`` only with a strategy that has steps (it changes nothing all-at-once);
 - IAM: principals are role/user ARNs; a custom persona may not take the training workload role's name;
-- S3 replication: ``storage.replication_region`` is another AWS region and needs versioning.
+- S3 replication: ``storage.replication_region`` is another AWS region and needs versioning;
+- FSx for Lustre: ``training.shared_fs.capacity_gib`` is 1200, 2400 or a multiple of 2400 GiB
+  (PERSISTENT_2 SSD, FSx API CreateFileSystem StorageCapacity), and ``import_datasets`` needs the
+  ``datasets`` bucket;
+- EC2 capacity reservations: ``gpu_pools[].reservation`` is a reservation id (``cr-`` and 17 hex
+  digits) or a capacity reservation resource group ARN, on an on-demand pool (reservations hold
+  on-demand capacity, never spot);
+- teams: a member is never one of the platform's own IAM roles (``<platform>-<environment>-...``: rbac
+  already gives the persona roles their EKS access entry, and EKS allows one per principal), and a
+  custom persona is never named like a team role (``team-...``).
+
+``notes`` says what ``interconnect: auto`` does for pools without EFA (standard networking).
 
 Instance type names come from ``instance_types.json`` (the AWS API models' enums, with source and
 date); an unknown name is refused with the nearest known names.
@@ -32,8 +43,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from mlfabric.components import catalog
+from mlfabric.components.aws.efa_catalog import efa_interfaces, pool_instance_type, standard_networking_note
 from mlfabric.components.spec import Problems, principal_problems
 from mlfabric.components.spec.serving import TrafficSpec
+from mlfabric.components.spec.teams import team_members
 
 if TYPE_CHECKING:
     from mlfabric.components.spec import EndpointSpec, PlatformSpec
@@ -69,16 +82,18 @@ MAX_TAGS: Final = 50
 IDENTITY_TAGS: Final = 3
 # The most tags mlfabric adds to one resource besides the identity tags (tests/test_fidelity_aws.py
 # plans the example stacks and checks these stay true): a GPU node group carries the pool's tags,
-# two Cluster Autoscaler discovery tags and four node-template tags; without a cluster, a subnet's
+# two Cluster Autoscaler discovery tags and four node-template tags (and EFA_RESOURCE_TAGS with EFA); without a cluster, a subnet's
 # Name, EKS role and tier tags are the most.
 CLUSTER_RESOURCE_TAGS: Final = 8
+# A GPU node group of a pool with EFA carries one more node-template tag (its EFA devices).
+EFA_RESOURCE_TAGS: Final = 1
 OTHER_RESOURCE_TAGS: Final = 3
 # EKS adds eks:cluster-name and eks:nodegroup-name to a managed node group's instances and volumes.
 EKS_ADDED_TAGS: Final = 2
 
 _TAG_VALUE_PUNCTUATION: Final = "_.:/=+-@"
 # Keys mlfabric itself puts on IAM roles besides the identity tags (rbac.py).
-_IAM_TAG_KEYS: Final = ("mlfabric-persona", "mlfabric-workload")
+_IAM_TAG_KEYS: Final = ("mlfabric-persona", "mlfabric-workload", "mlfabric-team")
 
 # --- network ------------------------------------------------------------------------------------------
 _VPC_ID: Final = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
@@ -88,6 +103,14 @@ _DEFAULT_STEP: Final = TrafficSpec.model_fields["canary_percent"].default
 
 # The IAM role the training workload assumes is named <base>-training (rbac.py).
 _WORKLOAD_ROLE_SUFFIX: Final = "training"
+
+# --- FSx for Lustre, capacity reservations ----------------------------------------------------------
+# PERSISTENT_2 SSD: 1200 GiB, 2400 GiB, then increments of 2400 GiB (FSx API reference,
+# CreateFileSystem StorageCapacity: https://docs.aws.amazon.com/fsx/latest/APIReference/API_CreateFileSystem.html).
+FSX_SMALL_SIZES_GIB: Final = (1200,)
+FSX_INCREMENT_GIB: Final = 2400
+_RESERVATION_ID: Final = re.compile(r"^cr-[0-9a-f]{17}$")
+_RESERVATION_GROUP: Final = re.compile(r"^arn:aws[a-z-]*:resource-groups:[a-z0-9-]+:\d{12}:group/[A-Za-z0-9._-]{1,128}$")
 
 
 @functools.cache
@@ -201,9 +224,20 @@ def _network_id(spec: PlatformSpec) -> Problems:
              f"such as vpc-0a1b2c3d4e5f67890 (got {_shown(vpc)})")]
 
 
+def _uses_efa(spec: PlatformSpec) -> bool:
+    if spec.training is None:
+        return False
+    return any(pool.interconnect == "auto" and efa_interfaces(pool_instance_type(pool.accelerator, pool.gpus_per_node) or "")
+               for pool in spec.training.gpu_pools)
+
+
+def _cluster_resource_tags(spec: PlatformSpec) -> int:
+    return CLUSTER_RESOURCE_TAGS + (EFA_RESOURCE_TAGS if _uses_efa(spec) else 0)
+
+
 def max_global_tags(spec: PlatformSpec) -> int:
     """How many global tags fit on every resource the spec declares, under AWS's 50-tag limit."""
-    added = CLUSTER_RESOURCE_TAGS + EKS_ADDED_TAGS if spec.training is not None else OTHER_RESOURCE_TAGS
+    added = _cluster_resource_tags(spec) + EKS_ADDED_TAGS if spec.training is not None else OTHER_RESOURCE_TAGS
     return MAX_TAGS - IDENTITY_TAGS - added
 
 
@@ -211,8 +245,9 @@ def _tag_count(spec: PlatformSpec) -> Problems:
     allowed = max_global_tags(spec)
     if len(spec.tags) <= allowed:
         return []
-    why = ("GPU node groups carry 8 more (autoscaler discovery and node-template tags) and EKS adds 2 to "
-           "their instances" if spec.training is not None else "some resources carry 3 more (Name, role, tier)")
+    why = (f"GPU node groups carry {_cluster_resource_tags(spec)} more (autoscaler discovery and node-template tags) "
+           f"and EKS adds {EKS_ADDED_TAGS} to their instances" if spec.training is not None
+           else f"some resources carry {OTHER_RESOURCE_TAGS} more (Name, role, tier)")
     return [(("tags",), f"AWS allows {MAX_TAGS} tags per resource; mlfabric adds {IDENTITY_TAGS} identity tags "
              f"and {why}: at most {allowed} global tags (got {len(spec.tags)})")]
 
@@ -281,6 +316,68 @@ def _replication_region(spec: PlatformSpec) -> Problems:
     return []
 
 
+def _shared_fs(spec: PlatformSpec) -> Problems:
+    if spec.training is None or spec.training.shared_fs is None:
+        return []
+    shared, where = spec.training.shared_fs, ("training", "shared_fs")
+    problems: Problems = []
+    size = shared.capacity_gib
+    if size not in FSX_SMALL_SIZES_GIB and size % FSX_INCREMENT_GIB:
+        below = max(FSX_INCREMENT_GIB, size // FSX_INCREMENT_GIB * FSX_INCREMENT_GIB)
+        problems.append(((*where, "capacity_gib"), "FSx for Lustre (PERSISTENT_2, SSD) takes 1200 GiB or a multiple "
+                         f"of {FSX_INCREMENT_GIB} GiB, e.g. {below} or {below + FSX_INCREMENT_GIB} (got {size})"))
+    if shared.import_datasets and "datasets" not in {b.name for b in spec.storage.buckets}:
+        problems.append(((*where, "import_datasets"), "links the file system to the 'datasets' bucket, which "
+                         "storage.buckets does not declare (got true)"))
+    return problems
+
+
+def _reservations(spec: PlatformSpec) -> Problems:
+    if spec.training is None:
+        return []
+    problems: Problems = []
+    for index, pool in enumerate(spec.training.gpu_pools):
+        if pool.reservation is None:
+            continue
+        where = ("training", "gpu_pools", index, "reservation")
+        if not (_RESERVATION_ID.match(pool.reservation) or _RESERVATION_GROUP.match(pool.reservation)):
+            problems.append((where, "must be an EC2 capacity reservation id ('cr-' and 17 hex digits, such as "
+                             "cr-0123456789abcdef0) or a capacity reservation resource group ARN "
+                             f"(arn:aws:resource-groups:<region>:<account>:group/<name>) (got {_shown(pool.reservation)})"))
+        elif pool.spot:
+            problems.append((where, "a capacity reservation holds on-demand capacity: set spot to false on this "
+                             f"pool, or drop the reservation (got {_shown(pool.reservation)} with spot true)"))
+    return problems
+
+
+def _team_members(spec: PlatformSpec) -> Problems:
+    own = re.compile(rf"^arn:aws[a-z-]*:iam::\d{{12}}:role/(.*/)?{re.escape(spec.base_name)}-")
+    problems: Problems = [
+        ((*member.path, index), "is one of the platform's own IAM roles, which already have their EKS access "
+         "entry (EKS allows one per principal): list the people or roles that assume it instead "
+         f"(got {principal!r})")
+        for member in team_members(spec.teams, spec.cloud)
+        for index, principal in enumerate(member.principals)
+        if own.match(principal)
+    ]
+    problems += [(("rbac", "custom_personas", name), f"on AWS a persona's IAM role ({spec.base_name}-{name}) would "
+                  f"be named like a team's role ({spec.base_name}-team-<team>); choose another name (got {name!r})")
+                 for name in spec.rbac.custom_personas if name.startswith("team-")]
+    return problems
+
+
+def notes(spec: PlatformSpec) -> list[str]:
+    """What ``interconnect: auto`` gives each GPU pool whose instance type has no EFA."""
+    if spec.training is None:
+        return []
+    found = []
+    for index, pool in enumerate(spec.training.gpu_pools):
+        machine = pool_instance_type(pool.accelerator, pool.gpus_per_node)
+        if pool.interconnect == "auto" and machine is not None and not efa_interfaces(machine):
+            found.append(f"training.gpu_pools[{index}].interconnect: {standard_networking_note(machine)}")
+    return found
+
+
 def problems(spec: PlatformSpec) -> Problems:
     """Every AWS-only rule the spec breaks, as (field path, message)."""
     return [
@@ -296,4 +393,7 @@ def problems(spec: PlatformSpec) -> Problems:
         *principal_problems(spec, _PRINCIPAL, _PRINCIPAL_EXAMPLE),
         *_persona_names(spec),
         *_replication_region(spec),
+        *_shared_fs(spec),
+        *_reservations(spec),
+        *_team_members(spec),
     ]

@@ -63,6 +63,28 @@ QUERY_ALERT: Final = "azure-native:monitor:ScheduledQueryRule"
 ACTION_GROUP: Final = "azure-native:monitor:ActionGroup"
 LOG_WORKSPACE: Final = "azure-native:operationalinsights:Workspace"
 ROLLOUT: Final = "azure-native:resources:AzureCliScript"
+PPG: Final = "azure-native:compute:ProximityPlacementGroup"
+AMLFS: Final = "azure-native:storagecache:AmlFilesystem"
+IDENTITY: Final = "azure-native:managedidentity:UserAssignedIdentity"
+FEDERATED: Final = "azure-native:managedidentity:FederatedIdentityCredential"
+CLUSTER_QUEUE: Final = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
+SERVICE_ACCOUNT: Final = "kubernetes:core/v1:ServiceAccount"
+CRG_EXAMPLE: Final = (
+    "/subscriptions/0f3c6a2e-7b19-4d55-9c1e-2a8b4d6f0e37/resourceGroups/rg-capacity/providers/"
+    "Microsoft.Compute/capacityReservationGroups/crg-speech-a100"
+)
+# azure-prod's GPU pools (a patch replaces the whole list; the teams' quotas name these pools).
+_PROD_POOLS: Final = (
+    {"name": "a100", "accelerator": "a100-80gb", "gpus_per_node": 1, "min_nodes": 0, "max_nodes": 4, "disk_gib": 512},
+    {"name": "t4", "accelerator": "t4", "min_nodes": 0, "max_nodes": 8, "spot": True},
+    {"name": "h100", "accelerator": "h100-80gb", "gpus_per_node": 8, "min_nodes": 0, "max_nodes": 2},
+)
+
+
+def _prod_pools(name: str, **changes: Any) -> dict[str, Any]:
+    """azure-prod's pools with ``changes`` made to pool ``name``."""
+    return {"training": {"gpu_pools": [{**pool, **changes} if pool["name"] == name else dict(pool)
+                                       for pool in _PROD_POOLS]}}
 # The rollout script's environment, in the order serving declares it (rollout.environment).
 _ENV: Final = {name: index for index, name in enumerate(
     ("ENDPOINT_ID", "ENDPOINT_API_VERSION", "ALERTS_API_VERSION", "TARGET_TRAFFIC", "TARGET_MIRROR", "STEPS",
@@ -227,6 +249,37 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence(POOL, "azure-dev", prop="scaleSetPriority", equals="Spot")),
     Capability("training.gpu_pools[].disk_gib", "honoured", "the nodes' OS disk size",
                Evidence(POOL, "azure-prod", prop="osDiskSizeGB", equals=512)),
+    Capability("training.gpu_pools[].interconnect", "honoured", "auto on an InfiniBand VM size (ND: "
+               "interconnect.json): the pool's own proximity placement group (Azure wires InfiniBand between "
+               "the VMs of the pool's scale set); standard networking otherwise: InfiniBand is not configured "
+               "by mlfabric (no IB drivers or NVIDIA Network Operator: NCCL runs over accelerated Ethernet "
+               "until you add them); no placement group with a reservation, which cannot take one",
+               Evidence(PPG, "azure-prod", prop="proximityPlacementGroupName", equals="ppg-speech-prod-h100"),
+               case="InfiniBand VM size (ND)"),
+    Capability("training.gpu_pools[].interconnect", "honoured", "standard networking: the NC sizes have no "
+               "InfiniBand (accelerated Ethernet); no placement group, so the pool is never replaced for it",
+               Evidence(POOL, "azure-prod", prop="vmSize", equals="Standard_NC24ads_A100_v4"),
+               case="other VM sizes (NC)"),
+    Capability("training.gpu_pools[].reservation", "honoured", "the agent pool's capacityReservationGroupID (a "
+               "capacity reservation group's ARM id; regular nodes only, Spot refused). Its owner grants the "
+               "cluster identity id-<platform>-<env>-aks Contributor on the group's resource group (Microsoft's "
+               "prerequisite; mlfabric never assigns Contributor)",
+               Evidence(POOL, "azure-prod", _prod_pools("a100", reservation=CRG_EXAMPLE),
+                        prop="capacityReservationGroupID", equals=CRG_EXAMPLE)),
+    Capability("training.gpu_pools[].queued_provisioning", "refused", "AKS has no ProvisioningRequest class for "
+               "the cluster autoscaler (GKE's Dynamic Workload Scheduler has no Azure counterpart): leave it off; "
+               "Kueue still admits whole jobs by quota and the autoscaler adds their nodes, or reserve capacity "
+               "with training.gpu_pools[].reservation", example=True),
+    Capability("training.shared_fs.capacity_gib", "honoured", "an Azure Managed Lustre file system of that size "
+               "(whole TiB; the fastest tier selling it: 500 MB/s per TiB from 4 to 128 TiB in 4 TiB steps, "
+               "40 MB/s per TiB above, in 48 TiB steps), in its own subnet reachable only from the AKS nodes, "
+               "encrypted with an RSA-2048 key of the cluster's vault; the Azure Lustre CSI driver mounts it as "
+               "each team's shared-data volume",
+               Evidence(AMLFS, "azure-prod", prop="storageCapacityTiB", equals=8)),
+    Capability("training.shared_fs.import_datasets", "refused", "Azure Managed Lustre's blob integration needs "
+               "shared-key access enabled on the storage account (and Storage Account Contributor for the HPC Cache "
+               "resource provider), which the platform keeps Entra-only: set import_datasets: false and copy "
+               "datasets in with azcopy or a Lustre import job", example=True),
     # --- registry ----------------------------------------------------------------------------------
     Capability("registry.repositories", "honoured", "paths under the container registry's login server (ACR "
                "creates a repository on first push); endpoint images resolve against them",
@@ -335,6 +388,28 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                "only (blob data, ML, ACR push, AKS RBAC) and no role that can change a storage firewall, "
                "encryption, vault purge protection or registry policy (mlf-azure-no-guardrail-roles); grant "
                "break-glass control-plane access outside the platform (PIM)", example=True),
+    # --- teams -------------------------------------------------------------------------------------
+    Capability("teams[].name", "honoured", "namespace team-<name>, its service account, Kueue ClusterQueue and "
+               "LocalQueue <name>, a user-assigned identity id-<platform>-<env>-team-<name> tagged mlfabric-team",
+               Evidence(IDENTITY, "azure-prod", prop="tags.mlfabric-team", equals="asr")),
+    Capability("teams[].members", "honoured", "Azure RBAC for Kubernetes on the team's namespace only "
+               "(<cluster id>/namespaces/team-<name>: RBAC Reader, Writer or Admin by the persona's access) and "
+               "Cluster User on the cluster (fetching the kubeconfig); only the azure: list of per-cloud principals",
+               Evidence(ROLE, "azure-prod", prop="principalId", equals="3d9a6c1e-5f2b-4a8d-9c7e-1b4f6a2d8e05")),
+    Capability("teams[].gpu_quota[].pool", "honoured", "a flavor of the team's ClusterQueue: the pool's Kueue "
+               "ResourceFlavor, selecting its nodes", Evidence(CLUSTER_QUEUE, "azure-prod",
+                                                               prop="spec.resourceGroups[0].flavors[0].name",
+                                                               equals="h100")),
+    Capability("teams[].gpu_quota[].gpus", "honoured", "the nominal nvidia.com/gpu quota of the pool's flavor in "
+               "the team's ClusterQueue", Evidence(CLUSTER_QUEUE, "azure-prod",
+                                                  prop="spec.resourceGroups[0].flavors[0].resources[2].nominalQuota",
+                                                  equals=8)),
+    Capability("teams[].gpu_quota[].borrow_gpus", "honoured", "the flavor's borrowing limit in the platform's "
+               "cohort", Evidence(CLUSTER_QUEUE, "azure-prod",
+                                  prop="spec.resourceGroups[0].flavors[0].resources[2].borrowingLimit", equals=8)),
+    Capability("teams[].storage_prefix", "honoured", "an ABAC condition on the team identity's Storage Blob Data "
+               "Contributor assignment: read, write, add and delete only under the prefix, list only with a "
+               "prefix under it", Evidence(ROLE, "azure-prod", prop="conditionVersion", equals="2.0")),
     *budget_rows(),
 )
 

@@ -20,7 +20,13 @@ Creates, in the platform's resource group:
 - per GPU pool a ``containerservice:AgentPool`` (user mode, named after the pool): the catalogue's
   VM size, Spot with eviction policy Delete and no price cap when ``spot`` (regular otherwise),
   autoscaled between ``min_nodes`` (0 allowed) and ``max_nodes``, the taint and labels every cloud's
-  GPU pool carries (``mlfabric.components.kubernetes.gpu_pool``), the spec's OS disk size;
+  GPU pool carries (``mlfabric.components.kubernetes.gpu_pool``), the spec's OS disk size, the
+  capacity reservation group of ``reservation`` (its owner grants the cluster identity Contributor
+  on that group's resource group, Microsoft's documented prerequisite: mlfabric never assigns
+  Contributor); with ``interconnect: auto`` on an InfiniBand VM size a
+  ``compute:ProximityPlacementGroup`` ``ppg-<platform>-<env>-<pool>`` it is placed in
+  (``interconnect.py``);
+- with ``shared_fs``: Azure Managed Lustre, its key and identity (``shared_fs.py``);
 - the Container Insights ``monitor:DataCollectionRule`` and its
   ``monitor:DataCollectionRuleAssociation`` with the cluster, and with ``audit_logging`` a
   ``monitor:DiagnosticSetting`` sending kube-audit-admin, API server, controller manager, autoscaler
@@ -30,7 +36,8 @@ Creates, in the platform's resource group:
   applied), and "AcrPull" on the platform's container registry for the kubelet identity;
 - through a ``kubernetes.Provider`` built from the cluster's user kubeconfig
   (``listManagedClusterUserCredentials``, rewritten to log in with the Azure CLI credentials, see
-  ``azure_addons``): the NVIDIA device plugin DaemonSet.
+  ``azure_addons``): the NVIDIA device plugin DaemonSet, Kueue, JobSet and a ResourceFlavor per GPU
+  pool, and with ``shared_fs`` the Azure Lustre CSI driver's node plugin.
 
 The Log Analytics workspace belongs to monitoring, which is built after the cluster: the cluster holds
 a ``Telemetry`` handle whose workspace id monitoring resolves (``mlfabric.components.azure.monitoring``).
@@ -51,16 +58,21 @@ from __future__ import annotations
 from typing import Final, Protocol, runtime_checkable
 
 import pulumi
-from pulumi_azure_native import authorization, containerservice, keyvault, managedidentity, monitor
+import pulumi_kubernetes as k8s
+from pulumi_azure_native import authorization, compute, containerservice, keyvault, managedidentity, monitor
 
 from mlfabric.components import catalog, naming
 from mlfabric.components.azure import cluster_addons as azure_addons
+from mlfabric.components.azure import shared_fs as lustre
 from mlfabric.components.azure.common import in_long_term_support, key_type, overlay_ranges, vault_sku
+from mlfabric.components.azure.interconnect import in_placement_group
 from mlfabric.components.azure.prerequisites import AzurePrerequisites, prerequisites_of
 from mlfabric.components.concerns import ClusterOutputs
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.kubernetes.gpu_pool import GpuPool, Taint, pool_names
 from mlfabric.components.kubernetes.kubeconfig import kubeconfig_secret
+from mlfabric.components.kubernetes.queueing import Queueing
+from mlfabric.components.kubernetes.teams import SharedVolume
 from mlfabric.components.spec import TrainingSpec
 
 # Built-in role definitions (the same GUID in every tenant).
@@ -119,6 +131,11 @@ class AzureTrainingCluster(ClusterOutputs):
     # Azure only: what monitoring and RBAC read.
     cluster_id: pulumi.Output[str]
     telemetry: AzurePrerequisites
+    # Azure only: what the teams concern builds on (the provider into the cluster, Kueue and the
+    # flavors, and the shared file system's volume, None without one).
+    kubernetes_provider: k8s.Provider
+    queueing: Queueing
+    shared_volume: SharedVolume | None
 
     def __init__(
         self,
@@ -155,7 +172,8 @@ class AzureTrainingCluster(ClusterOutputs):
         ]
         cluster = self._cluster(identity, key, client.tenant_id, grants)
         self._container_insights(cluster)
-        pools = {pool.name: self._gpu_pool(cluster, GpuPool.build("azure", pool), pool.renamed_from)
+        models = {pool.name: GpuPool.build("azure", pool) for pool in spec.gpu_pools}
+        pools = {pool.name: self._gpu_pool(cluster, models[pool.name], pool.renamed_from)
                  for pool in spec.gpu_pools}
         admin = self._assign(f"{name}-deployer-admin", client.object_id, AKS_RBAC_CLUSTER_ADMIN, cluster.id,
                              "whoever runs Pulumi applies the cluster add-ons", principal_type=None)
@@ -183,9 +201,27 @@ class AzureTrainingCluster(ClusterOutputs):
             lambda configs: azure_addons.certificate_authority([c.value for c in configs or []])
         )
         self.kubeconfig = kubeconfig_secret(cluster.name, self.cluster_endpoint, ca_data, azure_addons.aks_credentials())
-        azure_addons.install(name, self.kubeconfig, cluster.id, parent=self, depends_on=[admin])
+        addons = azure_addons.install(name, self.kubeconfig, cluster.id, parent=self, depends_on=[admin],
+                                      pools=list(models.values()))
+        self.kubernetes_provider = addons.provider
+        self.queueing = addons.queueing
         self.gpu_pool_names = pool_names({k: p.name for k, p in pools.items()})
+        self.shared_volume = None
+        self.shared_fs = pulumi.Output.from_input({})
+        if spec.shared_fs is not None:
+            built = self._shared_fs(spec, key)
+            self.shared_volume = built.volume
+            self.shared_fs = built.outputs
+            lustre.install_csi_driver(name, pulumi.ResourceOptions(
+                parent=self, provider=addons.provider, depends_on=[admin]))
         self.register_contract()
+
+    def _shared_fs(self, spec: TrainingSpec, kms_key: keyvault.Key) -> lustre.SharedFileSystem:
+        assert spec.shared_fs is not None
+        subnet = getattr(self._network, "lustre_subnet_id", None)
+        if not isinstance(subnet, pulumi.Output):
+            raise pulumi.RunError("training.shared_fs: the network has no Azure Managed Lustre subnet (snet-lustre)")
+        return lustre.create(self, self._name, spec.shared_fs, self._ctx, subnet, kms_key, self._subscription)
 
     # --- identity and keys ---------------------------------------------------------------------
 
@@ -456,6 +492,8 @@ class AzureTrainingCluster(ClusterOutputs):
         name (agent pools cannot be renamed) and its URN through an alias; its labels take the new name."""
         ctx = self._ctx
         logical = f"{self._name}-{pool.suffix}"
+        placement = (self._placement_group(pool) if in_placement_group(pool.machine, pool.interconnect, pool.reservation)
+                     else None)
         return containerservice.AgentPool(
             logical,
             agent_pool_name=naming.original_name(pool.name, renamed_from),
@@ -482,6 +520,9 @@ class AzureTrainingCluster(ClusterOutputs):
             enable_node_public_ip=False,
             # Datasets and model files staged on the temp disk are encrypted on the host too.
             enable_encryption_at_host=True,
+            # Set only when the spec asks, so existing pools' inputs stay as they were.
+            capacity_reservation_group_id=pool.reservation,
+            proximity_placement_group_id=placement.id if placement is not None else None,
             tags=ctx.tags(pool.tags),
             opts=pulumi.ResourceOptions(
                 parent=self,
@@ -489,4 +530,16 @@ class AzureTrainingCluster(ClusterOutputs):
                 ignore_changes=["count"],
                 aliases=naming.rename_aliases(logical, pool.name, renamed_from) or None,  # type: ignore[arg-type]
             ),
+        )
+
+    def _placement_group(self, pool: GpuPool) -> compute.ProximityPlacementGroup:
+        """A pool's own proximity placement group: its InfiniBand nodes in one datacenter."""
+        return compute.ProximityPlacementGroup(
+            f"{self._name}-{pool.suffix}-ppg",
+            proximity_placement_group_name=f"ppg-{self._ctx.base_name}-{pool.name}",
+            resource_group_name=self._group,
+            location=self._ctx.region,
+            proximity_placement_group_type="Standard",
+            tags=self._ctx.tags(pool.tags),
+            opts=self._child,
         )

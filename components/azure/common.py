@@ -14,7 +14,7 @@ and ``key_user_identity`` a ``managedidentity:UserAssignedIdentity`` and its
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 import pulumi
 from pulumi_azure_native import authorization, keyvault, managedidentity, network
@@ -22,6 +22,12 @@ from pulumi_azure_native import authorization, keyvault, managedidentity, networ
 from mlfabric.components.azure import ranges
 from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.context import PlatformContext
+
+if TYPE_CHECKING:
+    import pulumi_kubernetes as k8s
+
+    from mlfabric.components.kubernetes.queueing import Queueing
+    from mlfabric.components.kubernetes.teams import SharedVolume
 
 # Built-in role that lets a service wrap and unwrap data-encryption keys with a Key Vault key.
 KEY_VAULT_CRYPTO_SERVICE_ENCRYPTION_USER: Final = "e147488a-f6f5-4113-8e2d-b22465e65bf6"
@@ -234,3 +240,13 @@ class ClusterScopes(ClusterHandles, Protocol):
     """The cluster as RBAC reads it: a scope to grant on and the issuer pods' tokens come from."""
 
     oidc_issuer_url: pulumi.Output[str]
+
+
+@runtime_checkable
+class TeamCluster(ClusterScopes, Protocol):
+    """The cluster as the teams concern reads it: where team objects are applied, the queueing engine
+    their ClusterQueues wait for, and the shared file system's volume (None without one)."""
+
+    kubernetes_provider: k8s.Provider
+    queueing: Queueing
+    shared_volume: SharedVolume | None

@@ -5,8 +5,10 @@ The inventory is read from the recorded registrations — the AKS cluster (its s
 Azure ML online deployments (instance type, autoscale bounds) — so it is exactly what the program
 declared. Besides nodes and replicas, an Azure platform pays for node OS disks (managed Premium SSD
 tiers), private endpoints, private DNS zones, container registry units (including the Premium
-registry Azure ML creates for a model registry) and the AKS control plane (Standard or Premium tier,
-rates from the version calendar).
+registry Azure ML creates for a model registry), the AKS control plane (Standard or Premium tier,
+rates from the version calendar) and Azure Managed Lustre file systems (per TiB of their tier's
+capacity, price-file rows of kind ``service`` named after the tier's SKU, e.g.
+``AMLFS-Durable-Premium-500``, per TiB-hour).
 """
 
 from __future__ import annotations
@@ -197,6 +199,22 @@ def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
         items.append(LineItem("cluster", f"{what} OS disks ({pool.disk_gib} GiB managed, {tier_name})", "disk",
                               pool.min_nodes, pool.max_nodes, price.usd_per_month if price else None, source, as_of,
                               note=note, verified=price.verified if price else True))
+    return [*items, *lustre_items(plan)]
+
+
+def lustre_items(plan: PlanView) -> list[LineItem]:
+    """Azure Managed Lustre: the file system's provisioned TiB, billed whether used or not."""
+    items: list[LineItem] = []
+    region = plan.spec.region
+    for record in _of(plan, "storagecache:AmlFilesystem"):
+        sku = str((record.inputs.get("sku") or {}).get("name") or "")
+        tib = float(record.inputs.get("storageCapacityTiB") or 0)
+        price = prices.lookup("azure", "service", sku, region) if sku else None
+        source, as_of = price_source(price)
+        note = "" if price else f"no {region} price for {sku or 'the tier'} (per TiB-hour) in components/azure/prices.json"
+        items.append(LineItem("cluster", f"Azure Managed Lustre {sku} ({tib:g} TiB)", "TiB", tib, tib,
+                              price.usd_per_month if price else None, source, as_of, note=note,
+                              verified=price.verified if price else True))
     return items
 
 

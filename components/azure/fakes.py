@@ -11,7 +11,8 @@ settings). ``STYLE`` answers what every type shares: the ARM ``type`` (from the 
 tenant, GUIDs for ``*Id`` outputs, locations. ``_SPECIAL`` holds the values components read that need
 a real shape: a storage account's endpoints, a vault's URI, a key's URIs, an identity's principal and
 client ids (also in a resource's ``identity`` block), an AKS cluster's FQDNs, OIDC issuer and kubelet
-identity, a registry's login server, an online endpoint's scoring URI.
+identity, a registry's login server, an online endpoint's scoring URI, a Managed Lustre file system's
+MGS address.
 ``INVOKES`` answers the functions components call: ``getClientConfig``, ``getSubnet`` (reusing a
 VNet) and ``listManagedClusterUserCredentials`` (a base64 kubeconfig, as AKS returns it).
 """
@@ -79,6 +80,8 @@ _ARM: Final[dict[str, tuple[str, ...]]] = {
     "monitor:MetricAlert": ("Microsoft.Insights/metricAlerts", "ruleName"),
     "monitor:ScheduledQueryRule": ("Microsoft.Insights/scheduledQueryRules", "ruleName"),
     "monitor:DataCollectionRule": ("Microsoft.Insights/dataCollectionRules", "dataCollectionRuleName"),
+    "storagecache:AmlFilesystem": ("Microsoft.StorageCache/amlFilesystems", "amlFilesystemName"),
+    "compute:ProximityPlacementGroup": ("Microsoft.Compute/proximityPlacementGroups", "proximityPlacementGroupName"),
 }
 # Extension resources: kind -> (ARM path of the collection under the scope, input holding the name,
 # input holding the scope); the scope defaults to the subscription.
@@ -198,7 +201,16 @@ def _online_endpoint(r: Registration) -> dict[str, Any]:
     return {"properties": {**properties, "scoringUri": f"{host}/score", "swaggerUri": f"{host}/swagger.json"}}
 
 
+def _aml_filesystem(r: Registration) -> dict[str, Any]:
+    # An address in azure-prod's snet-lustre (10.60.130.0/23) after the four Azure reserves at its start.
+    del r
+    mgs = "10.60.130.4"
+    return {"clientInfo": {"mgsAddress": mgs, "lustreVersion": "2.15.5",
+                           "mountCommand": f"sudo mount -t lustre -o noatime,flock {mgs}@tcp:/lustrefs /lustre"}}
+
+
 _SPECIAL: Final[dict[str, Fake]] = {
+    "storagecache:AmlFilesystem": _aml_filesystem,
     "storage:StorageAccount": _storage_account,
     "keyvault:Vault": _vault,
     "keyvault:Key": _key,

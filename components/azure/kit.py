@@ -44,8 +44,10 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     from mlfabric.components.azure.registry import AzureRegistry
     from mlfabric.components.azure.serving import AzureServing
     from mlfabric.components.azure.storage import AzureStorage
+    from mlfabric.components.azure.teams import AzureTeams
 
-    return (AzureNetwork, AzureStorage, AzureRegistry, AzureTrainingCluster, AzureMonitoring, AzureServing, AzureRbac)
+    return (AzureNetwork, AzureStorage, AzureRegistry, AzureTrainingCluster, AzureTeams, AzureMonitoring,
+            AzureServing, AzureRbac)
 
 
 # AKS's minor versions with release, end of community support and end of LTS, each with its source.
@@ -73,4 +75,5 @@ KIT = CloudKit(
     cost_inventory=cost_inventory.COST_INVENTORY,
     capabilities=capabilities.CAPABILITIES,
     kubernetes_calendar=aks_calendar,
+    spec_notes=spec_rules.interconnect_notes,
 )

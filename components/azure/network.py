@@ -17,6 +17,12 @@ group:
   public IPs. With ``per-zone`` no NAT gateway: a Standard NAT gateway lives in one zone and an AKS
   subnet takes exactly one, so nodes egress through the cluster's Standard load balancer instead, with
   one managed, zone-redundant outbound IP per zone (``outbound_ips``; the cluster sets it);
+- with ``training.shared_fs``: ``network:Subnet`` ``snet-lustre`` (a /23 after the endpoint subnet,
+  the size Microsoft recommends for Azure Managed Lustre up to 400 TiB; each file system needs a
+  subnet of its own) behind its own ``network:NetworkSecurityGroup``: Lustre (TCP 988) in only from
+  the AKS subnet, anything between the file system's own hosts, Azure Monitor in; every other inbound
+  flow denied. It egresses through the NAT gateway where there is one (the file system reaches Key
+  Vault, Storage and Azure Monitor);
 - with ``network.private_endpoints``: a ``privatedns:PrivateZone`` per private-link zone the platform
   uses (blob, file, container registry, Azure ML API and notebooks) and a
   ``privatedns:VirtualNetworkLink`` from each to the VNet. The endpoints themselves are declared by
@@ -60,6 +66,12 @@ from mlfabric.components.spec import NetworkSpec
 
 CLUSTER_SUBNET: Final = "snet-aks"
 ENDPOINT_SUBNET: Final = "snet-private-endpoints"
+LUSTRE_SUBNET: Final = "snet-lustre"
+# Azure Managed Lustre's recommended subnet up to 400 TiB (shared_fs.json "subnet"; spec_rules caps
+# the capacity there): one fixed size, so growing the file system never replaces its subnet.
+LUSTRE_PREFIX: Final = 23
+# Lustre's ports: servers listen on 988, clients connect from 1019-1023 (shared_fs.json "subnet").
+LUSTRE_PORT: Final = "988"
 
 _ENDPOINT_PREFIX: Final = 24
 _ENDPOINT_PORTS: Final = ("443", "445")
@@ -71,6 +83,13 @@ def subnet_cidrs(cidr: str) -> tuple[str, str]:
     nodes, rest = vnet.subnets(prefixlen_diff=1)
     endpoints = next(rest.subnets(new_prefix=max(_ENDPOINT_PREFIX, rest.prefixlen)))
     return str(nodes), str(endpoints)
+
+
+def lustre_subnet_cidr(cidr: str) -> str:
+    """The Azure Managed Lustre subnet: the /23 after the one holding the private-endpoint /24 (the
+    second half of a /20 or larger VNet holds four /23s)."""
+    rest = list(ipaddress.IPv4Network(cidr).subnets(prefixlen_diff=1))[1]
+    return str(list(rest.subnets(new_prefix=max(LUSTRE_PREFIX, rest.prefixlen)))[1])
 
 
 def parse_network_id(network_id: str) -> tuple[str, str]:
@@ -98,6 +117,8 @@ class AzureNetwork(NetworkOutputs):
     availability_zones: int
     # Without a NAT gateway: how many managed outbound IPs the cluster's load balancer egresses through.
     outbound_ips: int
+    # The Azure Managed Lustre subnet (None without training.shared_fs).
+    lustre_subnet_id: pulumi.Output[str] | None
 
     def __init__(
         self,
@@ -111,11 +132,13 @@ class AzureNetwork(NetworkOutputs):
         self.address_space = spec.cidr
         self.availability_zones = spec.availability_zones
         self.outbound_ips = 1 if spec.nat_gateways == "single" else spec.availability_zones
+        self.lustre_subnet_id = None
+        shared_fs = ctx.spec is not None and ctx.spec.training is not None and ctx.spec.training.shared_fs is not None
 
         if spec.existing_network_id is not None:
-            endpoint_subnet = self._reuse(spec.existing_network_id)
+            endpoint_subnet = self._reuse(spec.existing_network_id, shared_fs)
         else:
-            endpoint_subnet = self._create(spec)
+            endpoint_subnet = self._create(spec, shared_fs)
         self.private_links = self._private_dns(endpoint_subnet) if spec.private_endpoints else None
         self.private_subnet_ids = self.cluster_subnet_id.apply(lambda subnet: [subnet])
         self.public_subnet_ids = pulumi.Output.from_input([])
@@ -123,7 +146,7 @@ class AzureNetwork(NetworkOutputs):
 
     # --- an existing VNet ------------------------------------------------------------------------
 
-    def _reuse(self, network_id: str) -> pulumi.Output[str]:
+    def _reuse(self, network_id: str, shared_fs: bool) -> pulumi.Output[str]:
         group, vnet = parse_network_id(network_id)
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
@@ -136,11 +159,12 @@ class AzureNetwork(NetworkOutputs):
         self.network_id = pulumi.Output.from_input(network_id)
         self.cluster_subnet_id = subnet(CLUSTER_SUBNET)
         self.nat_gateway_id = None
+        self.lustre_subnet_id = subnet(LUSTRE_SUBNET) if shared_fs else None
         return subnet(ENDPOINT_SUBNET)
 
     # --- a new VNet ------------------------------------------------------------------------------
 
-    def _create(self, spec: NetworkSpec) -> pulumi.Output[str]:
+    def _create(self, spec: NetworkSpec, shared_fs: bool) -> pulumi.Output[str]:
         name, ctx, group = self._name, self._ctx, self._group
         base = ctx.base_name
         nodes_cidr, endpoints_cidr = subnet_cidrs(spec.cidr)
@@ -215,7 +239,54 @@ class AzureNetwork(NetworkOutputs):
         self.network_id = vnet.id
         self.cluster_subnet_id = cluster_subnet.id
         self.nat_gateway_id = nat.id if nat is not None else None
+        if shared_fs:
+            self.lustre_subnet_id = self._lustre_subnet(vnet, spec.cidr, nodes_cidr, nat, endpoint_subnet).id
         return endpoint_subnet.id
+
+    def _lustre_subnet(self, vnet: network.VirtualNetwork, cidr: str, nodes_cidr: str,
+                       nat: network.NatGateway | None, after: network.Subnet) -> network.Subnet:
+        """Azure Managed Lustre's own subnet, reachable only from the AKS subnet (and Azure Monitor)."""
+        lustre_cidr = lustre_subnet_cidr(cidr)
+        nsg = self._security_group("lustre", [
+            network.SecurityRuleArgs(
+                name="AllowLustreHosts", priority=100, direction="Inbound", access="Allow", protocol="*",
+                description="The file system's own servers talk to each other on any port",
+                source_address_prefix=lustre_cidr, source_port_range="*",
+                destination_address_prefix=lustre_cidr, destination_port_range="*",
+            ),
+            network.SecurityRuleArgs(
+                name="AllowLustreFromAks", priority=110, direction="Inbound", access="Allow", protocol="Tcp",
+                description="Lustre clients on the AKS nodes reach the file system on TCP 988",
+                source_address_prefix=nodes_cidr, source_port_range="*",
+                destination_address_prefix=lustre_cidr, destination_port_range=LUSTRE_PORT,
+            ),
+            network.SecurityRuleArgs(
+                name="AllowAzureMonitorIn", priority=120, direction="Inbound", access="Allow", protocol="Tcp",
+                description="Azure Monitor reaches the file system (Microsoft's zero-trust rule set)",
+                source_address_prefix="AzureMonitor", source_port_range="*",
+                destination_address_prefix="VirtualNetwork", destination_port_range="*",
+            ),
+            network.SecurityRuleArgs(
+                name="DenyAllOtherInbound", priority=4000, direction="Inbound", access="Deny", protocol="*",
+                description="Nothing else reaches the file system, not even from the VNet",
+                source_address_prefix="*", source_port_range="*",
+                destination_address_prefix="*", destination_port_range="*",
+            ),
+        ])
+        return network.Subnet(
+            f"{self._name}-lustre",
+            subnet_name=LUSTRE_SUBNET,
+            virtual_network_name=vnet.name,
+            resource_group_name=self._group,
+            address_prefix=lustre_cidr,
+            network_security_group=network.NetworkSecurityGroupArgs(id=nsg.id),
+            nat_gateway=network.SubResourceArgs(id=nat.id) if nat is not None else None,
+            # With a NAT gateway, egress only through it; without one, the file system keeps Azure's
+            # default outbound path to the services it needs (Key Vault, Storage, Azure Monitor).
+            default_outbound_access=False if nat is not None else None,
+            # Azure refuses two concurrent writes to one VNet's subnets.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[after]),
+        )
 
     def _nat(self) -> network.NatGateway:
         """One NAT gateway with one static public IP (``nat_gateways: single``)."""

@@ -10,6 +10,9 @@ never raises for a spec reason.
   system pool's name (``system``);
 - Azure ML mirrors at most 50 % of live traffic to a shadow deployment; a staged rollout (canary or
   linear) fits in one deployment script run (``serving.rollout_minutes``);
+- a GPU pool's ``reservation`` is a capacity reservation group's ARM id, on regular (not Spot) nodes;
+- ``training.shared_fs.capacity_gib`` is a capacity an Azure Managed Lustre tier sells, within the
+  subnet mlfabric gives it (``shared_fs.json``);
 - tags: at most 50 per resource after mlfabric adds its own, keys without ``< > % & \\ ? /``, keys
   at most 512 characters (128 on storage accounts), values at most 256.
 """
@@ -44,6 +47,17 @@ _VNET_ID: Final = re.compile(
 )
 _VNET_ID_EXAMPLE: Final = (
     "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Network/virtualNetworks/<name>"
+)
+
+# A capacity reservation group's ARM id (what AKS's capacityReservationGroupID takes).
+_CRG_ID: Final = re.compile(
+    r"^/subscriptions/[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+    r"/resourceGroups/[-\w.()]{0,89}[-\w()]"
+    r"/providers/(?i:Microsoft\.Compute)/(?i:capacityReservationGroups)/[A-Za-z0-9][-\w.]{0,78}[A-Za-z0-9_]$"
+)
+_CRG_ID_EXAMPLE: Final = (
+    "/subscriptions/<subscription GUID>/resourceGroups/<group>/providers/Microsoft.Compute/"
+    "capacityReservationGroups/<name>"
 )
 
 # Azure ML mirrors at most this share of live traffic to shadow deployments.
@@ -231,6 +245,45 @@ def _tags(spec: PlatformSpec) -> Problems:
     return problems
 
 
+def _reservations(spec: PlatformSpec) -> Problems:
+    if spec.training is None:
+        return []
+    problems: Problems = []
+    for index, pool in enumerate(spec.training.gpu_pools):
+        if pool.reservation is None:
+            continue
+        where = ("training", "gpu_pools", index, "reservation")
+        shown = pool.reservation if len(pool.reservation) <= 60 else f"{pool.reservation[:57]}..."
+        if not _CRG_ID.match(pool.reservation):
+            problems.append((where, f"on Azure give the capacity reservation group's resource id, {_CRG_ID_EXAMPLE} "
+                             f"(got {shown!r})"))
+        elif pool.spot:
+            # "Spot VMs ... are not supported with Capacity Reservation" (capacity-reservation-overview,
+            # Limitations and restrictions).
+            problems.append((where, "capacity reservations hold regular (pay-as-you-go) VMs, not Spot: set spot: "
+                             f"false on this pool or drop the reservation (got {shown!r} with spot: true)"))
+    return problems
+
+
+def _shared_fs(spec: PlatformSpec) -> Problems:
+    # Imported here: the tiers are data read once.
+    from mlfabric.components.azure.shared_fs import GIB_PER_TIB, lustre_tier, max_subnet_tib, tiers
+
+    if spec.training is None or spec.training.shared_fs is None:
+        return []
+    gib = spec.training.shared_fs.capacity_gib
+    where = ("training", "shared_fs", "capacity_gib")
+    sold = "; ".join(f"{t.mbps_per_tib} MB/s per TiB: {t.min_tib}-{t.max_tib} TiB in steps of {t.step_tib}"
+                     for t in tiers())
+    if lustre_tier(gib) is None:
+        return [(where, f"Azure Managed Lustre sells whole TiB ({GIB_PER_TIB} GiB) in these tiers: {sold} "
+                 f"(got {gib})")]
+    if gib > max_subnet_tib() * GIB_PER_TIB:
+        return [(where, f"Microsoft sizes a Managed Lustre subnet only up to {max_subnet_tib()} TiB "
+                 f"({max_subnet_tib() * GIB_PER_TIB} GiB), the /23 mlfabric creates (got {gib})")]
+    return []
+
+
 def _serving_workspace(spec: PlatformSpec) -> Problems:
     # Azure ML online endpoints live in the ML workspace the registry concern creates.
     if spec.serving is None or spec.registry is not None:
@@ -251,7 +304,24 @@ def problems(spec: PlatformSpec) -> Problems:
         *_encryption_at_host(spec),
         *_replication_region(spec),
         *_gpu_pool_names(spec),
+        *_reservations(spec),
+        *_shared_fs(spec),
         *_shadow_mirror(spec),
         *_rollout_time(spec),
         *_tags(spec),
     ]
+
+
+def interconnect_notes(spec: PlatformSpec) -> list[str]:
+    """What ``interconnect: auto`` gives each GPU pool on Azure (the kit's ``spec_notes``: validate and
+    plan print them)."""
+    from mlfabric.components.azure.interconnect import pool_note
+
+    if spec.training is None:
+        return []
+    notes = []
+    for index, pool in enumerate(spec.training.gpu_pools):
+        note = pool_note(pool.accelerator, pool.gpus_per_node, pool.interconnect)
+        if note:
+            notes.append(f"training.gpu_pools[{index}].interconnect: {note}")
+    return notes

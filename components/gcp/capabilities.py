@@ -41,6 +41,16 @@ KEY: Final = "gcp:kms/cryptoKey:CryptoKey"
 TRANSFER_JOB: Final = "gcp:storage/transferJob:TransferJob"
 DENY_POLICY: Final = "gcp:iam/denyPolicy:DenyPolicy"
 FLOW_LOGS: Final = "gcp:networkmanagement/vpcFlowLogsConfig:VpcFlowLogsConfig"
+FILESTORE: Final = "gcp:filestore/instance:Instance"
+FOLDER_MEMBER: Final = "gcp:storage/managedFolderIamMember:ManagedFolderIamMember"
+CLUSTER_QUEUE: Final = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
+ROLE_BINDING: Final = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+# A pool of the prod stack reserved by name (the reservation itself is the project's, not the stack's).
+_RESERVED: Final = {"training": {"gpu_pools": [
+    {"name": "a100", "accelerator": "a100-80gb", "gpus_per_node": 8, "max_nodes": 4, "reservation": "a100-reserved"},
+    {"name": "l4", "accelerator": "l4", "max_nodes": 8, "spot": True},
+    {"name": "h100", "accelerator": "h100-80gb", "gpus_per_node": 8, "max_nodes": 2, "queued_provisioning": True},
+]}}
 
 EXISTING: Final = "with existing_network_id"
 EXISTING_NETWORK: Final = "projects/vision-ml-prod/global/networks/shared-vpc"
@@ -207,6 +217,47 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                                                                           equals=True)),
     Capability("training.gpu_pools[].disk_gib", "honoured", "the nodes' boot disk size",
                Evidence(NODE_POOL, DEV, prop="nodeConfig.diskSizeGb", equals=200)),
+    Capability("training.gpu_pools[].interconnect", "honoured", "auto: a compact placement policy on A2 (A100) "
+               "and A3 (H100) pools, their nodes in the cluster's first zone (interconnect.json, with sources); G2 "
+               "(L4), N1 (T4) and queued_provisioning pools get standard networking (a note says why); A3's "
+               "GPUDirect-TCPX/TCPXO multi-NIC networking is not built (jobs use the primary gVNIC); off: none",
+               Evidence(NODE_POOL, PROD, prop="placementPolicy.type", equals="COMPACT")),
+    Capability("training.gpu_pools[].reservation", "honoured", "the node pool's reservation affinity "
+               "SPECIFIC_RESERVATION on compute.googleapis.com/reservation-name (the spec refuses it with "
+               "queued_provisioning)", Evidence(NODE_POOL, PROD, _RESERVED,
+                                                prop="nodeConfig.reservationAffinity.values[0]", equals="a100-reserved")),
+    Capability("training.gpu_pools[].queued_provisioning", "honoured", "the node pool's queued provisioning (GKE "
+               "Dynamic Workload Scheduler: from zero, reservation affinity none, no auto-repair) and Kueue's "
+               "ProvisioningRequest admission check (class queued-provisioning.gke.io) on the pool's flavor",
+               Evidence(NODE_POOL, PROD, prop="queuedProvisioning.enabled", equals=True)),
+    Capability("training.shared_fs.capacity_gib", "honoured", "a Filestore zonal-tier instance of that size (1024-9984 "
+               "GiB in 256 GiB steps, 10240-102400 in 2560 GiB steps), CMEK with the cluster's key, mountable from "
+               "the nodes' subnet only, a PersistentVolume per team through GKE's Filestore CSI driver",
+               Evidence(FILESTORE, PROD, prop="fileShares.capacityGb", equals=2560)),
+    Capability("training.shared_fs.import_datasets", "refused", "Filestore has no link to a Cloud Storage bucket: "
+               "omit import_datasets and copy the datasets in with a job (or mount the bucket with the Cloud "
+               "Storage FUSE CSI driver the cluster has)", example=True),
+    # --- teams ---
+    Capability("teams[].name", "honoured", "namespace team-<name>, a Google service account per team and the "
+               "Kubernetes service account <name> that alone may act as it (Workload Identity)",
+               Evidence("gcp:serviceaccount/iAMMember:IAMMember", PROD, prop="member",
+                        equals="serviceAccount:vision-ml-prod.svc.id.goog[team-vision/vision]")),
+    Capability("teams[].members", "honoured", "RoleBindings of view/edit/admin in the team namespace (users and "
+               "service accounts by email; groups through Google Groups for RBAC, gke-security-groups@<domain>) "
+               "and roles/container.clusterViewer to fetch credentials",
+               Evidence(ROLE_BINDING, PROD, prop="subjects[0].name", equals="vision-data-science@example.com")),
+    Capability("teams[].gpu_quota[].pool", "honoured", "the pool's ResourceFlavor in the team's ClusterQueue",
+               Evidence(CLUSTER_QUEUE, PROD, prop="spec.resourceGroups[0].flavors[0].name", equals="a100")),
+    Capability("teams[].gpu_quota[].gpus", "honoured", "the ClusterQueue's nominal nvidia.com/gpu quota (and the CPU "
+               "and memory of those GPUs' share of a node) in the platform's cohort",
+               Evidence(CLUSTER_QUEUE, PROD, prop="spec.resourceGroups[0].flavors[0].resources[2].nominalQuota",
+                        equals=16)),
+    Capability("teams[].gpu_quota[].borrow_gpus", "honoured", "the ClusterQueue's borrowing limit in the cohort",
+               Evidence(CLUSTER_QUEUE, PROD, prop="spec.resourceGroups[0].flavors[0].resources[2].borrowingLimit",
+                        equals=16)),
+    Capability("teams[].storage_prefix", "honoured", "a managed folder at the prefix in every platform bucket, with "
+               "roles/storage.objectUser for the team's service account on it only (list, read, write)",
+               Evidence(FOLDER_MEMBER, PROD, prop="managedFolder", equals="teams/speech-audio/")),
     # --- registry ---
     Capability("registry.repositories", "honoured", "one CMEK Artifact Registry Docker repository each",
                Evidence(REPOSITORY, DEV, prop="repositoryId", equals="vision-dev-trainer")),

@@ -35,10 +35,20 @@ Creates:
   server (pods see their Workload Identity, never the node's), secure boot and integrity monitoring,
   CMEK boot disks, auto-repair and auto-upgrade.
 
-No in-cluster add-ons are declared: on GKE the NVIDIA device plugin and driver installer are part of
-the node image and the cluster autoscaler is part of the control plane, so (unlike EKS) nothing has
-to be applied through the Kubernetes API — which a private endpoint would put out of the deployer's
-reach anyway.
+In the cluster, through a ``pulumi:providers:kubernetes`` built from the kubeconfig (so the deployer
+must reach the API server: from inside the VPC when the endpoint is private): Kueue and JobSet (pinned
+charts) and a ResourceFlavor per GPU pool (``mlfabric.components.kubernetes.queueing``); a pool with
+``queued_provisioning`` also gets Kueue's ProvisioningRequest check of class
+``queued-provisioning.gke.io``. The NVIDIA device plugin and driver installer are part of GKE's node
+image and the cluster autoscaler of its control plane: nothing else is applied.
+
+Scarce GPUs and fast networking (``training_rules.py``, ``interconnect.json``): ``interconnect: auto``
+on an A2/A3 pool adds a COMPACT placement policy and places the pool in the cluster's first zone;
+``queued_provisioning`` makes the pool a Dynamic Workload Scheduler pool (queued provisioning on,
+from zero, reservation affinity none, no auto-repair); ``reservation`` a SPECIFIC_RESERVATION
+affinity. ``training.shared_fs``: a Filestore instance (``shared_fs.py``) and GKE's Filestore CSI
+driver add-on; ``shared_fs`` output and ``shared_volume`` (what team claims mount). With ``group:``
+team members, Google Groups for RBAC (``authenticator_groups_config``) for their domain.
 
 Zones: the node pools span the region's first ``network.availability_zones`` zones (at most 3, the
 spec rules refuse more) in alphabetical order: a regional control plane outside dev, a zonal one in
@@ -62,6 +72,7 @@ from typing import Any, Final
 
 import pulumi
 import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
 
 from mlfabric.components import catalog, naming
 from mlfabric.components.concerns import ClusterOutputs
@@ -77,13 +88,19 @@ from mlfabric.components.gcp.common import (
     enable_api,
     enable_apis,
     key_user,
+    node_range,
     project_id,
     repositories_of,
     service_agent,
 )
+from mlfabric.components.gcp.shared_fs import filestore
+from mlfabric.components.gcp.training_rules import PROVISIONING_CLASS, pool_networking
+from mlfabric.components.kubernetes import queueing
+from mlfabric.components.kubernetes.device_plugin import kubernetes_provider
 from mlfabric.components.kubernetes.gpu_pool import SYSTEM_POOL_LABELS, SYSTEM_POOL_TAGS, GpuPool, pool_names
 from mlfabric.components.kubernetes.kubeconfig import exec_plugin, kubeconfig_secret
-from mlfabric.components.spec import TrainingSpec
+from mlfabric.components.kubernetes.teams import SharedVolume
+from mlfabric.components.spec import GpuPoolSpec, PlatformSpec, TrainingSpec, team_members
 
 CONTAINER_API: Final = "container.googleapis.com"
 BINARY_AUTHORIZATION_API: Final = "binaryauthorization.googleapis.com"
@@ -104,6 +121,11 @@ REGISTRY_READER: Final = "roles/artifactregistry.reader"
 OAUTH_SCOPES: Final = ("https://www.googleapis.com/auth/cloud-platform",)
 LOG_COMPONENTS: Final = ("SYSTEM_COMPONENTS", "WORKLOADS")
 CONTROL_PLANE_LOG_COMPONENTS: Final = ("APISERVER", "SCHEDULER", "CONTROLLER_MANAGER")
+# GKE's node label selecting a reservation by name (node_config.reservation_affinity).
+RESERVATION_KEY: Final = "compute.googleapis.com/reservation-name"
+# Google Groups for RBAC: the group GKE reads membership of, per Workspace/Cloud Identity domain
+# (https://cloud.google.com/kubernetes-engine/docs/how-to/google-groups-rbac).
+SECURITY_GROUP: Final = "gke-security-groups@{domain}"
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,12 @@ class PoolArgs:
     prefix: str | None = None
     # aliases of a renamed pool's previous logical names
     aliases: list[pulumi.Alias] = field(default_factory=list)
+    # nodes close together in the cluster's first zone (interconnect: auto on A2/A3)
+    compact: bool = False
+    # nodes only through Dynamic Workload Scheduler's ProvisioningRequests
+    queued: bool = False
+    # a Compute Engine reservation the nodes must consume
+    reservation: str | None = None
 
 
 def gke_credentials() -> dict[str, Any]:
@@ -174,6 +202,40 @@ def binary_authorization_mode(chosen: str | None, environment: str) -> str:
     return "audit" if environment == "dev" else "enforce"
 
 
+def scarce_gpu_args(spec: GpuPoolSpec) -> dict[str, Any]:
+    """What a GPU pool's interconnect, queued provisioning and reservation add to its node pool
+    (``training_rules``: compact placement for A2/A3 with ``interconnect: auto``)."""
+    return {
+        "compact": pool_networking(spec) == "compact",
+        "queued": spec.queued_provisioning,
+        "reservation": spec.reservation,
+    }
+
+
+def reservation_affinity(args: PoolArgs) -> gcp.container.NodePoolNodeConfigReservationAffinityArgs | None:
+    """A named reservation, or none at all for queued pools; None (GKE's default) otherwise."""
+    if args.queued:
+        return gcp.container.NodePoolNodeConfigReservationAffinityArgs(consume_reservation_type="NO_RESERVATION")
+    if args.reservation is not None:
+        return gcp.container.NodePoolNodeConfigReservationAffinityArgs(
+            consume_reservation_type="SPECIFIC_RESERVATION", key=RESERVATION_KEY, values=[args.reservation])
+    return None
+
+
+def security_group(spec: PlatformSpec | None) -> str | None:
+    """The Google Groups for RBAC group of the domain the teams' ``group:`` members belong to
+    (the spec rules allow one domain), or None when no team member is a group."""
+    if spec is None:
+        return None
+    domains = sorted({
+        principal.split("@", 1)[1]
+        for member in team_members(spec.teams, "gcp")
+        for principal in member.principals
+        if principal.startswith("group:") and "@" in principal
+    })
+    return SECURITY_GROUP.format(domain=domains[0]) if domains else None
+
+
 def oidc_issuer(project: str, location: str, cluster_name: str) -> str:
     """The issuer of a GKE cluster's service account tokens (Workload Identity federation)."""
     return f"https://container.googleapis.com/v1/projects/{project}/locations/{location}/clusters/{cluster_name}"
@@ -184,6 +246,12 @@ class GcpTrainingCluster(ClusterOutputs):
 
     type_token = "mlfabric:cluster:GcpTrainingCluster"
     needs = ("network", "registry")
+
+    # what the teams concern builds on (common.DeclaredCluster): the provider of in-cluster objects,
+    # Kueue and the pools' flavors, and the shared file system's CSI volume (None without one)
+    kubernetes: k8s.Provider
+    queueing: queueing.Queueing
+    shared_volume: SharedVolume | None
 
     def __init__(
         self,
@@ -238,7 +306,8 @@ class GcpTrainingCluster(ClusterOutputs):
             location, node_locations, [*apis.values(), *grants, *node_grants, *network, *admission]
         )
         system_pool = self._spec.cluster.system_pool
-        self._node_pool(
+        self._zones = zones
+        system = self._node_pool(
             cluster,
             PoolArgs(
                 suffix="system",
@@ -251,14 +320,16 @@ class GcpTrainingCluster(ClusterOutputs):
                 resource_labels=ctx.tags(SYSTEM_POOL_TAGS),
             ),
         )
+        self._pools = [GpuPool.build("gcp", spec) for spec in self._spec.gpu_pools]
         gpu_pools = {
             pool.name: self._node_pool(cluster, dataclasses.replace(
                 gpu_pool_args(pool, ctx.tags(pool.tags)),
                 # A renamed pool keeps its node pool: the GKE name derives from the first name.
                 prefix=f"gpu-{naming.original_name(spec.name, spec.renamed_from)}",
                 aliases=naming.rename_aliases(f"{self._name}-{pool.suffix}", pool.name, spec.renamed_from),
+                **scarce_gpu_args(spec),
             ))
-            for spec, pool in ((spec, GpuPool.build("gcp", spec)) for spec in self._spec.gpu_pools)
+            for spec, pool in zip(self._spec.gpu_pools, self._pools, strict=True)
         }
 
         self.cluster_name = cluster.name
@@ -270,6 +341,51 @@ class GcpTrainingCluster(ClusterOutputs):
             lambda args: oidc_issuer(args[0], args[1], args[2])
         )
         self.gpu_pool_names = pool_names({pool: p.name for pool, p in gpu_pools.items()})
+        self._in_cluster(cluster, [system, *gpu_pools.values()])
+        self._shared_fs(zones)
+
+    # --- in the cluster ---------------------------------------------------------------------------
+
+    def _in_cluster(self, cluster: gcp.container.Cluster, pools: list[gcp.container.NodePool]) -> None:
+        """Kueue, JobSet and a ResourceFlavor per GPU pool, through a provider of the cluster's
+        kubeconfig, once the nodes exist (queued pools get Kueue's ProvisioningRequest check)."""
+        self.kubernetes = kubernetes_provider(self._name, self.kubeconfig, cluster.id, self)
+        self.queueing = queueing.install(
+            self._name, self._pools,
+            pulumi.ResourceOptions(parent=self, provider=self.kubernetes, depends_on=list(pools)),
+            provisioning_class=PROVISIONING_CLASS,
+        )
+
+    def _shared_fs(self, zones: pulumi.Output[list[str]]) -> None:
+        """The Filestore instance of ``training.shared_fs``, in the cluster's first zone."""
+        self.shared_volume = None
+        spec = self._spec.shared_fs
+        if spec is None:
+            self.shared_fs = pulumi.Output.from_input({})
+            return
+        ctx = self._ctx
+        assert ctx.network is not None
+        built = filestore(
+            self._name, spec, ctx, self,
+            zone=zones.apply(lambda z: z[0]),
+            key_id=self._key.id,
+            network_id=ctx.network.network_id,
+            node_range=self._node_range(),
+        )
+        self.shared_volume = built.volume
+        self.shared_fs = built.output
+
+    def _node_range(self) -> pulumi.Output[str]:
+        """The nodes' subnet range: derived from ``network.cidr`` for the platform's own network,
+        read from the subnet on an existing one."""
+        ctx = self._ctx
+        network = ctx.spec.network if ctx.spec is not None else None
+        if network is not None and network.existing_network_id is None and network.cidr:
+            return pulumi.Output.from_input(node_range(network.cidr))
+        subnet = gcp.compute.get_subnetwork_output(
+            name=ctx.base_name, region=ctx.region, project=ctx.account, opts=pulumi.InvokeOutputOptions(parent=self)
+        )
+        return subnet.ip_cidr_range
 
     # --- identity -----------------------------------------------------------------------------
 
@@ -395,7 +511,13 @@ class GcpTrainingCluster(ClusterOutputs):
             ),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gcs_fuse_csi_driver_config=gcp.container.ClusterAddonsConfigGcsFuseCsiDriverConfigArgs(enabled=True),
+                # The shared file system is mounted through GKE's Filestore CSI driver.
+                gcp_filestore_csi_driver_config=gcp.container.ClusterAddonsConfigGcpFilestoreCsiDriverConfigArgs(
+                    enabled=True) if self._spec.shared_fs is not None else None,
             ),
+            # Team members given as groups are Kubernetes RBAC subjects through Google Groups for RBAC.
+            authenticator_groups_config=gcp.container.ClusterAuthenticatorGroupsConfigArgs(security_group=group)
+            if (group := security_group(ctx.spec)) else None,
             logging_config=gcp.container.ClusterLoggingConfigArgs(enable_components=logs),
             monitoring_config=gcp.container.ClusterMonitoringConfigArgs(
                 enable_components=["SYSTEM_COMPONENTS"],
@@ -428,7 +550,8 @@ class GcpTrainingCluster(ClusterOutputs):
 
     def _node_pool(self, cluster: gcp.container.Cluster, args: PoolArgs) -> gcp.container.NodePool:
         gpu = bool(args.accelerators)
-        per_zone = math.ceil(args.min_nodes / self._zone_count)
+        # A compact placement is within one zone: the cluster's first.
+        per_zone = math.ceil(args.min_nodes / (1 if args.compact else self._zone_count))
         return gcp.container.NodePool(
             f"{self._name}-{args.suffix}",
             # A unique suffix per pool: a change that replaces the pool (machine type, accelerator)
@@ -437,6 +560,10 @@ class GcpTrainingCluster(ClusterOutputs):
             project=self._ctx.account,
             cluster=cluster.id,
             location=cluster.location,
+            node_locations=self._zones.apply(lambda z: z[:1]) if args.compact else None,
+            placement_policy=gcp.container.NodePoolPlacementPolicyArgs(type="COMPACT") if args.compact else None,
+            # Nodes come only through ProvisioningRequests (Kueue's check asks for a whole job's nodes).
+            queued_provisioning=gcp.container.NodePoolQueuedProvisioningArgs(enabled=True) if args.queued else None,
             initial_node_count=per_zone,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
                 total_min_node_count=args.min_nodes,
@@ -444,7 +571,8 @@ class GcpTrainingCluster(ClusterOutputs):
                 # GPU (and spot) capacity is scarce: take it in whichever zone has it.
                 location_policy="ANY" if gpu or args.spot else "BALANCED",
             ),
-            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            # GKE's queued provisioning pools run without auto-repair (its documented node pool).
+            management=gcp.container.NodePoolManagementArgs(auto_repair=not args.queued, auto_upgrade=True),
             # A surge GPU node may not be obtainable: GPU pools replace nodes one at a time instead.
             upgrade_settings=gcp.container.NodePoolUpgradeSettingsArgs(
                 strategy="SURGE", max_surge=0 if gpu else 1, max_unavailable=1 if gpu else 0
@@ -467,6 +595,7 @@ class GcpTrainingCluster(ClusterOutputs):
                 labels=args.labels,
                 taints=args.taints or None,
                 resource_labels=args.resource_labels,
+                reservation_affinity=reservation_affinity(args),
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,

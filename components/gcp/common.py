@@ -18,16 +18,23 @@ names other concerns grant IAM on at declaration time (``repositories_of``, ``mo
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Final, Protocol, runtime_checkable
 
 import pulumi
 import pulumi_gcp as gcp
 
 from mlfabric.components import naming
-from mlfabric.components.concerns import RegistryOutputs, ServingOutputs
+from mlfabric.components.concerns import ClusterOutputs, RegistryOutputs, ServingOutputs
 from mlfabric.components.context import PlatformContext
+
+if TYPE_CHECKING:
+    import pulumi_kubernetes as k8s
+
+    from mlfabric.components.kubernetes.queueing import Queueing
+    from mlfabric.components.kubernetes.teams import SharedVolume
 
 # --- APIs and service agents -------------------------------------------------------------------------
 
@@ -46,6 +53,8 @@ SERVICE_AGENT_DOMAINS: Final[dict[str, str]] = {
     "aiplatform.googleapis.com": "gcp-sa-aiplatform.iam.gserviceaccount.com",
     "pubsub.googleapis.com": "gcp-sa-pubsub.iam.gserviceaccount.com",
     "monitoring.googleapis.com": "gcp-sa-monitoring-notification.iam.gserviceaccount.com",
+    # Filestore's primary service agent (https://cloud.google.com/iam/docs/service-agents)
+    "file.googleapis.com": "cloud-filer.iam.gserviceaccount.com",
 }
 GENERATED_AGENTS: Final = frozenset(
     {
@@ -53,6 +62,7 @@ GENERATED_AGENTS: Final = frozenset(
         "aiplatform.googleapis.com",
         "pubsub.googleapis.com",
         "monitoring.googleapis.com",
+        "file.googleapis.com",
     }
 )
 
@@ -82,6 +92,24 @@ SERVICES_RANGE: Final = "services"
 MAX_PODS_PER_NODE: Final = 64
 
 _ACCOUNT_ID_MAX: Final = 30
+
+
+def subnet_ranges(cidr: str) -> tuple[str, str, str]:
+    """(nodes, pods, services) ranges carved from ``cidr`` without overlap.
+
+    Pods take the first half (GKE gives each node a block of them), nodes the next quarter, services
+    a sixteenth after that; the rest stays free. A /16 gives pods /17, nodes /18, services /20.
+    """
+    network = ipaddress.IPv4Network(cidr)
+    first_half, second_half = network.subnets(prefixlen_diff=1)
+    nodes, rest = second_half.subnets(prefixlen_diff=1)
+    services = next(rest.subnets(prefixlen_diff=2))
+    return str(nodes), str(first_half), str(services)
+
+
+def node_range(cidr: str) -> str:
+    """The nodes' range of the platform subnet carved from ``network.cidr``."""
+    return subnet_ranges(cidr)[0]
 
 
 # --- the project --------------------------------------------------------------------------------------
@@ -310,3 +338,26 @@ def services_of(serving: ServingOutputs | None) -> dict[str, str]:
     if not isinstance(serving, DeclaredServing):
         raise TypeError("a GCP concern needs the serving concern's service_names (a GcpServing handle)")
     return dict(serving.service_names)
+
+
+@runtime_checkable
+class DeclaredCluster(Protocol):
+    """A training cluster whose Kubernetes provider, queueing and shared volume the teams concern
+    builds on (GcpTrainingCluster)."""
+
+    @property
+    def kubernetes(self) -> k8s.Provider: ...  # the provider every in-cluster object goes through
+
+    @property
+    def queueing(self) -> Queueing: ...  # Kueue, JobSet and the pools' flavors
+
+    @property
+    def shared_volume(self) -> SharedVolume | None: ...  # the shared file system's CSI volume
+
+
+def cluster_of(cluster: ClusterOutputs | None) -> DeclaredCluster:
+    """The cluster handle with what the teams concern needs (a GcpTrainingCluster)."""
+    if cluster is None or not isinstance(cluster, DeclaredCluster):
+        raise TypeError("the GCP teams concern needs the training cluster's kubernetes provider, queueing "
+                        "and shared volume (a GcpTrainingCluster handle)")
+    return cluster

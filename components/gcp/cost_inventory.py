@@ -39,6 +39,7 @@ CLUSTER: Final = "gcp:container/cluster:Cluster"
 NODE_POOL: Final = "gcp:container/nodePool:NodePool"
 CLOUD_RUN: Final = "gcp:cloudrunv2/service:Service"
 ROUTER_NAT: Final = "gcp:compute/routerNat:RouterNat"
+FILESTORE: Final = "gcp:filestore/instance:Instance"
 ENDPOINT_LABEL: Final = "mlfabric-endpoint"
 # The system pool boot disk and the CPU serving machine of the GCP components (pinned to theirs by
 # a test: importing them would load pulumi_gcp).
@@ -163,12 +164,13 @@ COUNTED: Final = (
 
 
 def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
-    """GKE cluster management fees (from the version calendar) and Cloud NAT, billed per VM behind
-    the gateway (capped at 32 VMs), so idle and full differ."""
+    """Filestore capacity, GKE cluster management fees (from the version calendar) and Cloud NAT,
+    billed per VM behind the gateway (capped at 32 VMs), so idle and full differ."""
     from mlfabric.components.gcp.kit import kubernetes_calendar
 
     calendar = kubernetes_calendar()
-    items = [control_plane_item(r, "GKE cluster management", str(r.inputs.get("minMasterVersion") or ""), calendar)
+    items = [*filestore_items(plan)]
+    items += [control_plane_item(r, "GKE cluster management", str(r.inputs.get("minMasterVersion") or ""), calendar)
              for r in plan.of_type(CLUSTER)]
     gateways = [r for r in plan.custom_resources if r.type == ROUTER_NAT]
     rates = prices.nat_rates(plan.spec.region)
@@ -189,6 +191,34 @@ def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
         source, as_of = price_source(per_vm)
         items.append(LineItem(concern_of(gateway), label, "gateway-month", month(idle_vms), month(full_vms), 1.0,
                               source, as_of, note=note, verified=per_vm.verified))
+    return items
+
+
+def filestore_sku(tier: str) -> str:
+    """The price-file SKU of a Filestore tier's provisioned capacity, per GiB-month
+    (``filestore-zonal-gib``)."""
+    return f"filestore-{tier.lower()}-gib"
+
+
+def filestore_items(plan: PlanView) -> list[LineItem]:
+    """Filestore instances: provisioned capacity, billed per GiB-month whether used or not (idle and
+    full alike); unpriced unless ``prices.json`` has the tier's row for the region."""
+    items = []
+    for record in plan.of_type(FILESTORE):
+        tier = str(record.inputs.get("tier") or "ZONAL")
+        shares = record.inputs.get("fileShares") or {}
+        share: dict[str, Any] = shares[0] if isinstance(shares, list) and shares else dict(shares)
+        gib = float(as_int(share.get("capacityGb")))
+        sku = filestore_sku(tier)
+        price = prices.lookup("gcp", "service", sku, plan.spec.region)
+        label = f"Filestore {tier.lower()} capacity (shared file system)"
+        if price is None:
+            items.append(LineItem(concern_of(record), label, "GiB", gib, gib, None,
+                                  note=f"no {plan.spec.region} row for {sku} in components/gcp/prices.json"))
+            continue
+        source, as_of = price_source(price)
+        items.append(LineItem(concern_of(record), label, "GiB", gib, gib, price.usd_per_month, source, as_of,
+                              verified=price.verified))
     return items
 
 

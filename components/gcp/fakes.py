@@ -68,6 +68,7 @@ _AGENT_DOMAINS: Final = {
     "aiplatform.googleapis.com": "gcp-sa-aiplatform.iam.gserviceaccount.com",
     "pubsub.googleapis.com": "gcp-sa-pubsub.iam.gserviceaccount.com",
     "monitoring.googleapis.com": "gcp-sa-monitoring-notification.iam.gserviceaccount.com",
+    "file.googleapis.com": "cloud-filer.iam.gserviceaccount.com",
 }
 # base64 of a PEM header: enough for a kubeconfig to carry; nothing can verify it offline.
 CA_DATA: Final = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFW"
@@ -135,6 +136,14 @@ def _run_service(r: Registration) -> dict[str, Any]:
     return {"uri": f"https://{host}", "urls": [f"https://{host}"]}
 
 
+def _filestore(r: Registration) -> dict[str, Any]:
+    # Filestore (direct peering) answers with an address of the range it picked for the instance.
+    networks = [dict(n) for n in r.inputs.get("networks") or [{}]]
+    for index, network in enumerate(networks):
+        network["ipAddresses"] = [f"10.{int(r.digest(str(index), length=2), 16) % 200 + 50}.0.2"]
+    return {"networks": networks}
+
+
 def _sink(r: Registration) -> dict[str, Any]:
     agent = f"service-{r.world.gcp_project_number}@gcp-sa-logging.iam.gserviceaccount.com"
     return {"writerIdentity": f"serviceAccount:{agent}"}
@@ -148,6 +157,7 @@ _SPECIAL: Final[dict[str, Fake]] = {
     "gcp:artifactregistry/repository:Repository": _repository,
     "gcp:cloudrunv2/service:Service": _run_service,
     "gcp:logging/projectSink:ProjectSink": _sink,
+    "gcp:filestore/instance:Instance": _filestore,
 }
 
 

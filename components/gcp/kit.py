@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
-from mlfabric.components.gcp import capabilities, cost_inventory, fakes, spec_rules, tags
+from mlfabric.components.gcp import capabilities, cost_inventory, fakes, spec_rules, tags, training_rules
 from mlfabric.components.kit import CloudKit, no_prerequisites
 
 if TYPE_CHECKING:
@@ -45,8 +45,9 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     from mlfabric.components.gcp.registry import GcpRegistry
     from mlfabric.components.gcp.serving import GcpServing
     from mlfabric.components.gcp.storage import GcpStorage
+    from mlfabric.components.gcp.teams import GcpTeams
 
-    return (GcpNetwork, GcpStorage, GcpRegistry, GcpTrainingCluster, GcpMonitoring, GcpServing, GcpRbac)
+    return (GcpNetwork, GcpStorage, GcpRegistry, GcpTrainingCluster, GcpTeams, GcpMonitoring, GcpServing, GcpRbac)
 
 
 KIT = CloudKit(
@@ -62,4 +63,5 @@ KIT = CloudKit(
     cost_inventory=cost_inventory.COST_INVENTORY,
     capabilities=capabilities.CAPABILITIES,
     kubernetes_calendar=kubernetes_calendar,
+    spec_notes=training_rules.interconnect_notes,
 )

@@ -41,7 +41,6 @@ The secondary range names and the API name live in ``common.py``: the cluster re
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Final
 
 import pulumi
@@ -54,6 +53,7 @@ from mlfabric.components.gcp.common import (
     PODS_RANGE,
     SERVICES_RANGE,
     enable_apis,
+    subnet_ranges,
 )
 from mlfabric.components.spec import NetworkSpec
 
@@ -65,19 +65,6 @@ NETWORK_MANAGEMENT_API: Final = "networkmanagement.googleapis.com"
 # The allow rule at GCP's default priority; the deny rule last, just before the implied deny-all (65535).
 _INTERNAL_PRIORITY: Final = 1000
 _DENY_PRIORITY: Final = 65534
-
-
-def subnet_ranges(cidr: str) -> tuple[str, str, str]:
-    """(nodes, pods, services) ranges carved from ``cidr`` without overlap.
-
-    Pods take the first half (GKE gives each node a block of them), nodes the next quarter, services
-    a sixteenth after that; the rest stays free. A /16 gives pods /17, nodes /18, services /20.
-    """
-    network = ipaddress.IPv4Network(cidr)
-    first_half, second_half = network.subnets(prefixlen_diff=1)
-    nodes, rest = second_half.subnets(prefixlen_diff=1)
-    services = next(rest.subnets(prefixlen_diff=2))
-    return str(nodes), str(first_half), str(services)
 
 
 def _network_reference(existing: str, project: str | None) -> tuple[str, str | None]:

@@ -15,7 +15,12 @@ for a spec reason:
 - ``network.availability_zones``: at most 3 (the node zones of the cluster; every region has 3);
 - ``monitoring.log_retention_days``: Cloud Logging keeps 1 to 3650 days;
 - ``training.cluster.kubernetes_version`` is offered in the spec's GKE release channel;
-- ``storage.replication_region``: a GCP region name (``us-east1``), not the platform's region.
+- ``storage.replication_region``: a GCP region name (``us-east1``), not the platform's region;
+- team members (``teams[].members``): no ``domain:`` principals (no Kubernetes subject), and ``group:``
+  principals of one domain (the cluster's Google Groups for RBAC security group);
+- GPU pools with ``queued_provisioning``: ``min_nodes`` 0, no ``reservation``, no ``spot`` (GKE's
+  documented queued-provisioning node pool, ``training_rules.py``);
+- ``training.shared_fs.capacity_gib``: a size Filestore's zonal tier sells.
 """
 
 from __future__ import annotations
@@ -28,8 +33,9 @@ from typing import TYPE_CHECKING, Final
 
 from mlfabric.components.gcp.machines import machine_type, unknown_machine_message
 from mlfabric.components.gcp.tags import LABEL_VALUE
+from mlfabric.components.gcp.training_rules import pool_problems, shared_fs_problems
 from mlfabric.components.kubernetes.versions import VersionCalendar, load_calendar, today
-from mlfabric.components.spec import Problems, principal_problems, tag_key_problem
+from mlfabric.components.spec import Problems, principal_problems, tag_key_problem, team_members
 
 if TYPE_CHECKING:
     from mlfabric.components.spec import PlatformSpec
@@ -191,6 +197,26 @@ def _release_channel(spec: PlatformSpec) -> Problems:
              f"keeps older versions, is not offered by mlfabric) (got {version!r})")]
 
 
+def _team_members(spec: PlatformSpec) -> Problems:
+    """Team members GKE can name in a RoleBinding: users and service accounts by email, groups through
+    Google Groups for RBAC, which a cluster enables for one domain (gke-security-groups@<domain>)."""
+    problems: Problems = []
+    domains: dict[str, tuple[str | int, ...]] = {}
+    for member in team_members(spec.teams, "gcp"):
+        for index, principal in enumerate(member.principals):
+            if principal.startswith("domain:"):
+                problems.append(((*member.path, index), "a whole domain is no Kubernetes RBAC subject on GKE: "
+                                 f"list its users or a group instead (got {principal!r})"))
+            elif principal.startswith("group:") and "@" in principal:
+                domains.setdefault(principal.split("@", 1)[1], (*member.path, index))
+    if len(domains) > 1:
+        first, *others = sorted(domains)
+        problems += [(domains[domain], "GKE's Google Groups for RBAC reads one domain's groups "
+                      f"(gke-security-groups@{first}); team groups must all be in it (got {domain!r})")
+                     for domain in others]
+    return problems
+
+
 def problems(spec: PlatformSpec) -> Problems:
     """Every GCP-only rule the spec breaks, as (field path, message)."""
     return [
@@ -204,4 +230,7 @@ def problems(spec: PlatformSpec) -> Problems:
         *_log_retention(spec),
         *_release_channel(spec),
         *_replication_region(spec),
+        *_team_members(spec),
+        *pool_problems(spec),
+        *shared_fs_problems(spec),
     ]

@@ -83,6 +83,12 @@ class GpuPool:
     max_nodes: int
     spot: bool
     disk_gib: int
+    # fast node-to-node networking where the machine has it (each cloud decides what that is)
+    interconnect: bool = False
+    # a capacity reservation the nodes are launched into (the cloud's own reference)
+    reservation: str | None = None
+    # nodes provisioned all at once for a whole admitted job (GKE Dynamic Workload Scheduler)
+    queued_provisioning: bool = False
 
     @classmethod
     def build(cls, cloud: catalog.Cloud, spec: GpuPoolSpec) -> GpuPool:
@@ -98,6 +104,9 @@ class GpuPool:
             max_nodes=spec.max_nodes,
             spot=spec.spot,
             disk_gib=spec.disk_gib,
+            interconnect=spec.interconnect == "auto",
+            reservation=spec.reservation,
+            queued_provisioning=spec.queued_provisioning,
         )
 
     @property

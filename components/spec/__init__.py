@@ -8,7 +8,7 @@ declared next to each field with :func:`env_default` and filled in before valida
 JSON Schema shows them (``x-environment-defaults``) and a model's value never depends on code
 elsewhere. Errors come out as one line per problem: ``path.to.field: what is wrong (got X)``.
 
-One module per section (``network``, ``storage``, ``training``, ``registry``, ``serving``,
+One module per section (``network``, ``storage``, ``training``, ``teams``, ``registry``, ``serving``,
 ``monitoring``, ``rbac``), the root and its cross-section checks in ``platform``,
 what they are all made of in ``base``. Import from this package, not from the modules.
 
@@ -58,7 +58,8 @@ from mlfabric.components.spec.rbac import (
 from mlfabric.components.spec.registry import RegistrySpec
 from mlfabric.components.spec.serving import EndpointSpec, ServingSpec, TrafficSpec, VariantSpec
 from mlfabric.components.spec.storage import BucketSpec, StorageSpec
-from mlfabric.components.spec.training import ClusterSpec, GpuPoolSpec, SystemPoolSpec, TrainingSpec
+from mlfabric.components.spec.teams import GpuQuotaSpec, TeamMember, TeamSpec, team_members
+from mlfabric.components.spec.training import ClusterSpec, GpuPoolSpec, SharedFsSpec, SystemPoolSpec, TrainingSpec
 
 __all__ = [
     "ACCESS_LOG_BUCKET",
@@ -80,6 +81,7 @@ __all__ = [
     "Environment",
     "GcpOptions",
     "GpuPoolSpec",
+    "GpuQuotaSpec",
     "MonitoringSpec",
     "NetworkSpec",
     "Persona",
@@ -90,10 +92,13 @@ __all__ = [
     "RbacSpec",
     "RegistrySpec",
     "ServingSpec",
+    "SharedFsSpec",
     "SpecError",
     "SpecProblem",
     "StorageSpec",
     "SystemPoolSpec",
+    "TeamMember",
+    "TeamSpec",
     "Template",
     "TrafficSpec",
     "TrainingSpec",
@@ -107,4 +112,5 @@ __all__ = [
     "principal_problems",
     "spec_notes",
     "tag_key_problem",
+    "team_members",
 ]

@@ -22,17 +22,19 @@ from mlfabric.components.spec.base import (
     TagValue,
     env_default,
     raise_if,
+    unique_names,
 )
 from mlfabric.components.spec.budget import BudgetSpec
 from mlfabric.components.spec.defaults import fill_environment_defaults
 from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
-from mlfabric.components.spec.rbac import RbacSpec
+from mlfabric.components.spec.rbac import BUILT_IN_PERSONAS, RbacSpec
 from mlfabric.components.spec.registry import RegistrySpec
 from mlfabric.components.spec.serving import ServingSpec
 from mlfabric.components.spec.storage import StorageSpec
-from mlfabric.components.spec.training import TrainingSpec
+from mlfabric.components.spec.teams import TeamSpec, team_members
+from mlfabric.components.spec.training import GpuPoolSpec, TrainingSpec
 
 # --- the root ------------------------------------------------------------------------------------
 
@@ -71,6 +73,12 @@ class PlatformSpec(SpecModel):
     serving: ServingSpec | None = Field(None, description="Inference endpoints. Omitted: none.")
     monitoring: MonitoringSpec = Field(default_factory=MonitoringSpec, description="Alarms and logs.")
     rbac: RbacSpec = Field(default_factory=RbacSpec, description="Personas and their principals.")
+    teams: list[TeamSpec] = Field(
+        default_factory=list,
+        description="ML teams sharing the training cluster: a namespace, a GPU queue with a quota, a "
+        "workload identity scoped to the team's storage prefix, and access for its members. Needs "
+        "`training`. Omitted: none (one shared cluster, no queues per team).",
+    )
     budget: BudgetSpec | None = Field(
         None, description="Monthly cost limits the policy pack checks the estimate against. Omitted: none."
     )
@@ -94,6 +102,7 @@ class PlatformSpec(SpecModel):
             self._check_serving,
             self._check_images,
             self._check_kubernetes_version,
+            self._check_teams,
         ):
             problems.extend(check())
         # Imported here: each cloud's kit imports its rules, and they import this module.
@@ -115,6 +124,39 @@ class PlatformSpec(SpecModel):
             return []
         problem = calendar().problem(self.training.cluster.version, today())
         return [(("training", "cluster", "kubernetes_version"), problem)] if problem else []
+
+    def _check_teams(self) -> Problems:
+        if not self.teams:
+            return []
+        if self.training is None:
+            return [(("teams",), f"needs a training section: teams share the training cluster "
+                     f"(got {len(self.teams)} team(s) and no training)")]
+        problems: Problems = unique_names((team.name for team in self.teams), "teams")
+        known = {*BUILT_IN_PERSONAS, *self.rbac.custom_personas, "reader"}
+        capacity = {pool.name: pool.max_nodes * catalog.gpu_shape(self.cloud, pool.accelerator,
+                                                                   pool.gpus_per_node).gpus
+                    for pool in self.training.gpu_pools if _offered(self.cloud, pool)}
+        guaranteed: dict[str, int] = {}
+        for index, team in enumerate(self.teams):
+            problems += [
+                (("teams", index, "members", persona), f"not a persona: use one of {', '.join(sorted(known))} "
+                 f"(got {persona!r})")
+                for persona in team.members if persona not in known
+            ]
+            for q_index, quota in enumerate(team.gpu_quota):
+                where: tuple[str | int, ...] = ("teams", index, "gpu_quota", q_index)
+                if quota.pool not in {p.name for p in self.training.gpu_pools}:
+                    declared = ", ".join(p.name for p in self.training.gpu_pools) or "none"
+                    problems.append(((*where, "pool"), f"not a pool of training.gpu_pools "
+                                     f"(got {quota.pool!r}; declared: {declared})"))
+                    continue
+                guaranteed[quota.pool] = guaranteed.get(quota.pool, 0) + quota.gpus
+        for pool, gpus in guaranteed.items():
+            if pool in capacity and gpus > capacity[pool]:
+                problems.append((("teams",), f"the teams are guaranteed {gpus} GPUs of pool {pool!r}, which "
+                                 f"holds at most {capacity[pool]} (max_nodes x GPUs per node); lower the "
+                                 f"quotas or raise max_nodes (got {gpus})"))
+        return problems
 
     def _check_images(self) -> Problems:
         if self.serving is None:
@@ -199,6 +241,15 @@ class PlatformSpec(SpecModel):
         return f"{self.name}-{self.environment}"
 
 
+def _offered(cloud: Cloud, pool: GpuPoolSpec) -> bool:
+    """Whether the catalogue sells the pool's shape (a pool it does not is reported on its own)."""
+    try:
+        catalog.gpu_shape(cloud, pool.accelerator, pool.gpus_per_node)
+    except catalog.CatalogError:
+        return False
+    return True
+
+
 def tag_key_problem(key: str) -> str | None:
     """What is wrong with a tag key on every cloud, or None (a cloud's rules judge only usable keys)."""
     if not TAG_KEY.match(key):
@@ -211,10 +262,12 @@ def tag_key_problem(key: str) -> str | None:
 def principal_problems(spec: PlatformSpec, pattern: re.Pattern[str], example: str) -> Problems:
     """Each persona principal on the spec's cloud that is not the cloud's kind of principal
     (``pattern``, e.g. ``example``)."""
+    holders = [(grant.path, grant.principals) for grant in spec.rbac.grants(spec.cloud)]
+    holders += [(member.path, member.principals) for member in team_members(spec.teams, spec.cloud)]
     return [
-        ((*grant.path, index), f"must be {example} (got {principal!r})")
-        for grant in spec.rbac.grants(spec.cloud)
-        for index, principal in enumerate(grant.principals)
+        ((*path, index), f"must be {example} (got {principal!r})")
+        for path, principals in holders
+        for index, principal in enumerate(principals)
         if not pattern.match(principal)
     ]
 
@@ -262,18 +315,21 @@ def _fill_kubernetes_version(data: Any) -> Any:
 
 
 def spec_notes(spec: PlatformSpec) -> list[str]:
-    """What ``validate`` and ``plan`` print besides errors: dev-only capability warnings and notes on
-    versions in extended support."""
+    """What ``validate`` and ``plan`` print besides errors: dev-only capability warnings, notes on
+    versions in extended support, and the cloud's own notes (what a GPU pool's interconnect gets)."""
     from mlfabric.components.capabilities import spec_warnings
     from mlfabric.components.kit import kit_for
     from mlfabric.components.kubernetes.versions import today
 
     notes = spec_warnings(spec)
-    calendar = kit_for(spec.cloud).kubernetes_calendar
+    kit = kit_for(spec.cloud)
+    calendar = kit.kubernetes_calendar
     if spec.training is not None and calendar is not None:
         note = calendar().note(spec.training.cluster.version, today())
         if note:
             notes.append(f"training.cluster.kubernetes_version: {note}")
+    if kit.spec_notes is not None:
+        notes.extend(kit.spec_notes(spec))
     return notes
 
 

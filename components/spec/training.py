@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, model_validator
 
 from mlfabric.components import catalog
@@ -86,6 +88,24 @@ class GpuPoolSpec(SpecModel):
         description="Use spot/preemptible capacity (cheaper, can be reclaimed).",
     )
     disk_gib: int = Field(200, ge=50, le=16384, description="Node disk size in GiB. Omitted: 200.")
+    interconnect: Literal["auto", "off"] = Field(
+        "auto",
+        description="Fast node-to-node networking for multi-node jobs where the machine has it (AWS: EFA "
+        "with a cluster placement group; GCP: compact placement; see the capability table for what each "
+        "cloud does). off: standard networking. Omitted: auto.",
+    )
+    reservation: str | None = Field(
+        None, min_length=3, max_length=300,
+        description="Capacity reservation the pool's nodes are launched into (an EC2 capacity "
+        "reservation id, a Compute Engine reservation name, an Azure capacity reservation group id). "
+        "Omitted: on-demand or spot capacity.",
+    )
+    queued_provisioning: bool = Field(
+        False,
+        description="Let large jobs wait for capacity instead of failing: nodes are provisioned all at "
+        "once when the whole request can be met (GKE: Dynamic Workload Scheduler through Kueue's "
+        "ProvisioningRequest check). Omitted: off.",
+    )
 
     @model_validator(mode="after")
     def _bounds(self) -> GpuPoolSpec:
@@ -96,12 +116,34 @@ class GpuPoolSpec(SpecModel):
         return self
 
 
+class SharedFsSpec(SpecModel):
+    """A high-throughput file system every team's jobs can mount (FSx for Lustre, Filestore or
+    Parallelstore, Azure Managed Lustre)."""
+
+    capacity_gib: int = Field(
+        ge=1024, le=1_048_576,
+        description="Capacity in GiB; each cloud sells it in its own increments (see the capability table).",
+    )
+    import_datasets: bool = Field(
+        False,
+        description="Link the file system to the datasets bucket, so its objects appear as files and "
+        "new files can be exported back (FSx for Lustre data repository association, Azure Managed "
+        "Lustre blob integration; refused where the cloud has no such link). Omitted: off.",
+    )
+
+
 class TrainingSpec(SpecModel):
     """A GPU training cluster. Omit the section for a platform without one."""
 
     cluster: ClusterSpec = Field(default_factory=ClusterSpec, description="Cluster settings.")
     gpu_pools: list[GpuPoolSpec] = Field(
         default_factory=list, description="GPU node pools. Omitted: none (a CPU-only cluster)."
+    )
+    shared_fs: SharedFsSpec | None = Field(
+        None,
+        description="A shared high-throughput file system, encrypted with the platform's key and "
+        "reachable only from the cluster's subnets; each team claims it through a PersistentVolumeClaim "
+        "in its namespace. Omitted: none.",
     )
 
     @model_validator(mode="after")

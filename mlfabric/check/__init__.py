@@ -9,7 +9,7 @@ same code. Resources come from an offline plan (``-s STACK`` / ``--file``), from
 
 Policy config is the file ``pulumi preview --policy-pack-config`` takes: rule id (or ``all``) ->
 enforcement level, or an object with ``enforcementLevel`` and the rule's properties. By default the
-stack's environment picks ``policies/config/<env>.json`` (package data of ``mlfabric.policies``).
+stack's environment picks ``policies/config/<env>.json``: the checkout's first, else the installed pack's.
 
 Exit codes: 0 clean (advisory findings allowed), 1 mandatory violations, 2 bad spec or usage.
 

@@ -1,4 +1,9 @@
-"""Report formats: a rich table (text), JSON (``mlfabric-check/1``), SARIF 2.1.0 and JUnit XML."""
+"""Report formats: text for logs, JSON (``mlfabric-check/1``), SARIF 2.1.0, JUnit XML and markdown.
+
+Text fits the console's width: violations as a table when every rule id, resource name and type fits
+unbroken, else as one block per violation. SARIF and JUnit speak of the rules that apply to the stack's
+cloud: a rule of another cloud is a skipped JUnit case with its reason, and never a SARIF result.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Final
 from xml.etree import ElementTree
 
 from mlfabric.check.runner import CheckReport, Violation, relative_to_cwd
-from mlfabric.cli_options import EXIT_OK
+from mlfabric.cli_options import EXIT_OK, say
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -28,68 +33,106 @@ class OutputFormat(StrEnum):
     json = "json"
     sarif = "sarif"
     junit = "junit"
+    markdown = "markdown"
 
 
 # --- text ----------------------------------------------------------------------------------------------
 
-
-def _resource_label(v: Violation) -> str:
-    if v.resource_name is None:
-        return "(stack)"
-    return f"{v.resource_name}\n[dim]{v.resource_type}[/dim]"
+# Message and remediation columns need this much room each before a table reads better than blocks.
+_PROSE_COLUMN: Final = 30
 
 
 def _console(file: Any) -> Console:
+    """The report's console: the terminal's width, else ``COLUMNS`` (80 when unset); 200 for a file."""
     from rich.console import Console
 
-    console = Console(file=file, width=200 if file is not None else None, no_color=file is not None)
-    if file is None and not console.is_terminal:
-        console = Console(width=160)  # CI logs: wide enough that rule ids and messages stay on one line
-    return console
+    if file is not None:
+        return Console(file=file, width=200, no_color=True)
+    return Console()
 
 
-def _print_violations(console: Console, violations: list[Violation]) -> None:
+def _ordered(violations: list[Violation]) -> list[Violation]:
+    return sorted(violations, key=lambda v: (not v.mandatory, v.rule_id, v.resource_name or ""))
+
+
+def _table_width(violations: list[Violation]) -> int:
+    """Columns a table needs to show every rule id, resource name and type unbroken."""
+    rule = max(len(v.rule_id) for v in violations)
+    resource = max(max(len(v.resource_name or "(stack)"), len(v.resource_type or "")) for v in violations)
+    # Five columns: their widths, two padding cells each and six borders.
+    return rule + len("mandatory") + resource + 2 * _PROSE_COLUMN + 5 * 2 + 6
+
+
+def _print_table(console: Console, violations: list[Violation]) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     table = Table(show_lines=True, expand=False)
-    for column in ("Rule", "Level", "Resource", "Message", "Remediation"):
-        table.add_column(column, overflow="fold")
-    order = sorted(violations, key=lambda v: (not v.mandatory, v.rule_id, v.resource_name or ""))
-    for v in order:
+    for column in ("Rule", "Level", "Resource"):
+        table.add_column(column, no_wrap=True, overflow="fold")
+    for column in ("Message", "Remediation"):
+        table.add_column(column, overflow="fold", min_width=_PROSE_COLUMN)
+    for v in _ordered(violations):
         level = "[red]mandatory[/red]" if v.mandatory else "[yellow]advisory[/yellow]"
-        label = _resource_label(v) if v.resource_name else "(stack)"
+        label = f"{escape(v.resource_name)}\n[dim]{escape(v.resource_type or '')}[/dim]" if v.resource_name else "(stack)"
         table.add_row(escape(v.rule_id), level, label, escape(v.message), escape(v.remediation))
     console.print(table)
 
 
-def _verdict(report: CheckReport, summary: dict[str, Any]) -> str:
+def _print_blocks(console: Console, violations: list[Violation]) -> None:
+    """One block per violation, for widths a table does not fit: ``rule · level``, the resource,
+    the message and the remediation, each wrapped at word boundaries (ids and names stay whole)."""
+    for v in _ordered(violations):
+        level, style = ("mandatory", "red") if v.mandatory else ("advisory", "yellow")
+        console.print()
+        say(console, f"{v.rule_id} · {level}", style=f"bold {style}", hang="  ")
+        resource = f"{v.resource_name} ({v.resource_type})" if v.resource_name else "(stack)"
+        say(console, resource, indent="  ", hang="    ")
+        say(console, v.message, indent="  ", hang="  ")
+        say(console, v.remediation, lead="fix: ", lead_style="dim", indent="  ", hang="       ")
+    console.print()
+
+
+def _print_violations(console: Console, violations: list[Violation]) -> None:
+    if console.width >= _table_width(violations):
+        _print_table(console, violations)
+    else:
+        _print_blocks(console, violations)
+
+
+def _verdict(report: CheckReport, summary: dict[str, Any]) -> tuple[str, str]:
+    """The last line and its style."""
     timing = f"plan {summary['plan_seconds']:.2f}s, policies {summary['policy_seconds']:.2f}s"
     if report.mandatory:
         counts = f"{len(report.mandatory)} mandatory, {len(report.advisory)} advisory violations"
-        return f"[red]✗ {counts}[/red] ({timing})"
+        return f"✗ {counts} ({timing})", "red"
     if report.advisory:
-        return f"[yellow]✓ no mandatory violations; {len(report.advisory)} advisory[/yellow] ({timing})"
-    return f"[green]✓ no violations[/green] ({timing})"
+        return f"✓ no mandatory violations; {len(report.advisory)} advisory ({timing})", "yellow"
+    return f"✓ no violations ({timing})", "green"
+
+
+def scope_line(report: CheckReport) -> str:
+    """What the check covered: rules that apply to the stack's cloud, resources as the plan counts them."""
+    source = report.source
+    s = report.summary()
+    cloud = source.cloud or "?"
+    applies = (f"{s['rules_applicable']} of the pack's {s['rules']} apply to {cloud}" if source.cloud
+               else f"the stack's cloud is unknown: all {s['rules']} ran")
+    return (f"mlfabric check: stack {source.stack} ({cloud}, {source.environment or '?'}): "
+            f"{s['rules_evaluated']} rules evaluated ({applies}) on {source.counts().describe()}; "
+            f"config {report.config_path or 'pack defaults'}")
 
 
 def render_text(report: CheckReport, file: Any = None) -> None:
-    """A rich table of violations (rule id, resource, message, remediation) and a summary line."""
-    from rich.markup import escape
-
+    """The scope, the violations (a table when it fits the width, else one block each) and a verdict."""
     console = _console(file)
-    source = report.source
-    s = report.summary()
-    console.print(
-        f"mlfabric check: stack [bold]{escape(source.stack)}[/bold] ({source.cloud or '?'}, "
-        f"{source.environment or '?'}): {s['rules_evaluated']} of {s['rules']} rules on {s['resources']} resources"
-        f" (config {escape(report.config_path or 'pack defaults')})"
-    )
-    for note in source.notes:
-        console.print(f"[yellow]note:[/yellow] {escape(note)}")
+    say(console, scope_line(report), hang="  ")
+    for note in report.source.notes:
+        say(console, note, lead="note: ", lead_style="yellow", hang="  ")
     if report.violations:
         _print_violations(console, report.violations)
-    console.print(_verdict(report, s))
+    verdict, style = _verdict(report, report.summary())
+    say(console, verdict, style=style, hang="  ")
 
 
 # --- JSON ----------------------------------------------------------------------------------------------
@@ -109,6 +152,7 @@ def to_json(report: CheckReport) -> dict[str, Any]:
         "passed": report.exit_code == EXIT_OK,
         "rules": report.levels,
         "not_applicable": report.not_applicable,
+        "other_clouds": report.other_clouds,
         "notes": source.notes,
         "violations": [v.to_json() for v in report.violations],
     }
@@ -177,8 +221,26 @@ def _sarif_result(report: CheckReport, v: Violation, rule_ids: list[str], uri: s
     }
 
 
+def _sarif_overrides(report: CheckReport, rule_ids: list[str]) -> list[dict[str, Any]]:
+    """This run's switched-off rules (other clouds, disabled by config), each with its reason."""
+    overrides: list[dict[str, Any]] = []
+    for index, rule_id in enumerate(rule_ids):
+        reason = report.other_clouds.get(rule_id) or (
+            "disabled by policy config" if report.levels.get(rule_id) == "disabled" else None)
+        if reason:
+            overrides.append({"descriptor": {"id": rule_id, "index": index},
+                              "configuration": {"enabled": False, "parameters": {"reason": reason}}})
+    return overrides
+
+
 def to_sarif(report: CheckReport) -> dict[str, Any]:
-    """SARIF 2.1.0: every rule of the pack in tool.driver.rules, one result per violation."""
+    """SARIF 2.1.0: results for the rules that apply to the stack's cloud only.
+
+    ``tool.driver.rules`` keeps every rule of the pack, in pack order, on every stack: ``ruleIndex``
+    then means the same rule in every upload (code scanning merges uploads of several stacks), and the
+    rules of other clouds are switched off for this run in ``invocations[0].ruleConfigurationOverrides``
+    with the reason, so a reader sees why they gave no result.
+    """
     from mlfabric.policies.rules import PACK_VERSION, RULES
 
     extra = [rid for rid in report.levels if rid not in RULES]
@@ -186,7 +248,8 @@ def to_sarif(report: CheckReport) -> dict[str, Any]:
     rules = [_sarif_rule(rule_id, report.levels.get(rule_id, "disabled"), RULES.get(rule_id)) for rule_id in rule_ids]
     uri = relative_to_cwd(report.source.path) if report.source.path else "Pulumi.yaml"
     sections = _section_lines(report.source.path) if report.source.path else {}
-    results = [_sarif_result(report, v, rule_ids, uri, sections) for v in report.violations]
+    results = [_sarif_result(report, v, rule_ids, uri, sections) for v in report.violations
+               if v.rule_id not in report.other_clouds]
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
@@ -196,6 +259,7 @@ def to_sarif(report: CheckReport) -> dict[str, Any]:
                                 "semanticVersion": PACK_VERSION, "rules": rules}},
             "automationDetails": {"id": f"mlfabric/check/{report.source.stack}/"},
             "invocations": [{"executionSuccessful": True,
+                             "ruleConfigurationOverrides": _sarif_overrides(report, rule_ids),
                              "properties": {"config": report.config_path, **report.summary()}}],
             "results": results,
         }],
@@ -205,11 +269,15 @@ def to_sarif(report: CheckReport) -> dict[str, Any]:
 # --- JUnit ---------------------------------------------------------------------------------------------
 
 
-def _junit_case(suite: ElementTree.Element, stack: str, rule_id: str, level: str, found: list[Violation]) -> None:
-    """One rule's test case: skipped when disabled, failed by mandatory violations, advisory ones as output."""
-    case = ElementTree.SubElement(suite, "testcase", classname=f"mlfabric.{stack}", name=rule_id, time="0")
-    if level == "disabled":
-        ElementTree.SubElement(case, "skipped", message="disabled by policy config")
+def _junit_case(suite: ElementTree.Element, report: CheckReport, rule_id: str, found: list[Violation]) -> None:
+    """One rule's test case: skipped (with the reason) when it gave no verdict, failed by mandatory
+    violations, advisory ones as output."""
+    level = report.levels[rule_id]
+    case = ElementTree.SubElement(suite, "testcase", classname=f"mlfabric.{report.source.stack}", name=rule_id,
+                                  time="0")
+    reason = report.skip_reason(rule_id)
+    if reason is not None and not found:
+        ElementTree.SubElement(case, "skipped", message=reason)
     mandatory = [v for v in found if v.mandatory]
     if mandatory:
         failure = ElementTree.SubElement(case, "failure", type=level,
@@ -222,20 +290,21 @@ def _junit_case(suite: ElementTree.Element, stack: str, rule_id: str, level: str
 
 
 def to_junit(report: CheckReport) -> str:
-    """JUnit XML: one test case per rule; mandatory violations fail it, disabled rules are skipped."""
+    """JUnit XML: one test case per rule of the pack; mandatory violations fail it; a rule of another
+    cloud, disabled by config or not applicable to this stack is skipped with its reason."""
     by_rule: dict[str, list[Violation]] = {}
     for v in report.violations:
         by_rule.setdefault(v.rule_id, []).append(v)
     failures = sum(1 for rid, vs in by_rule.items() if any(v.mandatory for v in vs))
-    skipped = sum(1 for level in report.levels.values() if level == "disabled")
+    skipped = sum(1 for rid in report.levels if report.skip_reason(rid) is not None and not by_rule.get(rid))
     seconds = f"{report.policy_seconds:.3f}"
     suites = ElementTree.Element("testsuites", name="mlfabric check", tests=str(len(report.levels)),
                                  failures=str(failures), errors="0", time=seconds)
     suite = ElementTree.SubElement(suites, "testsuite", name=f"mlfabric policies: {report.source.stack}",
                                    tests=str(len(report.levels)), failures=str(failures), errors="0",
                                    skipped=str(skipped), time=seconds)
-    for rule_id, level in report.levels.items():
-        _junit_case(suite, report.source.stack, rule_id, level, by_rule.get(rule_id, []))
+    for rule_id in report.levels:
+        _junit_case(suite, report, rule_id, by_rule.get(rule_id, []))
     ElementTree.indent(suites)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ElementTree.tostring(suites, encoding="unicode") + "\n"
 
@@ -254,6 +323,10 @@ def render(report: CheckReport, fmt: OutputFormat, output: Path | None) -> None:
         return
     if fmt is OutputFormat.junit:
         text = to_junit(report)
+    elif fmt is OutputFormat.markdown:
+        from mlfabric import markdown
+
+        text = markdown.check_markdown(report).rstrip("\n") + "\n"
     else:
         document = to_json(report) if fmt is OutputFormat.json else to_sarif(report)
         text = json.dumps(document, indent=2, default=str) + "\n"

@@ -58,6 +58,8 @@ class CheckReport:
     violations: list[Violation]
     not_applicable: dict[str, str]
     policy_seconds: float
+    # Rules of other clouds than the stack's: not run, reported as skipped with this reason.
+    other_clouds: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def mandatory(self) -> list[Violation]:
@@ -72,14 +74,30 @@ class CheckReport:
         return EXIT_FINDINGS if self.mandatory else EXIT_OK
 
     @property
+    def applicable(self) -> list[str]:
+        """Rules that apply to the stack's cloud (every rule when the cloud is unknown)."""
+        return [rule for rule in self.levels if rule not in self.other_clouds]
+
+    @property
     def evaluated(self) -> list[str]:
-        return [rule for rule, level in self.levels.items() if level != "disabled"]
+        """Rules that ran: they apply to the stack's cloud and the policy config does not disable them."""
+        return [rule for rule in self.applicable if self.levels[rule] != "disabled"]
+
+    def skip_reason(self, rule_id: str) -> str | None:
+        """Why ``rule_id`` gave no verdict on this stack (None when it did)."""
+        if rule_id in self.other_clouds:
+            return self.other_clouds[rule_id]
+        if self.levels.get(rule_id) == "disabled":
+            return "disabled by policy config"
+        return self.not_applicable.get(rule_id)
 
     def summary(self) -> dict[str, Any]:
+        """Rule and resource counts; resources as ``mlfabric.plan.ResourceCounts`` counts them."""
         return {
             "rules": len(self.levels),
+            "rules_applicable": len(self.applicable),
             "rules_evaluated": len(self.evaluated),
-            "resources": len(self.source.resources),
+            **self.source.counts().to_json(),
             "mandatory_violations": len(self.mandatory),
             "advisory_violations": len(self.advisory),
             "plan_seconds": round(self.source.plan_seconds, 3),
@@ -240,19 +258,29 @@ class _Run:
             _run(policy.validate(args, _for_resource(report, record.urn)))
 
 
+def cloud_reason(policy: Policy, cloud: str | None) -> str | None:
+    """Why ``policy`` does not apply to a stack on ``cloud`` (None when it does, or when either the
+    stack's cloud or the rule's clouds are unknown: then the rule runs)."""
+    clouds = tuple(getattr(getattr(policy, "info", None), "clouds", ()) or ())
+    if not cloud or not clouds or cloud in clouds:
+        return None
+    return f"applies to {' and '.join(clouds)} stacks only"
+
+
 def run_pack(source: Source, config: PackConfig, policies: Sequence[Policy] | None = None) -> CheckReport:
-    """Call every policy's ``validate`` on the source's resources; collect violations."""
+    """Call the ``validate`` of every policy that applies to the source's cloud; collect violations."""
     from mlfabric.policies.rules import POLICIES
 
     pack = list(policies if policies is not None else POLICIES)
     started = time.perf_counter()
     run = _Run(source)
     levels = {p.name: config.enforcement(p) for p in pack}
+    other_clouds = {p.name: reason for p in pack if (reason := cloud_reason(p, source.cloud)) is not None}
     for policy in pack:
-        if levels[policy.name] != "disabled":
+        if levels[policy.name] != "disabled" and policy.name not in other_clouds:
             run.run_policy(policy, levels[policy.name], config.properties(policy.name))
     return CheckReport(source, relative_to_cwd(str(config.path)) if config.path else None, levels, run.violations,
-                       run.not_applicable, time.perf_counter() - started)
+                       run.not_applicable, time.perf_counter() - started, other_clouds)
 
 
 def check_plan(plan: Plan, config_path: Path | None = None, plan_seconds: float = 0.0) -> CheckReport:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Final
 from mlfabric.errors import UsageError
 
 if TYPE_CHECKING:
-    from mlfabric.plan import Plan, ResourceRecord
+    from mlfabric.plan import Plan, ResourceCounts, ResourceRecord
     from mlfabric.stackfile import StackFile
 
 # The key Pulumi marks a secret value with in a stack export.
@@ -35,6 +35,12 @@ class Source:
     resources: list[ResourceRecord]
     notes: list[str] = field(default_factory=list)
     plan_seconds: float = 0.0
+
+    def counts(self) -> ResourceCounts:
+        """Cloud resources, components and providers, counted as ``mlfabric plan`` counts them."""
+        from mlfabric.plan import count_resources
+
+        return count_resources(self.resources)
 
 
 def _records_from_dicts(rows: Iterable[Mapping[str, Any]]) -> list[ResourceRecord]:

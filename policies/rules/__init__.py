@@ -24,6 +24,7 @@ from . import (
     stack,
     storage,
     tags,
+    teams,
 )
 from .base import MlfPolicy, MlfResourcePolicy, MlfStackPolicy, RuleInfo
 
@@ -44,6 +45,7 @@ POLICIES: Final[list[MlfPolicy]] = [
     *hardening_azure.POLICIES,
     *kubernetes_workloads.POLICIES,
     *budget.POLICIES,
+    *teams.POLICIES,
 ]
 RULES: Final[dict[str, RuleInfo]] = {p.info.id: p.info for p in POLICIES}
 BY_ID: Final[dict[str, MlfPolicy]] = {p.info.id: p for p in POLICIES}

@@ -73,7 +73,7 @@ def check_budget(resources: Sequence[PolicyResource], config: Mapping[str, Any])
         return
     unpriced = number(estimate.get("unpricedItems")) or 0
     if unpriced and config.get("failWhenIncomplete", True) not in (False, "false"):
-        yield (f"the cost estimate is incomplete ({unpriced:g} items unpriced): its totals are a floor and "
+        yield (f"the cost estimate is incomplete ({unpriced:g} item{'' if unpriced == 1 else 's'} unpriced): its totals are a floor and "
                "cannot prove the budget holds", None)
     for kind, key in (("idle", "idleUsdPerMonth"), ("full scale", "fullScaleUsdPerMonth")):
         limit, spent = limits[kind], number(estimate.get(key))

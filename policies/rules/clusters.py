@@ -380,7 +380,8 @@ GKE_MANAGEMENT = RuleInfo(
     id="mlf-gke-node-auto-repair-upgrade",
     title="GKE node auto-repair and auto-upgrade on",
     description="No GKE node pool turns off management.autoRepair or management.autoUpgrade (both are "
-    "on when omitted).",
+    "on when omitted); a queued-provisioning pool (queuedProvisioning.enabled) may turn off autoRepair, as GKE "
+    "requires.",
     remediation="Remove management.auto_repair/auto_upgrade=False from the node pool.",
     severity=MEDIUM,
     enforcement=MANDATORY,
@@ -390,11 +391,16 @@ GKE_MANAGEMENT = RuleInfo(
 )
 
 
-gke_node_management = flag_rule(
-    GKE_MANAGEMENT,
-    must_not_be_false("management.autoRepair", "management.autoRepair is false"),
-    must_not_be_false("management.autoUpgrade", "management.autoUpgrade is false"),
-)
+@resource_policy(GKE_MANAGEMENT)
+def gke_node_management(resource_type: str, props: Mapping[str, Any], config: Mapping[str, Any]) -> Iterable[str]:
+    del resource_type, config
+    # A queued-provisioning pool (Dynamic Workload Scheduler) runs without auto-repair by GKE's design:
+    # its nodes live only as long as the job they were provisioned for.
+    queued = truthy(get(props, "queuedProvisioning.enabled"))
+    if falsy(get(props, "management.autoRepair")) and not queued:
+        yield "management.autoRepair is false"
+    if falsy(get(props, "management.autoUpgrade")):
+        yield "management.autoUpgrade is false"
 
 
 AKS_LOCAL = RuleInfo(

@@ -263,10 +263,11 @@ KEY_ROTATION = RuleInfo(
     title="Customer-managed keys rotate",
     description="AWS KMS keys have rotation enabled, Cloud KMS crypto keys a rotationPeriod, and Key "
     "Vault keys a rotation policy with a Rotate action, each at most maxRotationDays apart. Key Vault "
-    "keys named in exemptKeyNames (by default aks-etcd-kms, the AKS KMS etcd-encryption key mlfabric's "
-    "cluster declares) are exempt: AKS KMS pins a versioned key identifier, so a version a rotation "
-    "policy creates is not used until the cluster is updated with the new key id, while the old version "
-    "must stay enabled; rotating that key is a cluster operation, not a key policy.",
+    "keys named in exemptKeyNames (by default aks-etcd-kms, the AKS KMS etcd-encryption key, and "
+    "lustre-cmk, the Azure Managed Lustre key, both of mlfabric's cluster) are exempt: AKS KMS and Managed "
+    "Lustre pin a versioned key identifier, so a version a rotation policy creates is not used until the "
+    "service is updated with the new key id, while the old version must stay enabled; rotating those "
+    "keys is a cluster operation, not a key policy.",
     remediation="Set storage.key_rotation_days in the spec (default 365); mlfabric's storage components "
     "configure rotation from it.",
     severity=MEDIUM,
@@ -276,9 +277,10 @@ KEY_ROTATION = RuleInfo(
     section="storage",
     config={"maxRotationDays": {"type": "number", "default": 365, "minimum": 90,
                                 "description": "Longest allowed interval between key rotations, in days."},
-            "exemptKeyNames": {"type": "array", "items": {"type": "string"}, "default": ["aks-etcd-kms"],
+            "exemptKeyNames": {"type": "array", "items": {"type": "string"},
+                               "default": ["aks-etcd-kms", "lustre-cmk"],
                                "description": "Key Vault key names (keyName) not checked: keys whose rotation "
-                               "another service drives (the AKS KMS key)."}},
+                               "another service drives (the AKS KMS key, the Managed Lustre key)."}},
 )
 
 

@@ -137,6 +137,41 @@ def autoscale(maximum: str = "6", link: bool = True, **props: Any) -> R:
         links={"targetResourceUri": "asr-main"} if link else {})
 
 
+NAMESPACE = "kubernetes:core/v1:Namespace"
+KUEUE = "kueue.x-k8s.io/v1beta2"
+FSX = "aws:fsx/lustreFileSystem:LustreFileSystem"
+FILESTORE = "gcp:filestore/instance:Instance"
+AMLFS = "azure-native:storagecache:AmlFilesystem"
+
+
+def team_objects(team: str, gpus: float = 8.0) -> list[R]:
+    """A team's namespace, ClusterQueue, LocalQueue and ResourceQuota as mlfabric declares them."""
+    namespace = f"team-{team}"
+    gpu = {"name": "nvidia.com/gpu", "nominalQuota": gpus}
+    return [
+        R(NAMESPACE, namespace, {"metadata": {"name": namespace, "labels": {"mlfabric.dev/team": team}}}),
+        R(f"kubernetes:{KUEUE}:ClusterQueue", f"{team}-queue", {"metadata": {"name": team}, "spec": {
+            "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}},
+            "resourceGroups": [{"coveredResources": ["nvidia.com/gpu"], "flavors": [
+                {"name": "a100", "resources": [gpu]}]}]}}),
+        R(f"kubernetes:{KUEUE}:LocalQueue", f"{team}-local", {"metadata": {"name": team, "namespace": namespace},
+                                                              "spec": {"clusterQueue": team}}),
+        R("kubernetes:core/v1:ResourceQuota", f"{team}-gpus", {"metadata": {"name": "gpus", "namespace": namespace},
+                                                               "spec": {"hard": {"requests.nvidia.com/gpu": "16"}}}),
+    ]
+
+
+def kueue_chart(manage: bool = True) -> R:
+    config = f"manageJobsWithoutQueueName: {'true' if manage else 'false'}\n"
+    return R("kubernetes:helm.sh/v4:Chart", "kueue", {"chart": "oci://registry.k8s.io/kueue/charts/kueue",
+                                                      "values": {"managerConfig": {"controllerManagerConfigYaml": config}}})
+
+
+def flavor(pool: str) -> R:
+    return R(f"kubernetes:{KUEUE}:ResourceFlavor", f"flavor-{pool}", {"metadata": {"name": pool},
+                                                                      "spec": {"nodeLabels": {"mlfabric.dev/gpu-pool": pool}}})
+
+
 AKS_KMS_KEY = R(AKS_KEY, "prod-kms", {"keyName": "aks-etcd-kms", "vaultName": "kvaks", "properties": {"kty": "RSA"}})
 
 
@@ -317,6 +352,11 @@ CASES = [
     Case("mlf-gke-node-auto-repair-upgrade", C, R(GKE_POOL, "p", {"management": {"autoRepair": True, "autoUpgrade": True}}), False),
     Case("mlf-gke-node-auto-repair-upgrade", V, R(GKE_POOL, "p", {"management": {"autoRepair": True, "autoUpgrade": False}}), True),
     Case("mlf-gke-node-auto-repair-upgrade", M, R(GKE_POOL, "p", {}), False, note="gke-default-is-on"),
+    Case("mlf-gke-node-auto-repair-upgrade", V, R(GKE_POOL, "p", {"management": {"autoRepair": False}}), True,
+         note="repair-off"),
+    Case("mlf-gke-node-auto-repair-upgrade", C, R(GKE_POOL, "p", {"queuedProvisioning": {"enabled": True},
+                                                                "management": {"autoRepair": False}}), False,
+         note="queued-provisioning-pool"),
     Case("mlf-aks-local-accounts-off", C, R(AKS, "aks", {"disableLocalAccounts": True}), False),
     Case("mlf-aks-local-accounts-off", V, R(AKS, "aks", {"disableLocalAccounts": False}), True),
     Case("mlf-aks-local-accounts-off", M, R(AKS, "aks", {}), True),
@@ -750,6 +790,36 @@ CASES = [
                                          links={"bucket": "models"})], True, note="replication-without-rules"),
     Case("mlf-aws-s3-replication", O, R(BUCKET, "scratch", {"tags": {"tier": "scratch"}}), False,
          {"exemptTags": [{"tier": "scratch"}]}),
+    # --- teams sharing a training cluster (issue 16) ---
+    Case("mlf-team-quota", C, team_objects("vision"), False),
+    Case("mlf-team-quota", V, team_objects("vision", gpus=0.0), True, note="zero-quota"),
+    Case("mlf-team-quota", V, team_objects("vision")[:1], True, note="namespace-only"),
+    Case("mlf-team-quota", M, [*team_objects("vision")[:3]], True, note="no-resource-quota"),
+    Case("mlf-team-quota", M, R(NAMESPACE, "kube", {"metadata": {"name": "tools"}}), False, note="not-a-team"),
+    Case("mlf-gpu-queue", C, [R(NODE_GROUP, "a100", {**GPU_GROUP, "labels": {"mlfabric.dev/gpu-pool": "a100"}}),
+                              kueue_chart(), flavor("a100")], False),
+    Case("mlf-gpu-queue", V, R(NODE_GROUP, "a100", {**GPU_GROUP, "labels": {"mlfabric.dev/gpu-pool": "a100"}}), True,
+         note="no-kueue"),
+    Case("mlf-gpu-queue", V, [R(GKE_POOL, "l4", {"nodeConfig": {"labels": {"mlfabric.dev/gpu-pool": "l4"}}}),
+                              kueue_chart(), flavor("a100")], True, note="pool-without-flavor"),
+    Case("mlf-gpu-queue", V, [R(AKS_POOL, "t4", {"nodeLabels": {"mlfabric.dev/gpu-pool": "t4"}}),
+                              kueue_chart(manage=False), flavor("t4")], True, note="unqueued-jobs-run"),
+    Case("mlf-gpu-queue", M, R(NODE_GROUP, "system", {"labels": {"mlfabric.dev/system-pool": "true"}}), False,
+         note="no-gpu-pool"),
+    Case("mlf-shared-fs-private", C, R(FSX, "shared", {"storageCapacity": 1200.0, "kmsKeyId": KEY_ARN}), False),
+    Case("mlf-shared-fs-private", V, R(FSX, "shared", {"storageCapacity": 1200.0}), True),
+    Case("mlf-shared-fs-private", C, R(FILESTORE, "shared", {"tier": "ZONAL", "kmsKeyName": "projects/p/k"}), False,
+         note="filestore"),
+    Case("mlf-shared-fs-private", V, R(FILESTORE, "shared", {"tier": "ZONAL"}), True, note="filestore"),
+    Case("mlf-shared-fs-private", V, R("azure-native:storagecache/v20240301:AmlFilesystem", "shared", {}), True,
+         note="managed-lustre-versioned"),
+    Case("mlf-shared-fs-private", C, R(AMLFS, "shared", {"encryptionSettings": {"keyEncryptionKey": {
+        "keyUrl": "https://kv.vault.azure.net/keys/k/1", "sourceVault": {"id": "/kv"}}}}), False, note="managed-lustre"),
+    Case("mlf-shared-fs-private", V, R("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "lustre", {
+        "ipProtocol": "tcp", "fromPort": 988.0, "toPort": 988.0, "cidrIpv4": "0.0.0.0/0"}), True, note="open-port"),
+    Case("mlf-shared-fs-private", C, R("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "lustre", {
+        "ipProtocol": "tcp", "fromPort": 988.0, "toPort": 988.0, "cidrIpv4": "10.0.0.0/16"}), False, note="vpc-port"),
+    Case("mlf-shared-fs-private", M, R(FSX, "shared", {}), True, note="no-props"),
 ]
 
 
