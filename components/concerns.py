@@ -17,14 +17,17 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 import pulumi
 
 from mlfabric.components.spec import (
+    BatchSpec,
     MonitoringSpec,
     NetworkSpec,
+    NotebooksSpec,
     PlatformSpec,
     RbacSpec,
     RegistrySpec,
     ServingSpec,
     StorageSpec,
     TeamSpec,
+    TrackingSpec,
     TrainingSpec,
 )
 
@@ -176,6 +179,34 @@ class TeamsOutputs(ConcernComponent[list[TeamSpec]]):
     def wanted(cls, spec: PlatformSpec) -> bool:
         """Built when the spec declares teams (they need the training cluster, which the spec checks)."""
         return bool(spec.teams) and spec.training is not None
+
+
+class TrackingOutputs(ConcernComponent[TrackingSpec]):
+    """Where experiments are tracked (an MLflow tracking URI: set MLFLOW_TRACKING_URI to it)."""
+
+    concern = "tracking"
+    section = "tracking"
+
+    tracking_uri: pulumi.Output[str]
+
+
+class NotebooksOutputs(ConcernComponent[NotebooksSpec]):
+    """The notebook environments: environment name (a team, or "platform") -> its URL or id."""
+
+    concern = "notebooks"
+    section = "notebooks"
+
+    notebooks: pulumi.Output[dict[str, str]]
+
+
+class BatchOutputs(ConcernComponent[BatchSpec]):
+    """Where each batch job is submitted and where its results go."""
+
+    concern = "batch"
+    section = "batch"
+
+    # job name -> {"submit": an invocation URL or the command that runs it, "output": where results go}
+    batch_jobs: pulumi.Output[dict[str, dict[str, str]]]
 
 
 class MonitoringOutputs(ConcernComponent[MonitoringSpec]):

@@ -16,14 +16,17 @@ from mlfabric.components.kit import kit_for
 
 if TYPE_CHECKING:
     from mlfabric.components.concerns import (
+        BatchOutputs,
         ClusterOutputs,
         MonitoringOutputs,
         NetworkOutputs,
+        NotebooksOutputs,
         RbacOutputs,
         RegistryOutputs,
         ServingOutputs,
         StorageOutputs,
         TeamsOutputs,
+        TrackingOutputs,
     )
     from mlfabric.components.spec import MonitoringSpec, PlatformSpec
 
@@ -53,6 +56,9 @@ class PlatformContext:
     registry: RegistryOutputs | None = field(default=None, compare=False)
     cluster: ClusterOutputs | None = field(default=None, compare=False)
     teams: TeamsOutputs | None = field(default=None, compare=False)
+    tracking: TrackingOutputs | None = field(default=None, compare=False)
+    notebooks: NotebooksOutputs | None = field(default=None, compare=False)
+    batch: BatchOutputs | None = field(default=None, compare=False)
     monitoring: MonitoringOutputs | None = field(default=None, compare=False)
     serving: ServingOutputs | None = field(default=None, compare=False)
     rbac: RbacOutputs | None = field(default=None, compare=False)

@@ -32,10 +32,14 @@ CASE_PATCHES: dict[str, dict[str, Any]] = {STANDARD_REGISTRY: {"network": {"priv
 # What a refused row needs besides itself, by the section it is in.
 SECTION_PATCHES: dict[str, dict[str, Any]] = {
     "training.shared_fs.": {"training": {"shared_fs": {"capacity_gib": 4096}}},
+    # a job's team must be a declared team (which needs the training cluster)
+    "batch.jobs[].team": {"training": {}, "teams": [{"name": "asr"}]},
 }
 # What a refused row inside a list needs: the list, with one item the refused field is set on.
 LIST_PATCHES: dict[str, dict[str, Any]] = {
     "training.gpu_pools[]": {"training": {"gpu_pools": [{"name": "a100", "accelerator": "a100-80gb"}]}},
+    "batch.jobs[]": {"registry": {"models": ["speech-recognizer"]}, "batch": {"jobs": [
+        {"name": "nightly", "model": "speech-recognizer", "image": "scorer:1.0.0", "input_prefix": "incoming/"}]}},
 }
 
 

@@ -79,6 +79,15 @@ def _refusing_spec(row: Capability, environment: str) -> dict[str, Any]:
         _set(data, variant + ".percent", 10)
     if row.field.startswith("training.shared_fs."):
         _set(data, "training.shared_fs.capacity_gib", 2560)  # a shared file system needs a size
+    if row.field.startswith("batch.jobs[]."):
+        # a job needs its required fields (and a team needs a cluster); the row is about one of them
+        data["batch"] = {"jobs": [{"name": "nightly", "model": "detector", "image": "detector:0.3.0",
+                                   "input_prefix": "scoring/"}]}
+        if row.field.endswith(".team"):
+            data["training"] = {"gpu_pools": [{"name": "l4", "accelerator": "l4", "max_nodes": 2}]}
+            data["teams"] = [{"name": "vision"}]
+    if row.field.startswith("serving.endpoints[].monitoring.drift."):
+        _set(data, "serving.endpoints[].monitoring.drift.baseline_prefix", "baselines/detector/")
     _set(data, row.field, row.example)
     return data
 

@@ -82,7 +82,7 @@ def test_bad_spec_prints_one_line_per_problem_and_declares_nothing(tmp_path: Pat
     assert_clean_failure(
         result,
         "colour: unknown key (allowed: spec_version, name, environment, cloud, region, tags, deletion_protection, "
-        "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, teams, budget)",
+        "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, teams, tracking, notebooks, batch, budget)",
     )
     assert not out.exists()
 

@@ -208,13 +208,17 @@ def mermaid(text: str) -> tuple[dict[str, str], set[tuple[str, str]]]:
 
 def test_prod_concerns_are_one_node_each_with_the_needs_as_edges(prod: Plan) -> None:
     nodes, edges = mermaid(concerns_mermaid(prod))
-    assert set(nodes) == {"network", "storage", "registry", "cluster", "teams", "monitoring", "serving", "rbac"}
+    assert set(nodes) == {"network", "storage", "registry", "cluster", "teams", "monitoring", "serving", "rbac",
+                          "tracking", "notebooks", "batch"}
     assert edges == {
         ("network", "cluster"), ("storage", "cluster"),
         ("cluster", "teams"), ("storage", "teams"), ("registry", "teams"),
         ("cluster", "monitoring"),
         ("network", "serving"), ("storage", "serving"), ("registry", "serving"), ("monitoring", "serving"),
-        ("storage", "rbac"), ("registry", "rbac"), ("cluster", "rbac"), ("serving", "rbac"),
+        ("storage", "rbac"), ("registry", "rbac"), ("cluster", "rbac"), ("serving", "rbac"), ("tracking", "rbac"),
+        ("storage", "tracking"), ("teams", "tracking"),
+        ("network", "notebooks"), ("storage", "notebooks"), ("teams", "notebooks"), ("tracking", "notebooks"),
+        ("cluster", "batch"), ("teams", "batch"), ("storage", "batch"), ("registry", "batch"),
     }
     assert nodes["cluster"].startswith("cluster<br/>AwsTrainingCluster · ")
 

@@ -240,14 +240,16 @@ def test_example_stacks_stay_lean(stacks: dict[str, Plan]) -> None:
     assert len(stacks["azure-dev"].custom_resources) == 79
     # prod: +3 rollout, +3 flow log (log, identity, grant); the stack keeps its NAT gateway (nat_gateways: single)
     # issue 16: +43 (the h100 pool, two teams, Managed Lustre with its subnet, key and CSI driver, Kueue)
-    assert len(stacks["azure-prod"].custom_resources) == 164
+    # issue 17: +7 (three notebook compute instances; the drift schedule, its identity and 2 grants)
+    assert len(stacks["azure-prod"].custom_resources) == 171
 
 
 @pytest.mark.parametrize("stack", ["azure-dev", "azure-prod"])
 def test_example_stacks_export_the_same_outputs_as_aws(stack: str, stacks: dict[str, Plan]) -> None:
     # the AWS stack of the same environment declares the same concerns (prod has teams)
     aws = plan_stack(stackfile.load(ROOT / "stacks" / ("Pulumi.prod.yaml" if stack == "azure-prod" else "Pulumi.dev.yaml")))
-    assert set(stacks[stack].outputs) == set(aws.outputs)
+    # batch_jobs: batch scoring is refused on Azure (capability table), so azure-prod declares none
+    assert set(stacks[stack].outputs) == set(aws.outputs) - {"batch_jobs"}
     outputs = stacks[stack].outputs
     assert outputs["kubeconfig"] == "[secret]"
     assert outputs["endpoint_urls"]["asr"] == "https://speech-{}-asr.westeurope.inference.ml.azure.com/score".format(

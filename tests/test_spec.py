@@ -30,6 +30,25 @@ PROD = spec_data("aws", "prod")
 # (id, spec, the exact lines expected)
 INVALID: list[tuple[str, Any, list[str]]] = [
     ("not a mapping", ["a"], ["mlfabric:platform: must be a mapping of spec fields (got ['a'])"]),
+    # --- lifecycle (issue 17) ---
+    ("batch job with an unknown model, team and accelerator, and a bad cron", with_(
+        AWS, batch={"jobs": [{"name": "nightly", "model": "ghost", "image": "scorer:1", "input_prefix": "in/",
+                              "team": "nobody", "accelerator": "tpu", "schedule": "0 2 * *"}]}),
+     ["batch.jobs[0].schedule: must be a cron expression of five fields (got '0 2 * *')"]),
+    ("batch job with an unknown model, team and accelerator", with_(
+        AWS, batch={"jobs": [{"name": "nightly", "model": "ghost", "image": "scorer:1", "input_prefix": "in/",
+                              "team": "nobody", "accelerator": "tpu"}]}),
+     ["batch.jobs[0].model: not declared in registry.models (got 'ghost'; declared: none)",
+      "batch.jobs[0].team: not a team of teams (got 'nobody'; declared: none)",
+      "batch.jobs[0].accelerator: 'tpu' is not offered on aws (offered: t4, a10g, l4, a100-40gb, a100-80gb, h100-80gb)",
+      # AWS runs batch jobs on the training cluster (components/kubernetes/batch_rules.py)
+      "batch: batch jobs run on the training cluster: add a training section (got 1 job(s) and no training)"]),
+    ("notebooks for an unknown team", with_(AWS, notebooks={"teams": ["vision"]}),
+     ["notebooks.teams[0]: not a team of teams (got 'vision'; declared: none)",
+      "notebooks: the SageMaker Studio domain runs in the platform VPC, which mlfabric builds with training or "
+      "serving: declare one of them (got neither)"]),
+    ("notebooks that never stop", with_(AWS, notebooks={"idle_minutes": 5}),
+     ["notebooks.idle_minutes: input should be greater than or equal to 15 (got 5)"]),
     # --- teams (issue 16) ---
     ("teams without training", with_(AWS, teams=[{"name": "vision"}]),
      ["teams: needs a training section: teams share the training cluster (got 1 team(s) and no training)"]),
@@ -58,7 +77,7 @@ INVALID: list[tuple[str, Any, list[str]]] = [
      ["teams[0].gpu_quota[1].pool: a second quota for the same pool (got 'l4')"]),
     ("unknown top-level key", with_(AWS, colour="blue"),
      ["colour: unknown key (allowed: spec_version, name, environment, cloud, region, tags, deletion_protection, "
-      "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, teams, budget)"]),
+      "aws, gcp, azure, network, storage, training, registry, serving, monitoring, rbac, teams, tracking, notebooks, batch, budget)"]),
     ("missing name", {k: v for k, v in AWS.items() if k != "name"}, ["name: required field is missing"]),
     ("unknown environment", with_(AWS, environment="qa"), ["environment: must be one of 'dev', 'staging' or 'prod' (got 'qa')"]),
     ("unknown cloud", with_(AWS, cloud="oracle"), ["cloud: must be one of 'aws', 'gcp' or 'azure' (got 'oracle')"]),

@@ -102,12 +102,17 @@ def test_each_team_has_its_own_google_service_account(prod: Plan, team: str) -> 
     assert account.inputs["project"] == PROJECT
 
 
+# The team's non-reader members act as it through the team's notebook (Workbench's service account mode).
+NOTEBOOK_USERS = {"vision": "group:vision-data-science@example.com", "speech": "group:speech-ml@example.com"}
+
+
 @pytest.mark.parametrize("team", sorted(TEAMS))
-def test_only_the_teams_kubernetes_service_account_may_act_as_it(prod: Plan, team: str) -> None:
+def test_only_the_teams_kubernetes_service_account_and_notebook_users_may_act_as_it(prod: Plan, team: str) -> None:
     email = f"vision-prod-{team}@{PROJECT}.iam.gserviceaccount.com"
     grants = [r for r in prod.of_type(SA_MEMBER) if email in str(r.inputs["serviceAccountId"])]
-    assert [(g.inputs["role"], g.inputs["member"]) for g in grants] == [
-        ("roles/iam.workloadIdentityUser", f"serviceAccount:{PROJECT}.svc.id.goog[team-{team}/{team}]")
+    assert sorted((g.inputs["role"], g.inputs["member"]) for g in grants) == [
+        ("roles/iam.serviceAccountUser", NOTEBOOK_USERS[team]),
+        ("roles/iam.workloadIdentityUser", f"serviceAccount:{PROJECT}.svc.id.goog[team-{team}/{team}]"),
     ]
 
 

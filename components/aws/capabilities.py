@@ -84,6 +84,20 @@ _RESERVED: Final = {"training": {"gpu_pools": [
      "reservation": "cr-0123456789abcdef0"},
     {"name": "l4", "accelerator": "l4", "max_nodes": 8}]}}
 
+MLFLOW: Final = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
+DOMAIN: Final = "aws:sagemaker/domain:Domain"
+USER_PROFILE: Final = "aws:sagemaker/userProfile:UserProfile"
+DATA_QUALITY: Final = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+_JUPYTER_IDLE: Final = "defaultUserSettings.jupyterLabAppSettings.appLifecycleManagement.idleSettings"
+# Batch scoring is not built on AWS yet (issue 17, part 3): the Kubernetes CronJob per job in the
+# team's namespace is designed but not declared, so a batch section is refused rather than ignored.
+_BATCH_REFUSAL: Final = ("batch scoring is not built on AWS yet: run the scoring image as a Kubernetes Job in the "
+                         "team's namespace with the kueue.x-k8s.io/queue-name label of its LocalQueue")
+_BATCH_EXAMPLES: Final[dict[str, Any]] = {
+    "name": "nightly", "model": "fraud-detector", "image": "scorer:1.4.2", "accelerator": "l4", "instances": 2,
+    "input_prefix": "scoring/", "schedule": "0 2 * * *", "team": "vision",
+}
+
 CAPABILITIES: Final[tuple[Capability, ...]] = (
     # --- identity and placement ------------------------------------------------------------------
     everywhere("spec_version", "format version 1: the only one; the schema refuses any other"),
@@ -344,5 +358,56 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                "mlfabric-guardrail-changes=allowed and mlf-aws-guardrail-hatch flags it",
                Evidence(ROLE, "prod", {"rbac": {"allow_guardrail_changes": True}},
                         prop="tags.mlfabric-guardrail-changes", equals="allowed")),
+    # --- lifecycle (tracking.py, notebooks.py, drift.py) ------------------------------------------
+    Capability("tracking.size", "honoured", "a SageMaker managed MLflow tracking server of that size (Small, Medium, "
+               "Large), artifacts under mlflow/ of the artifacts bucket (SSE-KMS with the storage key), IAM-only access "
+               "(tracking_uri is its ARN, for the sagemaker-mlflow plugin); use/read policies attached to team, persona "
+               "and workload roles",
+               Evidence(MLFLOW, "prod", prop="trackingServerSize", equals="Medium")),
+    Capability("notebooks.idle_minutes", "honoured", "JupyterLab and Code Editor idle shutdown of the SageMaker Studio "
+               "domain (users may lower, not raise it; Studio takes 60 to 525600 minutes: spec_rules.py)",
+               Evidence(DOMAIN, "prod", prop=f"{_JUPYTER_IDLE}.idleTimeoutInMinutes", equals=120)),
+    Capability("notebooks.machine", "honoured", "the JupyterLab default instance type (omitted: ml.t3.medium)",
+               Evidence(DOMAIN, "prod", prop="defaultUserSettings.jupyterLabAppSettings.defaultResourceSpec.instanceType",
+                        equals="ml.t3.large")),
+    Capability("notebooks.teams", "honoured", "a Studio user profile team-<name> per team, running as the team's IAM "
+               "role (SageMaker added to its trust, for this account only); without teams one profile 'platform'",
+               Evidence(USER_PROFILE, "prod", prop="userSettings.executionRole",
+                        equals="arn:aws:iam::123456789012:role/fraud-prod-team-vision")),
+    Capability("serving.endpoints[].monitoring.drift.baseline_prefix", "honoured", "a SageMaker Model Monitor data-"
+               "quality job definition comparing the endpoint's capture with statistics.json and constraints.json under "
+               "this prefix of the datasets bucket (storage key, network isolation, private subnets); violations and "
+               "failed runs reach the alert topic through an EventBridge rule",
+               Evidence(DATA_QUALITY, "prod", prop="dataQualityBaselineConfig.constraintsResource.s3Uri")),
+    Capability("serving.endpoints[].monitoring.drift.schedule", "honoured", "the monitoring schedule's cron expression "
+               "(hourly: cron(0 * ? * * *), daily: cron(0 0 ? * * *))",
+               Evidence("aws:sagemaker/monitoringSchedule:MonitoringSchedule", "prod",
+                        prop="monitoringScheduleConfig.scheduleConfig.scheduleExpression", equals="cron(0 * ? * * *)")),
+    # --- batch: CronJobs on the training cluster (components/kubernetes/batch.py) ---
+    *(
+    Capability("batch.jobs[].name", "honoured", "a Kubernetes CronJob of that name in the team's namespace (suspended "
+               "without a schedule: `kubectl create job --from=cronjob/<name>` runs it)",
+               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="metadata.name", equals="nightly-scoring")),
+    Capability("batch.jobs[].model", "honoured", "the 'fraud-detector' environment variable of the scoring pods",
+               Evidence("kubernetes:batch/v1:CronJob", 'prod',
+                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[0].value", equals='fraud-detector')),
+    Capability("batch.jobs[].image", "honoured", "the scoring container's image, resolved against the platform "
+               "registry", Evidence("kubernetes:batch/v1:CronJob", 'prod',
+                                    prop="spec.jobTemplate.spec.template.spec.containers[0].image")),
+    Capability("batch.jobs[].accelerator", "honoured", "one nvidia.com/gpu per pod; Kueue places it on a pool of the "
+               "team's quota", Evidence("kubernetes:batch/v1:CronJob", 'prod',
+                                        prop="spec.jobTemplate.spec.template.spec.containers[0].resources.limits",
+                                        equals={"nvidia.com/gpu": "1"})),
+    Capability("batch.jobs[].instances", "honoured", "parallelism = completions of each Job (admitted all at once)",
+               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="spec.jobTemplate.spec.parallelism", equals=2)),
+    Capability("batch.jobs[].input_prefix", "honoured", "INPUT_URI of the pods: the datasets bucket's prefix (under "
+               "the team's prefix: the team identity reads nothing else)",
+               Evidence("kubernetes:batch/v1:CronJob", 'prod',
+                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[1].name", equals="INPUT_URI")),
+    Capability("batch.jobs[].schedule", "honoured", "the CronJob's schedule (UTC); omitted: suspended, on demand",
+               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="spec.schedule", equals="0 2 * * *")),
+    Capability("batch.jobs[].team", "honoured", "the namespace, LocalQueue label and ServiceAccount the Jobs run with",
+               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="metadata.namespace", equals="team-vision")),
+),
     *budget_rows(),
 )

@@ -11,6 +11,7 @@ import re
 from typing import Any, Final
 
 from mlfabric.components import prices
+from mlfabric.components.aws import lifecycle_costs
 from mlfabric.components.aws.versions import eks_calendar
 from mlfabric.components.costing import (
     Cluster,
@@ -169,8 +170,9 @@ def shared_fs_items(plan: PlanView) -> list[LineItem]:
 
 
 def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
-    """Control planes and shared file systems: priced by something other than a counted unit."""
-    return [*control_plane_items(plan, inventory), *shared_fs_items(plan)]
+    """Control planes, shared file systems and the lifecycle (tracking servers, notebooks, monitoring
+    runs): priced by something other than a counted unit."""
+    return [*control_plane_items(plan, inventory), *shared_fs_items(plan), *lifecycle_costs.items(plan)]
 
 
 COUNTED: Final = (

@@ -51,6 +51,7 @@ _EC2: Final[dict[str, tuple[str, str]]] = {
     "aws:fsx/lustreFileSystem:LustreFileSystem": ("fs", "file-system"),
 }
 
+STUDIO_DOMAIN: Final = "aws:sagemaker/domain:Domain"
 # Ids of other types (``str.format`` over the inputs, ``physical``, ``arn``, ``uuid``).
 _IDS: Final[dict[str, str]] = {
     "aws:kms/key:Key": "{uuid}",
@@ -134,6 +135,9 @@ def _arn(r: Registration) -> str:
 
 
 def _resource_id(r: Registration) -> str:
+    if r.typ == STUDIO_DOMAIN:
+        # SageMaker domain ids: d- and 12 lowercase letters and digits.
+        return f"d-{r.digest(length=12)}"
     if r.typ in _EC2:
         return f"{_EC2[r.typ][0]}-{r.digest(length=17)}"
     if r.typ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
@@ -178,6 +182,11 @@ def _ecr_repository(r: Registration) -> dict[str, Any]:
     return {"repositoryUrl": f"{account}.dkr.ecr.{region}.amazonaws.com/{r.physical}"}
 
 
+def _studio_domain(r: Registration) -> dict[str, Any]:
+    # Studio's URL is named after the domain id.
+    return {"url": f"https://{r.resource_id}.studio.{r.world.region}.sagemaker.aws"}
+
+
 def _fsx_lustre(r: Registration) -> dict[str, Any]:
     # FSx names a file system's DNS after its id; the Lustre mount name is 8 lowercase characters.
     return {"dnsName": f"{r.resource_id}.fsx.{r.world.region}.amazonaws.com",
@@ -185,6 +194,7 @@ def _fsx_lustre(r: Registration) -> dict[str, Any]:
 
 
 _SPECIAL: Final[dict[str, Fake]] = {
+    STUDIO_DOMAIN: _studio_domain,
     "aws:fsx/lustreFileSystem:LustreFileSystem": _fsx_lustre,
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_node_group,

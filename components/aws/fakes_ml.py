@@ -34,6 +34,17 @@ ARNS: Final[dict[str, str]] = {
     "aws:appautoscaling/policy:Policy": "arn:aws:autoscaling:{region}:{account}:scalingPolicy:{uuid}:resource/"
     "{serviceNamespace}/{resourceId}:policyName/{physical}",
     "aws:eks/accessEntry:AccessEntry": "arn:aws:eks:{region}:{account}:access-entry/{clusterName}/role/{account}/{uuid}",
+    # the lifecycle's SageMaker resources (SageMaker API reference: the ARN patterns of
+    # DescribeMlflowTrackingServer, DescribeDomain, DescribeUserProfile, DescribeMonitoringSchedule,
+    # DescribeDataQualityJobDefinition)
+    "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer":
+        "arn:aws:sagemaker:{region}:{account}:mlflow-tracking-server/{trackingServerName}",
+    "aws:sagemaker/domain:Domain": "arn:aws:sagemaker:{region}:{account}:domain/{id}",
+    "aws:sagemaker/userProfile:UserProfile": "arn:aws:sagemaker:{region}:{account}:user-profile/{domainId}/{userProfileName}",
+    "aws:sagemaker/monitoringSchedule:MonitoringSchedule": "arn:aws:sagemaker:{region}:{account}:monitoring-schedule/{lower}",
+    "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition":
+        "arn:aws:sagemaker:{region}:{account}:data-quality-job-definition/{lower}",
+    "aws:cloudwatch/eventRule:EventRule": "arn:aws:events:{region}:{account}:rule/{physical}",
 }
 
 NAMED: Final = frozenset({

@@ -29,13 +29,17 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     from mlfabric.components.aws.cluster import AwsTrainingCluster
     from mlfabric.components.aws.monitoring import AwsMonitoring
     from mlfabric.components.aws.network import AwsNetwork
+    from mlfabric.components.aws.notebooks import AwsNotebooks
     from mlfabric.components.aws.rbac import AwsRbac
     from mlfabric.components.aws.registry import AwsRegistry
     from mlfabric.components.aws.serving import AwsServing
     from mlfabric.components.aws.storage import AwsStorage
     from mlfabric.components.aws.teams import AwsTeams
+    from mlfabric.components.aws.tracking import AwsTracking
+    from mlfabric.components.kubernetes.batch import KubernetesBatch
 
-    return (AwsNetwork, AwsStorage, AwsRegistry, AwsTrainingCluster, AwsTeams, AwsMonitoring, AwsServing, AwsRbac)
+    return (AwsNetwork, AwsStorage, AwsRegistry, AwsTrainingCluster, AwsTeams, AwsTracking, AwsNotebooks,
+            AwsMonitoring, AwsServing, AwsRbac, KubernetesBatch)
 
 
 KIT = CloudKit(

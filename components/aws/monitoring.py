@@ -1,5 +1,8 @@
 """Monitoring on AWS: where alarms go, where logs stay, and the platform dashboard.
 
+With drift monitoring on an endpoint, the key and topic policies also let this account's EventBridge
+rules publish (drift findings, ``drift.py``); otherwise they are unchanged.
+
 Creates: a customer-managed ``aws:kms/key:Key`` (rotation on; its policy lets CloudWatch publish to
 the encrypted topic and CloudWatch Logs encrypt the log groups) and its alias; the alert
 ``aws:sns/topic:Topic`` encrypted with that key, an ``aws:sns/topicPolicy:TopicPolicy`` letting this
@@ -44,7 +47,22 @@ _PERIOD_SECONDS = 300
 _GPU_IDLE_PERIODS = 12
 
 
-def _key_policy(account: str, partition: str, region: str, base_name: str) -> dict[str, Any]:
+def _events_key_statement() -> dict[str, Any]:
+    # EventBridge rules cannot publish to a topic encrypted with a customer key without this grant.
+    return {"Sid": "EventBridgeRulesPublishToTheEncryptedTopic", "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"}, "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
+            "Resource": "*"}
+
+
+def _events_topic_statement(topic_arn: str, account: str, partition: str, region: str) -> dict[str, Any]:
+    # Only this account's mlfabric rules (drift findings, serving.py) publish.
+    return {"Sid": "ThisAccountsDriftRulesPublish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"},
+            "Action": "sns:Publish", "Resource": topic_arn,
+            "Condition": {"ArnLike": {"aws:SourceArn": f"arn:{partition}:events:{region}:{account}:rule/*"},
+                          "StringEquals": {"aws:SourceAccount": account}}}
+
+
+def _key_policy(account: str, partition: str, region: str, base_name: str, events: bool = False) -> dict[str, Any]:
     return policy_document(
         [
             # The account administers the key through IAM (without it the key could become
@@ -70,11 +88,12 @@ def _key_policy(account: str, partition: str, region: str, base_name: str) -> di
                     }
                 },
             },
+            *([_events_key_statement()] if events else []),
         ]
     )
 
 
-def _topic_policy(topic_arn: str, account: str, partition: str, region: str) -> dict[str, Any]:
+def _topic_policy(topic_arn: str, account: str, partition: str, region: str, events: bool = False) -> dict[str, Any]:
     return policy_document(
         [
             {
@@ -88,6 +107,7 @@ def _topic_policy(topic_arn: str, account: str, partition: str, region: str) -> 
                     "StringEquals": {"aws:SourceAccount": account},
                 },
             },
+            *([_events_topic_statement(topic_arn, account, partition, region)] if events else []),
             deny_insecure_transport("sns:Publish", topic_arn),
         ]
     )
@@ -150,7 +170,11 @@ class AwsMonitoring(MonitoringOutputs):
     ) -> None:
         super().__init__(name, spec, ctx, opts)
         account, partition = caller_account(self)
-        key_policy = pulumi.Output.all(account, partition).apply(lambda a: _key_policy(a[0], a[1], ctx.region, ctx.base_name))
+        # Drift findings reach the topic through EventBridge: only then are its grants added.
+        self._events = ctx.spec is not None and ctx.spec.serving is not None and any(
+            e.monitoring.drift is not None for e in ctx.spec.serving.endpoints)
+        key_policy = pulumi.Output.all(account, partition).apply(
+            lambda a: _key_policy(a[0], a[1], ctx.region, ctx.base_name, self._events))
         self.key = concern_key(
             self,
             ctx,
@@ -181,7 +205,7 @@ class AwsMonitoring(MonitoringOutputs):
             opts=child,
         )
         topic_policy = pulumi.Output.all(topic.arn, account, partition).apply(
-            lambda a: _topic_policy(a[0], a[1], a[2], ctx.region)
+            lambda a: _topic_policy(a[0], a[1], a[2], ctx.region, self._events)
         )
         aws.sns.TopicPolicy(f"{name}-alerts", arn=topic.arn, policy=pulumi.Output.json_dumps(topic_policy), opts=child)
         for target in self._spec.notify:

@@ -11,7 +11,9 @@ a cluster, per persona an ``aws:eks/accessEntry:AccessEntry`` and an
 template), and the
 training workload ``aws:iam/role:Role`` that pods running as service account
 ``ml-training/training`` assume through the cluster's OIDC provider (IRSA): read datasets, write
-artifacts.
+artifacts. With a tracking server, per persona role (and the workload role) an
+``aws:iam/rolePolicyAttachment:RolePolicyAttachment`` of the server's use or read policy
+(``TRACKING_ACCESS``; separate attachments, so the roles' own inputs do not change).
 
 No statement allows every action; a statement on every resource (``"*"``) only names actions that
 have no resource-level permissions (ECR login, SageMaker List calls, CloudWatch metric reads and
@@ -73,6 +75,16 @@ PERSONA_CAPABILITIES: Final[dict[Template, tuple[Capability, ...]]] = {
                        "administer-cluster", "read-monitoring"),
     # read data buckets, models, images, logs and dashboards; no write, no deploy, no invoke
     "reader": ("read-data", "pull-images", "read-models", "describe-cluster", "read-monitoring"),
+}
+
+# Access to the MLflow tracking server per template (``tracking.py``'s policies): those who train
+# and operate log runs; those who deploy or read only read them.
+TRACKING_ACCESS: Final[dict[Template, Literal["use", "read"]]] = {
+    "data-scientist": "use",
+    "ml-engineer": "use",
+    "platform-admin": "use",
+    "ci-deployer": "read",
+    "reader": "read",
 }
 
 # EKS access policy per template (cluster-wide scope).
@@ -324,7 +336,7 @@ class AwsRbac(RbacOutputs):
     """IAM roles per persona and for training pods, scoped to this platform; EKS access entries."""
 
     type_token = "mlfabric:rbac:AwsRbac"
-    needs = ("storage", "registry", "cluster", "serving")
+    needs = ("storage", "registry", "cluster", "serving", "tracking")
 
     def __init__(
         self,
@@ -342,9 +354,27 @@ class AwsRbac(RbacOutputs):
         roles = {grant.persona: self._persona_role(grant, scope) for grant in spec.grants(ctx.cloud)}
         workload = self._workload_role(scope) if ctx.cluster is not None else None
 
+        self._tracking_access(roles, workload)
+
         self.persona_roles = dict_output({p: r.arn for p, r in roles.items()})
         self.workload_identity = workload.arn if workload is not None else pulumi.Output.from_input("")
         self.register_contract()
+
+    def _tracking_access(self, roles: dict[str, aws.iam.Role], workload: aws.iam.Role | None) -> None:
+        """Attach the tracking server's access policies (``tracking.py``) to the persona roles by
+        template (``TRACKING_ACCESS``) and to the training workload role (it logs runs). Separate
+        attachments: the roles' own inputs do not change when tracking is added."""
+        policies: dict[str, pulumi.Output[str]] | None = getattr(self._ctx.tracking, "policy_arns", None)
+        if not policies:
+            return
+        templates = {grant.persona: grant.template for grant in self._spec.grants(self._ctx.cloud)}
+        attach = [(persona, role, TRACKING_ACCESS[templates[persona]]) for persona, role in roles.items()]
+        if workload is not None:
+            attach.append(("training", workload, "use"))
+        for who, role, access in attach:
+            aws.iam.RolePolicyAttachment(
+                f"{self._name}-{who}-mlflow-{access}", role=role.name, policy_arn=policies[access], opts=self._child
+            )
 
     def _scope(self) -> pulumi.Output[_Scope]:
         ctx = self._ctx

@@ -23,6 +23,10 @@ image and artifact pulls). Per spec endpoint:
 - per variant an ``aws:appautoscaling/target:Target`` between ``min_replicas`` and
   ``max_replicas`` and an ``aws:appautoscaling/policy:Policy`` tracking invocations per instance.
 
+With ``monitoring.drift`` (and data capture), the endpoint's data-quality monitoring (``drift.py``):
+a monitoring role, job definition, schedule and the EventBridge rule that routes violations to the
+alert topic.
+
 Alarm thresholds (``latency_p99_ms``, ``error_rate_percent``) live in the spec's ``monitoring``
 section (``ctx.monitoring_spec``). The endpoint and its models carry the ``mlfabric-model`` tag: the
 registry model (model package group) the endpoint serves.
@@ -57,6 +61,7 @@ from mlfabric.components.aws.common import (
     renamed,
     trust_policy,
 )
+from mlfabric.components.aws.drift import declare_drift
 from mlfabric.components.aws.spec_rules import deployment_seconds, endpoint_instance
 from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
@@ -334,6 +339,8 @@ class AwsServing(ServingOutputs):
         )
         for v in variants:
             self._autoscaling(f"{logical}-{v.name}", endpoint, v.name, spec)
+        if spec.monitoring.drift is not None and capture:
+            declare_drift(self, ctx, logical, physical, spec.monitoring.drift, endpoint, self._security_group, self._opts)
         return endpoint
 
     def _configuration(

@@ -43,7 +43,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from mlfabric.components import catalog
+from mlfabric.components.aws import lifecycle_rules
 from mlfabric.components.aws.efa_catalog import efa_interfaces, pool_instance_type, standard_networking_note
+from mlfabric.components.kubernetes.batch_rules import batch_problems
 from mlfabric.components.spec import Problems, principal_problems
 from mlfabric.components.spec.serving import TrafficSpec
 from mlfabric.components.spec.teams import team_members
@@ -396,4 +398,6 @@ def problems(spec: PlatformSpec) -> Problems:
         *_shared_fs(spec),
         *_reservations(spec),
         *_team_members(spec),
+        *lifecycle_rules.problems(spec),
+        *batch_problems(spec),
     ]

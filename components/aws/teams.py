@@ -6,7 +6,8 @@ Creates, per team (children of the teams component):
 - an ``aws:iam/role:Role`` ``<platform>-<environment>-team-<name>`` (tagged ``mlfabric-team``) that
   only the service account ``<name>`` in namespace ``team-<name>`` of this cluster can assume (IRSA:
   the cluster's OIDC provider, ``sub`` = ``system:serviceaccount:team-<name>:<name>``, ``aud`` =
-  ``sts.amazonaws.com``), with one inline policy: list the platform's buckets only under the team's
+  ``sts.amazonaws.com``) — and, when the team has a notebook environment (``notebooks.teams``), SageMaker
+  of this account (``aws:SourceAccount``), its Studio user profile's execution role —, with one inline policy: list the platform's buckets only under the team's
   prefix (``s3:ListBucket`` with an ``s3:prefix`` condition), read, write and delete objects only
   under it, use the storage key only through S3 (``kms:ViaService``), and pull the platform's ECR
   repositories;
@@ -105,6 +106,24 @@ def team_policy(scope: TeamScope) -> dict[str, Any]:
     return policy_document(statements)
 
 
+def notebook_teams(spec: PlatformSpec) -> set[str]:
+    """Teams whose role is also a SageMaker Studio execution role (``notebooks.teams``; every team
+    when it is omitted)."""
+    if spec.notebooks is None:
+        return set()
+    names = spec.notebooks.teams if spec.notebooks.teams is not None else [team.name for team in spec.teams]
+    return set(names)
+
+
+def with_sagemaker_trust(trust: dict[str, Any], account: str) -> dict[str, Any]:
+    """``trust`` plus SageMaker (the team's Studio user profile runs as the role), only on behalf of
+    this account (``aws:SourceAccount``: no other account's SageMaker resource can assume it)."""
+    statement = {"Sid": "SageMakerStudioOfThisAccount", "Effect": "Allow",
+                 "Principal": {"Service": "sagemaker.amazonaws.com"}, "Action": "sts:AssumeRole",
+                 "Condition": {"StringEquals": {"aws:SourceAccount": account}}}
+    return {**trust, "Statement": [*trust["Statement"], statement]}
+
+
 def principal_slug(principal: str) -> str:
     """A readable, stable part of a logical name for an IAM principal ARN (account and name)."""
     _, _, _, _, account, resource = (principal.split(":", 5) + [""] * 6)[:6]
@@ -195,12 +214,13 @@ class AwsTeams(TeamsOutputs):
     def _team_role(self, team: TeamSpec) -> aws.iam.Role:
         ctx, cluster = self._ctx, self._ctx.cluster
         assert cluster is not None
-        trust = pulumi.Output.all(cluster.oidc_issuer_url, self._account, self._partition).apply(
-            lambda a: web_identity_trust(
-                f"arn:{a[2]}:iam::{a[1]}:oidc-provider/{a[0].removeprefix('https://')}",
-                a[0].removeprefix("https://"), team.namespace, team.name,
-            )
-        )
+        studio = notebook_teams(ctx.spec) if ctx.spec is not None else set()
+        def trust_of(a: list[str]) -> dict[str, Any]:
+            irsa = web_identity_trust(f"arn:{a[2]}:iam::{a[1]}:oidc-provider/{a[0].removeprefix('https://')}",
+                                      a[0].removeprefix("https://"), team.namespace, team.name)
+            return with_sagemaker_trust(irsa, a[1]) if team.name in studio else irsa
+
+        trust = pulumi.Output.all(cluster.oidc_issuer_url, self._account, self._partition).apply(trust_of)
         return aws.iam.Role(
             f"{self._name}-team-{team.name}",
             name=team_role_name(ctx.base_name, team.name),

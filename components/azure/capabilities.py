@@ -67,6 +67,9 @@ PPG: Final = "azure-native:compute:ProximityPlacementGroup"
 AMLFS: Final = "azure-native:storagecache:AmlFilesystem"
 IDENTITY: Final = "azure-native:managedidentity:UserAssignedIdentity"
 FEDERATED: Final = "azure-native:managedidentity:FederatedIdentityCredential"
+WORKSPACE: Final = "azure-native:machinelearningservices:Workspace"
+COMPUTE: Final = "azure-native:machinelearningservices:Compute"
+SCHEDULE: Final = "azure-native:machinelearningservices:Schedule"
 CLUSTER_QUEUE: Final = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 SERVICE_ACCOUNT: Final = "kubernetes:core/v1:ServiceAccount"
 CRG_EXAMPLE: Final = (
@@ -124,6 +127,29 @@ _SCAN_INSTEAD: Final = (
     "switch on: enable it for the subscription (az security pricing create -n Containers --tier standard) and set "
     "registry.scan_on_push: false"
 )
+_TRACKING_SIZE_INSTEAD: Final = (
+    "the Azure ML workspace's MLflow endpoint is a managed service with no size to choose (it is the same "
+    "for every workspace): leave tracking.size at small"
+)
+_BATCH_INSTEAD: Final = (
+    "Azure ML batch deployments run a scoring script (init/run, a code asset) over a registered model "
+    "version, not a self-contained scoring image, and mlfabric registers neither: score on the training "
+    "cluster through a team's queue (a Kubernetes Job in team-<team>), or run the image as an Azure ML "
+    "command job (az ml job create) on compute you add"
+)
+
+
+def _larger_than_small(value: Any, spec: PlatformSpec) -> bool:
+    del spec
+    return value not in (None, "small")
+
+
+def _batch_job(value: Any, spec: PlatformSpec) -> bool:
+    # Every field of a batch job is refused as soon as a job exists (required fields are always set).
+    del value
+    return spec.batch is not None and bool(spec.batch.jobs)
+
+
 _RETENTION_INSTEAD: Final = (
     "a Standard container registry (no private endpoints, not prod) has no retention policy, a Premium feature: "
     "turn on network.private_endpoints (the registry is then Premium), or purge untagged manifests yourself "
@@ -410,6 +436,38 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
     Capability("teams[].storage_prefix", "honoured", "an ABAC condition on the team identity's Storage Blob Data "
                "Contributor assignment: read, write, add and delete only under the prefix, list only with a "
                "prefix under it", Evidence(ROLE, "azure-prod", prop="conditionVersion", equals="2.0")),
+    # --- lifecycle: tracking, notebooks, drift, batch -------------------------------------------------
+    Capability("tracking.size", "honoured", "the ML workspace's own MLflow endpoint (tracking_uri: azureml://"
+               "<region>.api.azureml.ms/mlflow/v1.0<workspace id>), private behind the workspace's private "
+               "endpoint, encrypted with the platform key; personas log and read runs through their workspace "
+               "roles (AzureML Data Scientist, Reader)",
+               Evidence(WORKSPACE, "azure-prod", prop="publicNetworkAccess", equals="Disabled"), case="small"),
+    Capability("tracking.size", "refused", _TRACKING_SIZE_INSTEAD, refused_when=_larger_than_small,
+               example="large", case="medium or large"),
+    Capability("notebooks.idle_minutes", "honoured", "a personal Azure ML compute instance per data scientist and "
+               "ML engineer of each environment, stopped after that many idle minutes (idleTimeBeforeShutdown), "
+               "no public IP, public SSH closed, running as the team's identity",
+               Evidence(COMPUTE, "azure-prod", prop="properties.properties.idleTimeBeforeShutdown", equals="PT60M")),
+    Capability("notebooks.machine", "honoured", "the compute instances' VM size (checked against Azure's VM sizes)",
+               Evidence(COMPUTE, "azure-prod", prop="properties.properties.vmSize", equals="Standard_DS3_v2")),
+    Capability("notebooks.teams", "honoured", "only these teams' members get compute instances, each running as "
+               "its team's user-assigned identity",
+               Evidence(COMPUTE, "azure-prod", {"notebooks": {"teams": ["tts"]}}, prop="tags.mlfabric-notebook",
+                        equals="tts")),
+    Capability("serving.endpoints[].monitoring.drift.baseline_prefix", "honoured", "an Azure ML model monitor "
+               "(a Schedule creating a data-drift monitor on serverless Spark) comparing the main deployment's "
+               "captured inputs with this prefix of the datasets container; alerts e-mail monitoring.notify's "
+               "addresses (an Azure ML monitor has no action-group or webhook target)",
+               Evidence(SCHEDULE, "azure-prod", prop="properties.description",
+                        equals="mlfabric speech-prod: drift of speech-prod-asr's captured requests against "
+                        "datasets/baselines/asr/")),
+    Capability("serving.endpoints[].monitoring.drift.schedule", "honoured", "the monitor's recurrence (every hour "
+               "or day) and the window of captured requests each run reads",
+               Evidence(SCHEDULE, "azure-prod", prop="properties.trigger.frequency", equals="Day")),
+    *(Capability(f"batch.jobs[].{name}", "refused", _BATCH_INSTEAD, refused_when=_batch_job, example=example)
+      for name, example in (("name", "score"), ("model", "speech-recognizer"), ("image", "scorer:1.0.0"),
+                            ("accelerator", "t4"), ("instances", 2), ("input_prefix", "incoming/"),
+                            ("schedule", "0 2 * * *"), ("team", "asr"))),
     *budget_rows(),
 )
 

@@ -250,3 +250,17 @@ class TeamCluster(ClusterScopes, Protocol):
     kubernetes_provider: k8s.Provider
     queueing: Queueing
     shared_volume: SharedVolume | None
+
+
+@runtime_checkable
+class TeamIdentities(Protocol):
+    """The teams concern as notebooks read it: each team's user-assigned identity (resource id)."""
+
+    identity_ids: dict[str, pulumi.Output[str]]
+
+
+@runtime_checkable
+class WorkspaceScopes(WorkspaceHandles, Protocol):
+    """The registry as the lifecycle concerns read it: the workspace's name and resource id."""
+
+    ml_workspace_id: pulumi.Output[str]

@@ -199,7 +199,42 @@ def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
         items.append(LineItem("cluster", f"{what} OS disks ({pool.disk_gib} GiB managed, {tier_name})", "disk",
                               pool.min_nodes, pool.max_nodes, price.usd_per_month if price else None, source, as_of,
                               note=note, verified=price.verified if price else True))
-    return [*items, *lustre_items(plan)]
+    return [*items, *lustre_items(plan), *notebook_items(plan), *drift_items(plan)]
+
+
+def notebook_items(plan: PlanView) -> list[LineItem]:
+    """Azure ML compute instances, per VM size: the VM's price while running (none when stopped by
+    idle shutdown, so none idle; every instance running all month at full scale)."""
+    sizes: dict[str, int] = {}
+    for record in _of(plan, "machinelearningservices:Compute"):
+        properties = record.inputs.get("properties") or {}
+        if properties.get("computeType") != "ComputeInstance":
+            continue
+        size = str((properties.get("properties") or {}).get("vmSize") or "unknown")
+        sizes[size] = sizes.get(size, 0) + 1
+    items: list[LineItem] = []
+    region = plan.spec.region
+    for size, count in sorted(sizes.items()):
+        price = prices.machine_price("azure", size, region)
+        source, as_of = price_source(price)
+        note = "stopped when idle (no VM charge); its OS disk bills while stopped (not priced here)"
+        if price is None:
+            note = f"no {region} price for {size} in components/azure/prices.json; {note}"
+        items.append(LineItem("notebooks", f"notebook compute instances ({size})", "instance", 0, count,
+                              price.usd_per_month if price else None, source, as_of, note=note,
+                              verified=price.verified if price else True))
+    return items
+
+
+def drift_items(plan: PlanView) -> list[LineItem]:
+    """Azure ML model monitors: each run is a serverless Spark job, billed per run (unpriced here)."""
+    monitors = [r for r in _of(plan, "machinelearningservices:Schedule")
+                if ((r.inputs.get("properties") or {}).get("action") or {}).get("actionType") == "CreateMonitor"]
+    if not monitors:
+        return []
+    return [LineItem("serving", "drift monitor runs (Azure ML serverless Spark, per run)", "monitor",
+                     len(monitors), len(monitors), None,
+                     note="serverless Spark bills per vCore-hour of each run: no row in components/azure/prices.json")]
 
 
 def lustre_items(plan: PlanView) -> list[LineItem]:
@@ -228,6 +263,8 @@ def notes(inventory: Inventory) -> list[str]:
     """What Azure's line items leave out."""
     found = ["Key Vault software keys and storage bill per operation and GiB (usage); private endpoints "
              "and DNS zones also bill per GB processed and per query (usage)"]
+    found.append("the ML workspace's MLflow tracking has no charge of its own (runs and artifacts bill as the "
+                 "workspace's storage)")
     if any(p.disk_billing == "tier" for p in inventory.pools):
         found.append("node OS disks priced as managed Premium SSD tiers (ephemeral OS disks would cost nothing)")
     return found

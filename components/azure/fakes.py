@@ -73,6 +73,11 @@ _ARM: Final[dict[str, tuple[str, ...]]] = {
     "machinelearningservices:OnlineEndpoint": (f"{_ML}/workspaces/{{workspaceName}}/onlineEndpoints", "endpointName"),
     "machinelearningservices:OnlineDeployment": (
         f"{_ML}/workspaces/{{workspaceName}}/onlineEndpoints/{{endpointName}}/deployments", "deploymentName"),
+    "machinelearningservices:Compute": (f"{_ML}/workspaces/{{workspaceName}}/computes", "computeName"),
+    "machinelearningservices:Schedule": (f"{_ML}/workspaces/{{workspaceName}}/schedules", "name"),
+    "machinelearningservices:BatchEndpoint": (f"{_ML}/workspaces/{{workspaceName}}/batchEndpoints", "endpointName"),
+    "machinelearningservices:BatchDeployment": (
+        f"{_ML}/workspaces/{{workspaceName}}/batchEndpoints/{{endpointName}}/deployments", "deploymentName"),
     "monitor:AutoscaleSetting": ("Microsoft.Insights/autoscalesettings", "autoscaleSettingName"),
     "operationalinsights:Workspace": ("Microsoft.OperationalInsights/workspaces", "workspaceName"),
     "applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),

@@ -40,14 +40,16 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     from mlfabric.components.azure.cluster import AzureTrainingCluster
     from mlfabric.components.azure.monitoring import AzureMonitoring
     from mlfabric.components.azure.network import AzureNetwork
+    from mlfabric.components.azure.notebooks import AzureNotebooks
     from mlfabric.components.azure.rbac import AzureRbac
     from mlfabric.components.azure.registry import AzureRegistry
     from mlfabric.components.azure.serving import AzureServing
     from mlfabric.components.azure.storage import AzureStorage
     from mlfabric.components.azure.teams import AzureTeams
+    from mlfabric.components.azure.tracking import AzureTracking
 
     return (AzureNetwork, AzureStorage, AzureRegistry, AzureTrainingCluster, AzureTeams, AzureMonitoring,
-            AzureServing, AzureRbac)
+            AzureServing, AzureRbac, AzureTracking, AzureNotebooks)
 
 
 # AKS's minor versions with release, end of community support and end of LTS, each with its source.

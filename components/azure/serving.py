@@ -32,6 +32,10 @@ Creates, per spec endpoint, in the platform's Azure ML workspace (``mlfabric.com
   ``monitoring.error_rate_percent`` of the endpoint's nominal load (``min_replicas`` x
   ``target_invocations_per_replica``): Azure metric alerts cannot divide one metric by another.
 
+- with ``monitoring.drift``: the endpoint's drift monitor (``mlfabric.components.azure.drift``), an Azure
+  ML model-monitoring ``machinelearningservices:Schedule`` over the main deployment's captured
+  requests, its identity and that identity's two role assignments.
+
 Alert thresholds live in the spec's ``monitoring`` section (``ctx.monitoring_spec``).
 
 Blue/green: each version's deployment is named after its image (``main-<hash>``), so a new image is a
@@ -52,7 +56,15 @@ from pulumi_azure_native import machinelearningservices as aml
 
 from mlfabric.components import catalog, naming
 from mlfabric.components.azure import rollout
-from mlfabric.components.azure.common import HasPrivateLinks, WorkspaceHandles, output_mapping, role_definition_id
+from mlfabric.components.azure.common import (
+    HasPrivateLinks,
+    WorkspaceHandles,
+    WorkspaceScopes,
+    output_mapping,
+    role_definition_id,
+    storage_account_id,
+)
+from mlfabric.components.azure.drift import DriftTarget, drift_schedule
 from mlfabric.components.azure.prerequisites import prerequisites_of
 from mlfabric.components.concerns import ServingOutputs
 from mlfabric.components.context import PlatformContext
@@ -131,7 +143,7 @@ class AzureServing(ServingOutputs):
     """Azure ML managed online endpoints: A/B and shadow deployments, autoscaling, alerts."""
 
     type_token = "mlfabric:serving:AzureServing"
-    needs = ("network", "registry", "monitoring")
+    needs = ("network", "storage", "registry", "monitoring")
 
     def __init__(
         self,
@@ -206,7 +218,21 @@ class AzureServing(ServingOutputs):
         deployments = [self._deployment(logical, physical, endpoint, spec, v) for v in variants(spec)]
         alerts = self._alerts(logical, physical, endpoint, spec)
         self._rollout(logical, physical, endpoint, spec, [*deployments, *alerts], [a.id for a in alerts])
+        if spec.monitoring.drift is not None:
+            self._drift(logical, physical, spec)
         return endpoint
+
+    def _drift(self, logical: str, physical: str, spec: EndpointSpec) -> None:
+        """The drift monitor of the main deployment's captured requests (``drift``)."""
+        storage, drift = self._ctx.storage, spec.monitoring.drift
+        # The spec rules make drift need data capture, and storage and the workspace exist with serving.
+        if drift is None or storage is None or not isinstance(self._registry, WorkspaceScopes):
+            raise pulumi.RunError(f"serving: the drift monitor of {spec.name} needs storage and the ML workspace")
+        main = variants(spec)[0]
+        target = DriftTarget(logical, physical, spec.name, main.deployment, self._registry.ml_workspace_name)
+        scopes = (self._subscription, storage.bucket_ids.apply(storage_account_id), self._registry.ml_workspace_id)
+        datasets = storage.bucket_urls.apply(lambda urls: urls["datasets"])
+        drift_schedule(target, self._ctx, drift, scopes, datasets, lambda suffix: self._opts(spec, suffix))
 
     def _rollout(
         self,

@@ -292,10 +292,75 @@ def _serving_workspace(spec: PlatformSpec) -> Problems:
              "registry section (got serving without registry)")]
 
 
+# Personas (by the template they take) whose principals get a notebook: people who write code. Readers,
+# CI and admins work elsewhere.
+NOTEBOOK_TEMPLATES: Final = frozenset({"data-scientist", "ml-engineer"})
+PLATFORM_ENVIRONMENT: Final = "platform"
+
+
+def notebook_users(spec: PlatformSpec) -> dict[str, list[str]]:
+    """Notebook environment (a team, or ``platform`` without teams) -> the principals that each get one
+    compute instance in it (an Azure ML compute instance has exactly one user), in spec order.
+
+    A team's users are its members whose persona writes code (data scientist, ML engineer); the
+    ``platform`` environment's are the rbac personas of those templates."""
+    if spec.notebooks is None:
+        return {}
+    found: dict[str, list[str]] = {}
+    if spec.teams:
+        from mlfabric.components.spec import team_members
+
+        wanted = spec.notebooks.teams if spec.notebooks.teams is not None else [t.name for t in spec.teams]
+        for member in team_members([t for t in spec.teams if t.name in wanted], "azure"):
+            template = "reader" if member.persona == "reader" else spec.rbac.template(member.persona)
+            if template in NOTEBOOK_TEMPLATES:
+                _add_users(found.setdefault(member.team, []), member.principals)
+        return {team: found.get(team, []) for team in wanted}
+    platform: list[str] = []
+    for grant in spec.rbac.grants("azure"):
+        if grant.template in NOTEBOOK_TEMPLATES:
+            _add_users(platform, grant.principals)
+    return {PLATFORM_ENVIRONMENT: platform}
+
+
+def _add_users(users: list[str], principals: list[str]) -> None:
+    for principal in principals:
+        if principal not in users:
+            users.append(principal)
+
+
+def _lifecycle(spec: PlatformSpec) -> Problems:
+    problems: Problems = []
+    # Tracking, notebooks and batch endpoints are all parts of the ML workspace the registry creates.
+    for section in ("tracking", "notebooks", "batch"):
+        if getattr(spec, section) is not None and spec.registry is None:
+            problems.append(((section,), "on Azure this lives in the ML workspace the registry section creates: add "
+                             f"a registry section (got {section} without registry)"))
+    buckets = {bucket.name for bucket in spec.storage.buckets}
+    for index, endpoint in enumerate(spec.serving.endpoints if spec.serving else []):
+        if endpoint.monitoring.drift is not None and "datasets" not in buckets:
+            problems.append((("serving", "endpoints", index, "monitoring", "drift", "baseline_prefix"),
+                             "the baseline is read from the datasets bucket: add a storage bucket named datasets "
+                             f"(got buckets {', '.join(sorted(buckets)) or 'none'})"))
+    if spec.notebooks is None:
+        return problems
+    if spec.notebooks.machine is not None:
+        problem = vm_size_problem(spec.notebooks.machine)
+        if problem:
+            problems.append((("notebooks", "machine"), problem))
+    for environment, users in notebook_users(spec).items():
+        if not users:
+            where = "teams[].members" if environment != PLATFORM_ENVIRONMENT else "rbac.personas"
+            problems.append((("notebooks",), f"an Azure ML compute instance belongs to one user: give environment "
+                             f"{environment!r} a data-scientist or ml-engineer principal in {where} (got none)"))
+    return problems
+
+
 def problems(spec: PlatformSpec) -> Problems:
     """Every Azure-only rule the spec breaks, as (field path, message)."""
     return [
         *_serving_workspace(spec),
+        *_lifecycle(spec),
         *_log_retention(spec),
         *principal_problems(spec, _PRINCIPAL, _PRINCIPAL_EXAMPLE),
         *_existing_network(spec),

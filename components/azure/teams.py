@@ -101,6 +101,9 @@ class AzureTeams(TeamsOutputs):
 
     type_token = "mlfabric:teams:AzureTeams"
 
+    # Azure only: team name -> its user-assigned identity's resource id (what notebooks run as).
+    identity_ids: dict[str, pulumi.Output[str]]
+
     def __init__(
         self,
         name: str,
@@ -123,8 +126,10 @@ class AzureTeams(TeamsOutputs):
         )
 
         found: dict[str, pulumi.Output[dict[str, str]]] = {}
+        self.identity_ids = {}
         for team in spec:
             identity = self._identity(team)
+            self.identity_ids[team.name] = identity.id
             if storage is not None:
                 self._assign(f"{name}-{team.name}-{BLOB_CONTRIBUTOR.slug}", identity.principal_id, "ServicePrincipal",
                              BLOB_CONTRIBUTOR, storage, f"team {team.name}'s jobs, under {team.prefix} only",

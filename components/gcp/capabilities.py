@@ -10,6 +10,9 @@ Refused on GCP (an error in staging and prod; in dev a warning where the field i
 - ``serving.endpoints[].traffic.strategy`` canary/linear (and a non-default ``canary_percent`` or
   ``bake_minutes``): Cloud Run moves all traffic to a ready revision, with no alarm rollback;
 - ``serving.endpoints[].data_capture_percent`` above 0: Cloud Run's request logs carry no payloads;
+- ``serving.endpoints[].monitoring.drift``: Cloud Run has no model monitoring, and pulumi-gcp declares
+  no Vertex AI model-monitoring job (``vertex.AiEndpoint.modelDeploymentMonitoringJob`` is output only);
+- ``batch``: not built on GCP yet (the batch-scoring CronJobs on the training cluster are not written);
 - with ``network.existing_network_id``: an explicit ``cidr``, a non-default ``nat_gateways`` and
   ``private_endpoints`` (settings of a network and subnet the platform does not own).
 """
@@ -45,6 +48,8 @@ FILESTORE: Final = "gcp:filestore/instance:Instance"
 FOLDER_MEMBER: Final = "gcp:storage/managedFolderIamMember:ManagedFolderIamMember"
 CLUSTER_QUEUE: Final = "kubernetes:kueue.x-k8s.io/v1beta2:ClusterQueue"
 ROLE_BINDING: Final = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+SQL_INSTANCE: Final = "gcp:sql/databaseInstance:DatabaseInstance"
+WORKBENCH: Final = "gcp:workbench/instance:Instance"
 # A pool of the prod stack reserved by name (the reservation itself is the project's, not the stack's).
 _RESERVED: Final = {"training": {"gpu_pools": [
     {"name": "a100", "accelerator": "a100-80gb", "gpus_per_node": 8, "max_nodes": 4, "reservation": "a100-reserved"},
@@ -117,6 +122,16 @@ def _endpoint(**fields: Any) -> dict[str, Any]:
     endpoint.update(fields)
     return {"serving": {"endpoints": [endpoint]}}
 
+
+_NO_DRIFT: Final = (
+    "Cloud Run has no model monitoring, pulumi-gcp declares no Vertex AI model-monitoring job "
+    "(vertex.AiEndpoint's modelDeploymentMonitoringJob is output only) and Cloud Run captures no payloads: drop "
+    "monitoring.drift and compare logged payloads to the baseline in a scheduled job of your own"
+)
+_NO_BATCH: Final = (
+    "batch scoring is not built on gcp yet: omit batch and submit scoring as a Job in the team's namespace "
+    "(its LocalQueue label kueue.x-k8s.io/queue-name: <team>)"
+)
 
 _CLOUD_RUN_INSTEAD: Final = (
     "Cloud Run serves on NVIDIA L4 GPUs only: use accelerator: l4, or a CPU instance such as n2-standard-8"
@@ -322,6 +337,50 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
     Capability("serving.endpoints[].data_capture_percent", "refused", "Cloud Run's request logs carry no request "
                "or response bodies: set data_capture_percent: 0 and log payloads from the serving image (e.g. to "
                "the artifacts bucket)", refused_when=_captures, example=20),
+    Capability("serving.endpoints[].monitoring.drift.baseline_prefix", "refused", _NO_DRIFT, example="baselines/detector/"),
+    Capability("serving.endpoints[].monitoring.drift.schedule", "refused", _NO_DRIFT, example="hourly"),
+    # --- tracking ---
+    Capability("tracking.size", "honoured", "MLflow on Cloud Run (internal ingress, IAM-only; 2/4/6 vCPU with the proxy) with a "
+               "Cloud SQL PostgreSQL backend (db-custom-1-3840 / 2-7680 / 4-15360; private IP only, CMEK with the "
+               "tracking key, backups "
+               "with point-in-time recovery, IAM login through the Cloud SQL Auth Proxy: no password) and artifacts "
+               "in the artifacts bucket", Evidence(SQL_INSTANCE, PROD, prop="settings.tier", equals="db-custom-2-7680")),
+    # --- notebooks ---
+    Capability("notebooks.idle_minutes", "honoured", "the Workbench instance's idle-timeout-seconds metadata "
+               "(idle shutdown)", Evidence(WORKBENCH, PROD, prop="gceSetup.metadata.idle-timeout-seconds",
+                                           equals="3600")),
+    Capability("notebooks.machine", "honoured", "the Workbench instance's machine type (a CPU machine)",
+               Evidence(WORKBENCH, PROD, prop="gceSetup.machineType", equals="n2-standard-4")),
+    Capability("notebooks.teams", "honoured", "one Vertex AI Workbench instance per team, running as the team's "
+               "service account (no public IP, Shielded VM, CMEK disks), its non-reader members may act as it",
+               Evidence(WORKBENCH, PROD, prop="labels.mlfabric-notebook", equals="vision")),
+    # --- batch ---
+    # --- batch: CronJobs on the training cluster (components/kubernetes/batch.py) ---
+    *(
+    Capability("batch.jobs[].name", "honoured", "a Kubernetes CronJob of that name in the team's namespace (suspended "
+               "without a schedule: `kubectl create job --from=cronjob/<name>` runs it)",
+               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="metadata.name", equals="nightly-scoring")),
+    Capability("batch.jobs[].model", "honoured", "the 'detector' environment variable of the scoring pods",
+               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
+                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[0].value", equals='detector')),
+    Capability("batch.jobs[].image", "honoured", "the scoring container's image, resolved against the platform "
+               "registry", Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
+                                    prop="spec.jobTemplate.spec.template.spec.containers[0].image")),
+    Capability("batch.jobs[].accelerator", "honoured", "one nvidia.com/gpu per pod; Kueue places it on a pool of the "
+               "team's quota", Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
+                                        prop="spec.jobTemplate.spec.template.spec.containers[0].resources.limits",
+                                        equals={"nvidia.com/gpu": "1"})),
+    Capability("batch.jobs[].instances", "honoured", "parallelism = completions of each Job (admitted all at once)",
+               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="spec.jobTemplate.spec.parallelism", equals=2)),
+    Capability("batch.jobs[].input_prefix", "honoured", "INPUT_URI of the pods: the datasets bucket's prefix (under "
+               "the team's prefix: the team identity reads nothing else)",
+               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
+                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[1].name", equals="INPUT_URI")),
+    Capability("batch.jobs[].schedule", "honoured", "the CronJob's schedule (UTC); omitted: suspended, on demand",
+               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="spec.schedule", equals="0 2 * * *")),
+    Capability("batch.jobs[].team", "honoured", "the namespace, LocalQueue label and ServiceAccount the Jobs run with",
+               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="metadata.namespace", equals="team-vision")),
+),
     # --- monitoring ---
     Capability("monitoring.notify", "honoured", "a notification channel per target (email, webhook)",
                Evidence(CHANNEL, DEV, prop="type", equals="email")),

@@ -55,6 +55,8 @@ SERVICE_AGENT_DOMAINS: Final[dict[str, str]] = {
     "monitoring.googleapis.com": "gcp-sa-monitoring-notification.iam.gserviceaccount.com",
     # Filestore's primary service agent (https://cloud.google.com/iam/docs/service-agents)
     "file.googleapis.com": "cloud-filer.iam.gserviceaccount.com",
+    # Cloud SQL's service agent, which uses an instance's CMEK (https://cloud.google.com/iam/docs/service-agents)
+    "sqladmin.googleapis.com": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
 }
 GENERATED_AGENTS: Final = frozenset(
     {
@@ -63,6 +65,7 @@ GENERATED_AGENTS: Final = frozenset(
         "pubsub.googleapis.com",
         "monitoring.googleapis.com",
         "file.googleapis.com",
+        "sqladmin.googleapis.com",
     }
 )
 
@@ -275,6 +278,11 @@ def account_id(base_name: str, suffix: str) -> str:
 def services_prefix(base_name: str) -> str:
     """Every Cloud Run service of the platform is named ``<platform>-<environment>-<endpoint>``."""
     return f"{base_name}-"
+
+
+def tracking_service_name(base_name: str) -> str:
+    """The Cloud Run service of the platform's MLflow tracking server (RBAC grants on it by name)."""
+    return f"{services_prefix(base_name)}mlflow"
 
 
 def dict_output(values: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[dict[str, str]]:

@@ -40,6 +40,8 @@ NODE_POOL: Final = "gcp:container/nodePool:NodePool"
 CLOUD_RUN: Final = "gcp:cloudrunv2/service:Service"
 ROUTER_NAT: Final = "gcp:compute/routerNat:RouterNat"
 FILESTORE: Final = "gcp:filestore/instance:Instance"
+SQL_INSTANCE: Final = "gcp:sql/databaseInstance:DatabaseInstance"
+WORKBENCH: Final = "gcp:workbench/instance:Instance"
 ENDPOINT_LABEL: Final = "mlfabric-endpoint"
 # The system pool boot disk and the CPU serving machine of the GCP components (pinned to theirs by
 # a test: importing them would load pulumi_gcp).
@@ -104,7 +106,13 @@ def _quantity(value: Any, default: float) -> float:
 def _cloud_run(record: RecordView) -> Endpoint:
     inputs = record.inputs
     template = inputs.get("template") or {}
-    limits = (((template.get("containers") or [{}])[0].get("resources") or {}).get("limits")) or {}
+    # An instance bills every container's CPU and memory (the tracking server has a proxy sidecar).
+    every = [((c.get("resources") or {}).get("limits") or {}) for c in template.get("containers") or [{}]]
+    limits = every[0] if len(every) == 1 else {
+        "cpu": str(sum(_quantity(c.get("cpu"), 1.0) for c in every)),
+        "memory": f"{sum(_quantity(c.get('memory'), 0.5) for c in every)}Gi",
+        GPU_RESOURCE: str(sum(_quantity(c.get(GPU_RESOURCE), 0.0) for c in every)),
+    }
     scaling = inputs.get("scaling") or template.get("scaling") or {}
     low = as_int(scaling.get("minInstanceCount"))
     high = as_int(scaling.get("maxInstanceCount"), _CLOUD_RUN_DEFAULT_MAX)
@@ -169,7 +177,7 @@ def extra_items(plan: PlanView, inventory: Inventory) -> list[LineItem]:
     from mlfabric.components.gcp.kit import kubernetes_calendar
 
     calendar = kubernetes_calendar()
-    items = [*filestore_items(plan)]
+    items = [*filestore_items(plan), *lifecycle_items(plan)]
     items += [control_plane_item(r, "GKE cluster management", str(r.inputs.get("minMasterVersion") or ""), calendar)
              for r in plan.of_type(CLUSTER)]
     gateways = [r for r in plan.custom_resources if r.type == ROUTER_NAT]
@@ -218,6 +226,34 @@ def filestore_items(plan: PlanView) -> list[LineItem]:
             continue
         source, as_of = price_source(price)
         items.append(LineItem(concern_of(record), label, "GiB", gib, gib, price.usd_per_month, source, as_of,
+                              verified=price.verified))
+    return items
+
+
+def lifecycle_items(plan: PlanView) -> list[LineItem]:
+    """The tracking server's Cloud SQL instance (all month; unpriced: ``prices.json`` has no Cloud SQL
+    rows) and each Workbench instance's VM (none idle: it stops when idle; all month at full scale),
+    priced from the machine's row when there is one. Workbench's management fee and the disks are not
+    in the estimate (the item's note says so)."""
+    items: list[LineItem] = []
+    region = plan.spec.region
+    for record in plan.of_type(SQL_INSTANCE):
+        settings = record.inputs.get("settings") or {}
+        tier = str(settings.get("tier") or "unknown")
+        availability = str(settings.get("availabilityType") or "ZONAL").lower()
+        items.append(LineItem(concern_of(record), f"Cloud SQL PostgreSQL {tier} ({availability})", "instance",
+                              1.0, 1.0, None, note=f"no {region} row for Cloud SQL {tier} in components/gcp/prices.json"))
+    for record in plan.of_type(WORKBENCH):
+        machine = str((record.inputs.get("gceSetup") or {}).get("machineType") or "unknown")
+        price = prices.machine_price("gcp", machine, region)
+        label = f"Workbench notebook VM {machine} (stops when idle)"
+        if price is None:
+            items.append(LineItem(concern_of(record), label, "instance", 0.0, 1.0, None,
+                                  note=f"no {region} row for {machine} in components/gcp/prices.json"))
+            continue
+        source, as_of = price_source(price)
+        items.append(LineItem(concern_of(record), label, "instance", 0.0, 1.0, price.usd_per_month, source, as_of,
+                              note="VM only: Workbench's management fee and the disks are not included",
                               verified=price.verified))
     return items
 

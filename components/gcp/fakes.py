@@ -47,6 +47,8 @@ _IDS: Final[dict[str, str]] = {
     "gcp:pubsub/topic:Topic": "projects/{project}/topics/{physical}",
     "gcp:logging/projectBucketConfig:ProjectBucketConfig": "projects/{project}/locations/{location}/buckets/{physical}",
     "gcp:logging/projectSink:ProjectSink": "projects/{project}/sinks/{physical}",
+    # A Cloud SQL instance's id is its name.
+    "gcp:sql/databaseInstance:DatabaseInstance": "{physical}",
 }
 # ``*IAMMember`` types: the input naming the parent their id starts with (the project otherwise).
 _IAM_PARENT: Final[dict[str, str]] = {
@@ -69,6 +71,7 @@ _AGENT_DOMAINS: Final = {
     "pubsub.googleapis.com": "gcp-sa-pubsub.iam.gserviceaccount.com",
     "monitoring.googleapis.com": "gcp-sa-monitoring-notification.iam.gserviceaccount.com",
     "file.googleapis.com": "cloud-filer.iam.gserviceaccount.com",
+    "sqladmin.googleapis.com": "gcp-sa-cloud-sql.iam.gserviceaccount.com",
 }
 # base64 of a PEM header: enough for a kubeconfig to carry; nothing can verify it offline.
 CA_DATA: Final = ("LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0tCk1JSUMvakNDQWVhZ0F3SUJBZ0lCQURBTkJna3Foa2lHOXcwQkFRc0ZBREFW"
@@ -144,6 +147,19 @@ def _filestore(r: Registration) -> dict[str, Any]:
     return {"networks": networks}
 
 
+def _sql_instance(r: Registration) -> dict[str, Any]:
+    # connectionName is <project>:<region>:<instance>; a private-IP-only instance has one private address.
+    region = r.text("region", r.world.region)
+    address = f"10.{int(r.digest(length=2), 16) % 200 + 50}.0.3"
+    return {"connectionName": f"{_project(r)}:{region}:{r.physical}", "privateIpAddress": address,
+            "ipAddresses": [{"ipAddress": address, "type": "PRIVATE"}]}
+
+
+def _workbench(r: Registration) -> dict[str, Any]:
+    # JupyterLab's proxy URL (<hash>-dot-<region>.notebooks.googleusercontent.com).
+    return {"proxyUri": f"{r.digest(length=16)}-dot-{r.world.region}.notebooks.googleusercontent.com"}
+
+
 def _sink(r: Registration) -> dict[str, Any]:
     agent = f"service-{r.world.gcp_project_number}@gcp-sa-logging.iam.gserviceaccount.com"
     return {"writerIdentity": f"serviceAccount:{agent}"}
@@ -158,6 +174,8 @@ _SPECIAL: Final[dict[str, Fake]] = {
     "gcp:cloudrunv2/service:Service": _run_service,
     "gcp:logging/projectSink:ProjectSink": _sink,
     "gcp:filestore/instance:Instance": _filestore,
+    "gcp:sql/databaseInstance:DatabaseInstance": _sql_instance,
+    "gcp:workbench/instance:Instance": _workbench,
 }
 
 

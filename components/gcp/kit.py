@@ -41,13 +41,17 @@ def _components() -> tuple[type[ConcernComponent[Any]], ...]:
     from mlfabric.components.gcp.cluster import GcpTrainingCluster
     from mlfabric.components.gcp.monitoring import GcpMonitoring
     from mlfabric.components.gcp.network import GcpNetwork
+    from mlfabric.components.gcp.notebooks import GcpNotebooks
     from mlfabric.components.gcp.rbac import GcpRbac
     from mlfabric.components.gcp.registry import GcpRegistry
     from mlfabric.components.gcp.serving import GcpServing
     from mlfabric.components.gcp.storage import GcpStorage
     from mlfabric.components.gcp.teams import GcpTeams
+    from mlfabric.components.gcp.tracking import GcpTracking
+    from mlfabric.components.kubernetes.batch import KubernetesBatch
 
-    return (GcpNetwork, GcpStorage, GcpRegistry, GcpTrainingCluster, GcpTeams, GcpMonitoring, GcpServing, GcpRbac)
+    return (GcpNetwork, GcpStorage, GcpRegistry, GcpTrainingCluster, GcpTeams, GcpTracking, GcpMonitoring,
+            GcpServing, GcpRbac, GcpNotebooks, KubernetesBatch)
 
 
 KIT = CloudKit(

@@ -16,7 +16,8 @@ persona is its own template; a custom persona (``rbac.custom_personas``) takes `
 - repositories: a ``gcp:artifactregistry/repositoryIamMember:RepositoryIamMember`` per platform
   repository (reader, writer or repoAdmin);
 - endpoints: a ``gcp:cloudrunv2/serviceIamMember:ServiceIamMember`` per Cloud Run service (invoker;
-  admin for platform admins);
+  admin for platform admins), and the same grant on the MLflow tracking server's service with
+  ``tracking`` (``<platform>-tracking-mlflow-*``);
 - cluster: a project ``IAMMember`` with a Kubernetes Engine role (viewer, developer, admin; the GKE
   counterpart of EKS access policies). GKE has no per-cluster IAM: these roles cover every cluster
   of the project, so keep other clusters out of a platform's project or use Kubernetes RBAC there;
@@ -58,7 +59,15 @@ import pulumi_gcp as gcp
 from mlfabric.components import naming
 from mlfabric.components.concerns import RbacOutputs
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.gcp.common import account_id, enable_api, models_of, project_id, repositories_of, services_of
+from mlfabric.components.gcp.common import (
+    account_id,
+    enable_api,
+    models_of,
+    project_id,
+    repositories_of,
+    services_of,
+    tracking_service_name,
+)
 from mlfabric.components.spec import RbacSpec, Template
 
 TRAINING_NAMESPACE: Final = "ml-training"
@@ -179,7 +188,7 @@ class GcpRbac(RbacOutputs):
     """Predefined-role grants per persona on the platform's resources; Workload Identity for training."""
 
     type_token = "mlfabric:rbac:GcpRbac"
-    needs = ("storage", "registry", "cluster", "serving")
+    needs = ("storage", "registry", "cluster", "serving", "tracking")
 
     def __init__(self, name: str, spec: RbacSpec, ctx: PlatformContext,
                  opts: pulumi.ResourceOptions | None = None) -> None:
@@ -252,7 +261,8 @@ class GcpRbac(RbacOutputs):
         if grant.scope == "repositories":
             return [f"repository:{r}" for r in sorted(self._repositories)]
         if grant.scope == "endpoints":
-            return [f"endpoint:{e}" for e in sorted(self._services)]
+            tracking = ["tracking:mlflow"] if ctx.tracking is not None else []
+            return [f"endpoint:{e}" for e in sorted(self._services)] + tracking
         if grant.scope == "cluster":
             return ["project"] if ctx.cluster is not None else []
         if grant.scope == "models":
@@ -300,6 +310,13 @@ class GcpRbac(RbacOutputs):
             gcp.cloudrunv2.ServiceIamMember(
                 logical, project=ctx.account, location=ctx.region, name=self._services[item],
                 role=role, member=member, opts=child,
+            )
+        elif kind == "tracking":
+            # The service exists once the tracking component's children do.
+            after = [ctx.tracking] if isinstance(ctx.tracking, pulumi.Resource) else []
+            gcp.cloudrunv2.ServiceIamMember(
+                logical, project=ctx.account, location=ctx.region, name=tracking_service_name(ctx.base_name),
+                role=role, member=member, opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=after)),
             )
         else:
             gcp.projects.IAMMember(logical, project=self._project, role=role, member=member, opts=child)

@@ -20,7 +20,8 @@ for a spec reason:
   principals of one domain (the cluster's Google Groups for RBAC security group);
 - GPU pools with ``queued_provisioning``: ``min_nodes`` 0, no ``reservation``, no ``spot`` (GKE's
   documented queued-provisioning node pool, ``training_rules.py``);
-- ``training.shared_fs.capacity_gib``: a size Filestore's zonal tier sells.
+- ``training.shared_fs.capacity_gib``: a size Filestore's zonal tier sells;
+- tracking and notebooks: what they need on GCP (``lifecycle_rules.py``).
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
+from mlfabric.components.gcp.lifecycle_rules import lifecycle_problems
 from mlfabric.components.gcp.machines import machine_type, unknown_machine_message
 from mlfabric.components.gcp.tags import LABEL_VALUE
 from mlfabric.components.gcp.training_rules import pool_problems, shared_fs_problems
+from mlfabric.components.kubernetes.batch_rules import batch_problems
 from mlfabric.components.kubernetes.versions import VersionCalendar, load_calendar, today
 from mlfabric.components.spec import Problems, principal_problems, tag_key_problem, team_members
 
@@ -233,4 +236,6 @@ def problems(spec: PlatformSpec) -> Problems:
         *_team_members(spec),
         *pool_problems(spec),
         *shared_fs_problems(spec),
+        *lifecycle_problems(spec),
+        *batch_problems(spec),
     ]

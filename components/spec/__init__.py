@@ -33,6 +33,14 @@ from mlfabric.components.spec.base import (
     env_default,
 )
 from mlfabric.components.spec.budget import BudgetSpec
+from mlfabric.components.spec.lifecycle import (
+    BatchJobSpec,
+    BatchSpec,
+    DriftSpec,
+    EndpointMonitoringSpec,
+    NotebooksSpec,
+    TrackingSpec,
+)
 from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
@@ -73,10 +81,14 @@ __all__ = [
     "AccessLevel",
     "AwsOptions",
     "AzureOptions",
+    "BatchJobSpec",
+    "BatchSpec",
     "BucketSpec",
     "BudgetSpec",
     "ClusterSpec",
     "CustomPersonaSpec",
+    "DriftSpec",
+    "EndpointMonitoringSpec",
     "EndpointSpec",
     "Environment",
     "GcpOptions",
@@ -84,6 +96,7 @@ __all__ = [
     "GpuQuotaSpec",
     "MonitoringSpec",
     "NetworkSpec",
+    "NotebooksSpec",
     "Persona",
     "PersonaGrant",
     "PlatformSpec",
@@ -100,6 +113,7 @@ __all__ = [
     "TeamMember",
     "TeamSpec",
     "Template",
+    "TrackingSpec",
     "TrafficSpec",
     "TrainingSpec",
     "VariantSpec",

@@ -26,6 +26,7 @@ from mlfabric.components.spec.base import (
 )
 from mlfabric.components.spec.budget import BudgetSpec
 from mlfabric.components.spec.defaults import fill_environment_defaults
+from mlfabric.components.spec.lifecycle import BatchSpec, NotebooksSpec, TrackingSpec
 from mlfabric.components.spec.monitoring import MonitoringSpec
 from mlfabric.components.spec.network import NetworkSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
@@ -79,6 +80,15 @@ class PlatformSpec(SpecModel):
         "workload identity scoped to the team's storage prefix, and access for its members. Needs "
         "`training`. Omitted: none (one shared cluster, no queues per team).",
     )
+    tracking: TrackingSpec | None = Field(
+        None, description="An MLflow-compatible experiment-tracking server, private, artifacts in the artifacts "
+        "bucket. Omitted: none.",
+    )
+    notebooks: NotebooksSpec | None = Field(
+        None, description="Managed notebook environments (per team) that stop when idle and have no public IP. "
+        "Omitted: none.",
+    )
+    batch: BatchSpec | None = Field(None, description="Batch-scoring jobs. Omitted: none.")
     budget: BudgetSpec | None = Field(
         None, description="Monthly cost limits the policy pack checks the estimate against. Omitted: none."
     )
@@ -103,6 +113,7 @@ class PlatformSpec(SpecModel):
             self._check_images,
             self._check_kubernetes_version,
             self._check_teams,
+            self._check_lifecycle,
         ):
             problems.extend(check())
         # Imported here: each cloud's kit imports its rules, and they import this module.
@@ -156,6 +167,35 @@ class PlatformSpec(SpecModel):
                 problems.append((("teams",), f"the teams are guaranteed {gpus} GPUs of pool {pool!r}, which "
                                  f"holds at most {capacity[pool]} (max_nodes x GPUs per node); lower the "
                                  f"quotas or raise max_nodes (got {gpus})"))
+        return problems
+
+    def _check_lifecycle(self) -> Problems:
+        problems: Problems = []
+        teams = [team.name for team in self.teams]
+        models = self.registry.models if self.registry else []
+        if self.notebooks is not None:
+            problems += [(("notebooks", "teams", index), f"not a team of teams (got {name!r}; declared: "
+                          f"{', '.join(teams) or 'none'})")
+                         for index, name in enumerate(self.notebooks.teams or []) if name not in teams]
+        for index, job in enumerate(self.batch.jobs if self.batch else []):
+            where: tuple[str | int, ...] = ("batch", "jobs", index)
+            if job.model not in models:
+                problems.append(((*where, "model"), f"not declared in registry.models (got {job.model!r}; "
+                                 f"declared: {', '.join(models) or 'none'})"))
+            if job.team is not None and job.team not in teams:
+                problems.append(((*where, "team"), f"not a team of teams (got {job.team!r}; declared: "
+                                 f"{', '.join(teams) or 'none'})"))
+            if job.accelerator is not None and not catalog.gpu_counts(self.cloud, job.accelerator):
+                problems.append(((*where, "accelerator"), f"{job.accelerator!r} is not offered on {self.cloud} "
+                                 f"(offered: {', '.join(catalog.accelerators_offered(self.cloud))})"))
+            problem = image_reference_problem(job.image, self.environment == "prod",
+                                              self.registry is not None and self.registry.immutable_tags)
+            if problem:
+                problems.append(((*where, "image"), problem))
+        for index, endpoint in enumerate(self.serving.endpoints if self.serving else []):
+            if endpoint.monitoring.drift is not None and endpoint.data_capture_percent == 0:
+                problems.append((("serving", "endpoints", index, "monitoring", "drift"), "needs captured requests: "
+                                 "set data_capture_percent above 0 (got 0)"))
         return problems
 
     def _check_images(self) -> Problems:

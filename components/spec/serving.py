@@ -17,6 +17,7 @@ from mlfabric.components.spec.base import (
     renamed_from_field,
     unique_names,
 )
+from mlfabric.components.spec.lifecycle import EndpointMonitoringSpec
 
 # --- serving -----------------------------------------------------------------------------------
 
@@ -84,6 +85,10 @@ class EndpointSpec(SpecModel):
         description="Autoscaling target: invocations per replica per minute. Omitted: 100.",
     )
     traffic: TrafficSpec = Field(default_factory=TrafficSpec, description="Deployment and traffic split.")
+    monitoring: EndpointMonitoringSpec = Field(
+        default_factory=EndpointMonitoringSpec,
+        description="What is watched beyond latency and errors (drift of the captured requests). Omitted: nothing more.",
+    )
     data_capture_percent: int = env_default(
         dev=0, staging=10, prod=20, ge=0, le=100,
         description="Share of requests and responses captured to the artifacts bucket.",

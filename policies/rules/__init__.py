@@ -19,6 +19,7 @@ from . import (
     hardening_gcp,
     iam,
     kubernetes_workloads,
+    lifecycle,
     registries,
     serving,
     stack,
@@ -46,6 +47,7 @@ POLICIES: Final[list[MlfPolicy]] = [
     *kubernetes_workloads.POLICIES,
     *budget.POLICIES,
     *teams.POLICIES,
+    *lifecycle.POLICIES,
 ]
 RULES: Final[dict[str, RuleInfo]] = {p.info.id: p.info for p in POLICIES}
 BY_ID: Final[dict[str, MlfPolicy]] = {p.info.id: p for p in POLICIES}

@@ -144,6 +144,23 @@ FILESTORE = "gcp:filestore/instance:Instance"
 AMLFS = "azure-native:storagecache:AmlFilesystem"
 
 
+MLFLOW = "aws:sagemaker/mlflowTrackingServer:MlflowTrackingServer"
+SQL = "gcp:sql/databaseInstance:DatabaseInstance"
+DQ = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
+SCHEDULE = "aws:sagemaker/monitoringSchedule:MonitoringSchedule"
+DOMAIN = "aws:sagemaker/domain:Domain"
+STUDIO_IDLE = {"jupyterLabAppSettings": {"appLifecycleManagement": {"idleSettings": {
+    "lifecycleManagement": "ENABLED", "idleTimeoutInMinutes": 60.0}}}}
+
+
+def capturing_endpoint() -> list[R]:
+    """A SageMaker endpoint whose configuration captures requests (today's prod, before drift)."""
+    return [R("aws:sagemaker/endpoint:Endpoint", "scorer", {"endpointConfigName": "cfg", "name": "scorer"},
+              links={"endpointConfigName": "cfg"}),
+            R("aws:sagemaker/endpointConfiguration:EndpointConfiguration", "cfg", {"name": "cfg", "dataCaptureConfig": {
+                "enableCapture": True, "initialSamplingPercentage": 20.0}})]
+
+
 def team_objects(team: str, gpus: float = 8.0) -> list[R]:
     """A team's namespace, ClusterQueue, LocalQueue and ResourceQuota as mlfabric declares them."""
     namespace = f"team-{team}"
@@ -820,6 +837,47 @@ CASES = [
     Case("mlf-shared-fs-private", C, R("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "lustre", {
         "ipProtocol": "tcp", "fromPort": 988.0, "toPort": 988.0, "cidrIpv4": "10.0.0.0/16"}), False, note="vpc-port"),
     Case("mlf-shared-fs-private", M, R(FSX, "shared", {}), True, note="no-props"),
+    # --- lifecycle (issue 17) ---
+    Case("mlf-tracking-private", C, R(MLFLOW, "mlflow", {"roleArn": "arn:aws:iam::1:role/m",
+                                                        "artifactStoreUri": "s3://art/mlflow/"}), False),
+    Case("mlf-tracking-private", V, R(MLFLOW, "mlflow", {"artifactStoreUri": "https://example.com/x"}), True),
+    Case("mlf-tracking-private", C, R(SQL, "mlflow-db", {"encryptionKeyName": "projects/p/k", "settings": {
+        "ipConfiguration": {"ipv4Enabled": False, "privateNetwork": "projects/p/global/networks/n"}}}), False,
+         note="cloud-sql"),
+    Case("mlf-tracking-private", V, R(SQL, "mlflow-db", {"encryptionKeyName": "projects/p/k", "settings": {
+        "ipConfiguration": {"ipv4Enabled": True}}}), True, note="cloud-sql-public"),
+    Case("mlf-tracking-private", M, R(SQL, "mlflow-db", {}), True, note="cloud-sql-defaults"),
+    Case("mlf-drift-monitoring", C, [*capturing_endpoint(), R(DQ, "scorer-dq", {
+        "dataQualityJobInput": {"endpointInput": {"endpointName": "scorer"}}}, links={"dataQualityJobInput": "scorer"}),
+        R(SCHEDULE, "scorer-schedule", {"monitoringScheduleConfig": {"monitoringJobDefinitionName": "dq"}},
+          links={"monitoringScheduleConfig": "scorer-dq"})], False),
+    Case("mlf-drift-monitoring", V, capturing_endpoint(), True, note="today's prod without drift"),
+    Case("mlf-drift-monitoring", V, [*capturing_endpoint(), R(DQ, "scorer-dq", {
+        "dataQualityJobInput": {"endpointInput": {"endpointName": "scorer"}}}, links={"dataQualityJobInput": "scorer"})],
+         True, note="never-scheduled"),
+    Case("mlf-drift-monitoring", M, [R(SM_ENDPOINT, "scorer", {"endpointConfigName": "cfg"}, links={"endpointConfigName": "cfg"}),
+                                     R(SM_CONFIG, "cfg", {"name": "cfg"})], False, note="no-capture"),
+    Case("mlf-drift-monitoring", V, R(AML_DEPLOYMENT, "asr-main", {"endpointName": "asr", "properties": {
+        "dataCollector": {"collections": {"model_inputs": {"dataCollectionMode": "Enabled"}}}}}), True, note="azure"),
+    Case("mlf-drift-monitoring", C, [R(AML_DEPLOYMENT, "asr-main", {"endpointName": "asr", "properties": {
+        "dataCollector": {"collections": {"model_inputs": {"dataCollectionMode": "Enabled"}}}}}),
+        R("azure-native:machinelearningservices:Schedule", "asr-drift", {"properties": {"action": {"monitorDefinition": {
+            "signals": {"drift": {"productionData": {"uri": "azureml://paths/modelDataCollector/asr/main/model_inputs"}}}}}}})],
+         False, note="azure"),
+    Case("mlf-notebook-idle-private", C, R(DOMAIN, "studio", {"appNetworkAccessType": "VpcOnly", "kmsKeyId": KEY_ARN,
+                                                              "defaultUserSettings": STUDIO_IDLE}), False),
+    Case("mlf-notebook-idle-private", V, R(DOMAIN, "studio", {"kmsKeyId": KEY_ARN, "defaultUserSettings": STUDIO_IDLE}),
+         True, note="public-internet-default"),
+    Case("mlf-notebook-idle-private", M, R(DOMAIN, "studio", {}), True),
+    Case("mlf-notebook-idle-private", C, R("gcp:workbench/instance:Instance", "vision", {"gceSetup": {
+        "disablePublicIp": True, "metadata": {"idle-timeout-seconds": "3600"}}}), False, note="workbench"),
+    Case("mlf-notebook-idle-private", V, R("gcp:workbench/instance:Instance", "vision", {"gceSetup": {
+        "metadata": {"idle-timeout-seconds": "3600"}}}), True, note="workbench-public-ip"),
+    Case("mlf-notebook-idle-private", C, R("azure-native:machinelearningservices:Compute", "ci", {"properties": {
+        "computeType": "ComputeInstance", "properties": {"idleTimeBeforeShutdown": "PT60M", "enableNodePublicIp": False}}}),
+         False, note="compute-instance"),
+    Case("mlf-notebook-idle-private", V, R("azure-native:machinelearningservices:Compute", "ci", {"properties": {
+        "computeType": "ComputeInstance", "properties": {}}}), True, note="compute-instance-defaults"),
 ]
 
 

@@ -147,3 +147,15 @@ def test_alarms_of_a_hundred_endpoints_are_joined_each_to_its_own_endpoint() -> 
         fixture += [_alarm(f"ep{i}-physical", metric, j) for j, metric in enumerate(metrics)]
     assert rule_messages("mlf-endpoint-alarms", records(fixture)) == [
         "endpoint ep42 has no error alarm routed to a notification target"]
+
+
+@pytest.mark.parametrize(("stack", "drop"), [
+    ("prod", "aws:sagemaker/monitoringSchedule:MonitoringSchedule"),
+    ("azure-prod", "azure-native:machinelearningservices:Schedule"),
+])
+def test_an_example_prod_endpoint_without_its_drift_schedule_is_reported(stack: str, drop: str) -> None:
+    resources = stack_records(stack)
+    assert rule_messages("mlf-drift-monitoring", resources) == []
+    without = [r for r in resources if r.type != drop]
+    found = rule_messages("mlf-drift-monitoring", without)
+    assert found and all("captures requests" in m or "collects model inputs" in m for m in found), found
