@@ -12,7 +12,7 @@ names are written once. ``MLPlatform`` builds the components in the order their 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
 import pulumi
 
@@ -29,6 +29,7 @@ from mlfabric.components.spec import (
     TeamSpec,
     TrackingSpec,
     TrainingSpec,
+    image_repository,
 )
 
 if TYPE_CHECKING:
@@ -142,6 +143,25 @@ class RegistryOutputs(ConcernComponent[RegistrySpec]):
     registry_urls: pulumi.Output[dict[str, str]]
     # spec model name -> model registry id (model package group ARN, Vertex/Azure ML registry id)
     model_registry_ids: pulumi.Output[dict[str, str]]
+
+
+class ImageRegistry(Protocol):
+    """What resolving an image needs of the registry concern (its component, or a test's stand-in)."""
+
+    registry_urls: pulumi.Output[dict[str, str]]
+
+
+def image_url(image: str, registry: ImageRegistry | None) -> pulumi.Output[str]:
+    """An image as the spec gives it, as a pull address: a platform repository's name and tag or digest
+    (``scorer:1.4.2``) resolved against the registry's URLs; a full image URL as it is. The spec
+    refuses an image naming a repository the registry does not declare."""
+    repository = image_repository(image)
+    if repository is None:
+        return pulumi.Output.from_input(image)
+    if registry is None:
+        raise ValueError(f"image {image!r} names a platform repository but there is no registry")
+    suffix = image[len(repository):]
+    return registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
 
 
 class ClusterOutputs(ConcernComponent[TrainingSpec]):

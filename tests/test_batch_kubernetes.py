@@ -102,6 +102,9 @@ def _validate(tmp_path: Path, change: Any) -> subprocess.CompletedProcess[str]:
     (lambda job: job.update(input_prefix="scoring/"),
      "batch.jobs[0].input_prefix: must be under the team's prefix 'teams/vision/': its identity reads nothing "
      "else (got 'scoring/')"),
+    (lambda job: job.update(image="ghost:1.0.0"),
+     "batch.jobs[0].image: names no repository of registry.repositories and is not a full image URL (got "
+     "'ghost:1.0.0')"),
 ])
 def test_a_job_the_cluster_cannot_run_as_asked_is_refused(tmp_path: Path, change: Any, line: str) -> None:
     result = _validate(tmp_path, change)

@@ -38,7 +38,7 @@ SECTION_PATCHES: dict[str, dict[str, Any]] = {
 # What a refused row inside a list needs: the list, with one item the refused field is set on.
 LIST_PATCHES: dict[str, dict[str, Any]] = {
     "training.gpu_pools[]": {"training": {"gpu_pools": [{"name": "a100", "accelerator": "a100-80gb"}]}},
-    "batch.jobs[]": {"registry": {"models": ["speech-recognizer"]}, "batch": {"jobs": [
+    "batch.jobs[]": {"registry": {"models": ["speech-recognizer"], "repositories": ["scorer"]}, "batch": {"jobs": [
         {"name": "nightly", "model": "speech-recognizer", "image": "scorer:1.0.0", "input_prefix": "incoming/"}]}},
 }
 

@@ -41,6 +41,7 @@ INVALID: list[tuple[str, Any, list[str]]] = [
      ["batch.jobs[0].model: not declared in registry.models (got 'ghost'; declared: none)",
       "batch.jobs[0].team: not a team of teams (got 'nobody'; declared: none)",
       "batch.jobs[0].accelerator: 'tpu' is not offered on aws (offered: t4, a10g, l4, a100-40gb, a100-80gb, h100-80gb)",
+      "batch.jobs[0].image: names no repository of registry.repositories and is not a full image URL (got 'scorer:1')",
       # AWS runs batch jobs on the training cluster (components/kubernetes/batch_rules.py)
       "batch: batch jobs run on the training cluster: add a training section (got 1 job(s) and no training)"]),
     ("notebooks for an unknown team", with_(AWS, notebooks={"teams": ["vision"]}),

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final
 
 from mlfabric.components.capabilities import Capability, Evidence, budget_rows, everywhere
+from mlfabric.components.kubernetes.batch_rules import batch_capabilities
 from mlfabric.components.kubernetes.gpu_pool import GPU_POOL_LABEL
 
 if TYPE_CHECKING:
@@ -89,14 +90,6 @@ DOMAIN: Final = "aws:sagemaker/domain:Domain"
 USER_PROFILE: Final = "aws:sagemaker/userProfile:UserProfile"
 DATA_QUALITY: Final = "aws:sagemaker/dataQualityJobDefinition:DataQualityJobDefinition"
 _JUPYTER_IDLE: Final = "defaultUserSettings.jupyterLabAppSettings.appLifecycleManagement.idleSettings"
-# Batch scoring is not built on AWS yet (issue 17, part 3): the Kubernetes CronJob per job in the
-# team's namespace is designed but not declared, so a batch section is refused rather than ignored.
-_BATCH_REFUSAL: Final = ("batch scoring is not built on AWS yet: run the scoring image as a Kubernetes Job in the "
-                         "team's namespace with the kueue.x-k8s.io/queue-name label of its LocalQueue")
-_BATCH_EXAMPLES: Final[dict[str, Any]] = {
-    "name": "nightly", "model": "fraud-detector", "image": "scorer:1.4.2", "accelerator": "l4", "instances": 2,
-    "input_prefix": "scoring/", "schedule": "0 2 * * *", "team": "vision",
-}
 
 CAPABILITIES: Final[tuple[Capability, ...]] = (
     # --- identity and placement ------------------------------------------------------------------
@@ -384,30 +377,6 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence("aws:sagemaker/monitoringSchedule:MonitoringSchedule", "prod",
                         prop="monitoringScheduleConfig.scheduleConfig.scheduleExpression", equals="cron(0 * ? * * *)")),
     # --- batch: CronJobs on the training cluster (components/kubernetes/batch.py) ---
-    *(
-    Capability("batch.jobs[].name", "honoured", "a Kubernetes CronJob of that name in the team's namespace (suspended "
-               "without a schedule: `kubectl create job --from=cronjob/<name>` runs it)",
-               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="metadata.name", equals="nightly-scoring")),
-    Capability("batch.jobs[].model", "honoured", "the 'fraud-detector' environment variable of the scoring pods",
-               Evidence("kubernetes:batch/v1:CronJob", 'prod',
-                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[0].value", equals='fraud-detector')),
-    Capability("batch.jobs[].image", "honoured", "the scoring container's image, resolved against the platform "
-               "registry", Evidence("kubernetes:batch/v1:CronJob", 'prod',
-                                    prop="spec.jobTemplate.spec.template.spec.containers[0].image")),
-    Capability("batch.jobs[].accelerator", "honoured", "one nvidia.com/gpu per pod; Kueue places it on a pool of the "
-               "team's quota", Evidence("kubernetes:batch/v1:CronJob", 'prod',
-                                        prop="spec.jobTemplate.spec.template.spec.containers[0].resources.limits",
-                                        equals={"nvidia.com/gpu": "1"})),
-    Capability("batch.jobs[].instances", "honoured", "parallelism = completions of each Job (admitted all at once)",
-               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="spec.jobTemplate.spec.parallelism", equals=2)),
-    Capability("batch.jobs[].input_prefix", "honoured", "INPUT_URI of the pods: the datasets bucket's prefix (under "
-               "the team's prefix: the team identity reads nothing else)",
-               Evidence("kubernetes:batch/v1:CronJob", 'prod',
-                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[1].name", equals="INPUT_URI")),
-    Capability("batch.jobs[].schedule", "honoured", "the CronJob's schedule (UTC); omitted: suspended, on demand",
-               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="spec.schedule", equals="0 2 * * *")),
-    Capability("batch.jobs[].team", "honoured", "the namespace, LocalQueue label and ServiceAccount the Jobs run with",
-               Evidence("kubernetes:batch/v1:CronJob", 'prod', prop="metadata.namespace", equals="team-vision")),
-),
+    *batch_capabilities("prod", "fraud-detector"),
     *budget_rows(),
 )

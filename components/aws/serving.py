@@ -63,10 +63,10 @@ from mlfabric.components.aws.common import (
 )
 from mlfabric.components.aws.drift import declare_drift
 from mlfabric.components.aws.spec_rules import deployment_seconds, endpoint_instance
-from mlfabric.components.concerns import ServingOutputs
+from mlfabric.components.concerns import ServingOutputs, image_url
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.naming import original_name
-from mlfabric.components.spec import EndpointSpec, ServingSpec, image_repository
+from mlfabric.components.spec import EndpointSpec, ServingSpec
 
 # What an endpoint runs on when the spec names neither an instance type nor an accelerator.
 DEFAULT_CPU_INSTANCE: Final = "ml.m5.xlarge"
@@ -269,15 +269,6 @@ class AwsServing(ServingOutputs):
             opts=self._child,
         )
 
-    def _image_url(self, image: str) -> pulumi.Output[str]:
-        repository = image_repository(image)
-        if repository is None:
-            return pulumi.Output.from_input(image)
-        # The spec refuses an image naming a repository the registry does not declare.
-        assert self._ctx.registry is not None, f"image {image!r} names a platform repository but there is no registry"
-        suffix = image[len(repository):]
-        return self._ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
-
     # --- per endpoint -------------------------------------------------------------------------
 
     def _opts(self, resource_name: str) -> pulumi.ResourceOptions:
@@ -295,7 +286,7 @@ class AwsServing(ServingOutputs):
         # the endpoint's URL, its alarms and its execution role do not change.
         physical = endpoint_name(ctx.base_name, original_name(spec.name, spec.renamed_from))
         variants = _variants(spec)
-        images = {v.name: self._image_url(v.image) for v in variants}
+        images = {v.name: image_url(v.image, self._ctx.registry) for v in variants}
         capture = spec.data_capture_percent > 0
         role = self._execution_role(logical, physical, list(images.values()), capture)
         models = {

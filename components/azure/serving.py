@@ -66,9 +66,9 @@ from mlfabric.components.azure.common import (
 )
 from mlfabric.components.azure.drift import DriftTarget, drift_schedule
 from mlfabric.components.azure.prerequisites import prerequisites_of
-from mlfabric.components.concerns import ServingOutputs
+from mlfabric.components.concerns import ServingOutputs, image_url
 from mlfabric.components.context import PlatformContext
-from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
+from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec
 
 # What an endpoint runs on when the spec names neither an instance type nor an accelerator.
 DEFAULT_CPU_INSTANCE: Final = "Standard_DS3_v2"
@@ -172,13 +172,6 @@ class AzureServing(ServingOutputs):
             {k: e.properties.apply(lambda p: p.scoring_uri or "") for k, e in endpoints.items()}
         )
         self.register_contract()
-
-    def _image_url(self, image: str) -> pulumi.Output[str]:
-        repository = image_repository(image)
-        if repository is None:
-            return pulumi.Output.from_input(image)
-        suffix = image[len(repository):]
-        return self._registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
 
     # --- per endpoint -------------------------------------------------------------------------
 
@@ -317,7 +310,7 @@ class AzureServing(ServingOutputs):
             workspace_name=self._registry.ml_workspace_name,
             resource_group_name=self._group,
             properties=aml.EnvironmentVersionPropertiesArgs(
-                image=self._image_url(variant.image),
+                image=image_url(variant.image, self._registry),
                 os_type="Linux",
                 description=f"mlfabric {ctx.base_name}: {spec.name}/{variant.name} serving image {variant.image}",
                 inference_config=aml.InferenceContainerPropertiesArgs(

@@ -12,7 +12,6 @@ Refused on GCP (an error in staging and prod; in dev a warning where the field i
 - ``serving.endpoints[].data_capture_percent`` above 0: Cloud Run's request logs carry no payloads;
 - ``serving.endpoints[].monitoring.drift``: Cloud Run has no model monitoring, and pulumi-gcp declares
   no Vertex AI model-monitoring job (``vertex.AiEndpoint.modelDeploymentMonitoringJob`` is output only);
-- ``batch``: not built on GCP yet (the batch-scoring CronJobs on the training cluster are not written);
 - with ``network.existing_network_id``: an explicit ``cidr``, a non-default ``nat_gateways`` and
   ``private_endpoints`` (settings of a network and subnet the platform does not own).
 """
@@ -22,6 +21,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from mlfabric.components.capabilities import Capability, Evidence, budget_rows, everywhere
+from mlfabric.components.kubernetes.batch_rules import batch_capabilities
 
 if TYPE_CHECKING:
     from mlfabric.components.spec import PlatformSpec
@@ -127,10 +127,6 @@ _NO_DRIFT: Final = (
     "Cloud Run has no model monitoring, pulumi-gcp declares no Vertex AI model-monitoring job "
     "(vertex.AiEndpoint's modelDeploymentMonitoringJob is output only) and Cloud Run captures no payloads: drop "
     "monitoring.drift and compare logged payloads to the baseline in a scheduled job of your own"
-)
-_NO_BATCH: Final = (
-    "batch scoring is not built on gcp yet: omit batch and submit scoring as a Job in the team's namespace "
-    "(its LocalQueue label kueue.x-k8s.io/queue-name: <team>)"
 )
 
 _CLOUD_RUN_INSTEAD: Final = (
@@ -356,31 +352,7 @@ CAPABILITIES: Final[tuple[Capability, ...]] = (
                Evidence(WORKBENCH, PROD, prop="labels.mlfabric-notebook", equals="vision")),
     # --- batch ---
     # --- batch: CronJobs on the training cluster (components/kubernetes/batch.py) ---
-    *(
-    Capability("batch.jobs[].name", "honoured", "a Kubernetes CronJob of that name in the team's namespace (suspended "
-               "without a schedule: `kubectl create job --from=cronjob/<name>` runs it)",
-               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="metadata.name", equals="nightly-scoring")),
-    Capability("batch.jobs[].model", "honoured", "the 'detector' environment variable of the scoring pods",
-               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
-                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[0].value", equals='detector')),
-    Capability("batch.jobs[].image", "honoured", "the scoring container's image, resolved against the platform "
-               "registry", Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
-                                    prop="spec.jobTemplate.spec.template.spec.containers[0].image")),
-    Capability("batch.jobs[].accelerator", "honoured", "one nvidia.com/gpu per pod; Kueue places it on a pool of the "
-               "team's quota", Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
-                                        prop="spec.jobTemplate.spec.template.spec.containers[0].resources.limits",
-                                        equals={"nvidia.com/gpu": "1"})),
-    Capability("batch.jobs[].instances", "honoured", "parallelism = completions of each Job (admitted all at once)",
-               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="spec.jobTemplate.spec.parallelism", equals=2)),
-    Capability("batch.jobs[].input_prefix", "honoured", "INPUT_URI of the pods: the datasets bucket's prefix (under "
-               "the team's prefix: the team identity reads nothing else)",
-               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod',
-                        prop="spec.jobTemplate.spec.template.spec.containers[0].env[1].name", equals="INPUT_URI")),
-    Capability("batch.jobs[].schedule", "honoured", "the CronJob's schedule (UTC); omitted: suspended, on demand",
-               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="spec.schedule", equals="0 2 * * *")),
-    Capability("batch.jobs[].team", "honoured", "the namespace, LocalQueue label and ServiceAccount the Jobs run with",
-               Evidence("kubernetes:batch/v1:CronJob", 'gcp-prod', prop="metadata.namespace", equals="team-vision")),
-),
+    *batch_capabilities("gcp-prod", "detector"),
     # --- monitoring ---
     Capability("monitoring.notify", "honoured", "a notification channel per target (email, webhook)",
                Evidence(CHANNEL, DEV, prop="type", equals="email")),

@@ -53,7 +53,7 @@ import pulumi
 import pulumi_gcp as gcp
 
 from mlfabric.components import catalog, naming
-from mlfabric.components.concerns import ServingOutputs
+from mlfabric.components.concerns import ServingOutputs, image_url
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.gcp.alerts import (
     RUN_LATENCIES,
@@ -66,7 +66,7 @@ from mlfabric.components.gcp.alerts import (
 )
 from mlfabric.components.gcp.common import account_id, agent_key_user, dict_output, enable_apis, services_prefix
 from mlfabric.components.gcp.machines import machine_type
-from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec, image_repository
+from mlfabric.components.spec import EndpointSpec, MonitoringSpec, ServingSpec
 
 RUN_API: Final = "run.googleapis.com"
 # What an endpoint runs on when the spec names neither an instance nor an accelerator.
@@ -160,15 +160,6 @@ class GcpServing(ServingOutputs):
             self._after.append(agent_key_user(name, "serving", RUN_API, self._key, ctx, self, apis[RUN_API]))
         return {e.name: self._endpoint(e) for e in self._spec.endpoints}
 
-    def _image_url(self, image: str) -> pulumi.Output[str]:
-        repository = image_repository(image)
-        if repository is None:
-            return pulumi.Output.from_input(image)
-        # The spec refuses an image naming a repository registry.repositories does not declare.
-        assert self._ctx.registry is not None, image
-        suffix = image[len(repository):]
-        return self._ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
-
     def _revision(self, service: str, image: str, endpoint: EndpointSpec) -> str:
         """A revision name that changes whenever anything the revision runs changes (names are unique)."""
         settings = {"image": image, "shape": dataclasses.asdict(shape(endpoint)),
@@ -250,7 +241,7 @@ class GcpServing(ServingOutputs):
             gpu_zonal_redundancy_disabled=(self._ctx.environment != "prod") if size.gpu is not None else None,
             containers=[
                 gcp.cloudrunv2.ServiceTemplateContainerArgs(
-                    image=self._image_url(image),
+                    image=image_url(image, self._ctx.registry),
                     ports=gcp.cloudrunv2.ServiceTemplateContainerPortsArgs(container_port=CONTAINER_PORT),
                     resources=gcp.cloudrunv2.ServiceTemplateContainerResourcesArgs(
                         limits=limits,

@@ -23,12 +23,12 @@ from typing import Final
 import pulumi
 import pulumi_kubernetes as k8s
 
-from mlfabric.components.concerns import BatchOutputs
+from mlfabric.components.concerns import BatchOutputs, image_url
 from mlfabric.components.context import PlatformContext
 from mlfabric.components.kubernetes.device_plugin import MANAGED_BY, kubernetes_provider
 from mlfabric.components.kubernetes.gpu_pool import GPU_RESOURCE
 from mlfabric.components.kubernetes.queueing import TEAM_LABEL
-from mlfabric.components.spec import BatchJobSpec, BatchSpec, TeamSpec, image_repository
+from mlfabric.components.spec import BatchJobSpec, BatchSpec, TeamSpec
 
 QUEUE_LABEL: Final = "kueue.x-k8s.io/queue-name"
 # A schedule that never fires (30 February) for on-demand jobs: a CronJob needs one, and it stays suspended.
@@ -83,13 +83,6 @@ class KubernetesBatch(BatchOutputs):
         self.batch_jobs = pulumi.Output.all(**described) if described else pulumi.Output.from_input({})
         self.register_contract()
 
-    def _image(self, image: str, ctx: PlatformContext) -> pulumi.Output[str]:
-        repository = image_repository(image)
-        if repository is None or ctx.registry is None:
-            return pulumi.Output.from_input(image)
-        suffix = image[len(repository):]
-        return ctx.registry.registry_urls.apply(lambda urls: urls[repository] + suffix)
-
     def _cron_job(self, name: str, job: BatchJobSpec, team: TeamSpec, ctx: PlatformContext,
                   opts: pulumi.ResourceOptions) -> k8s.batch.v1.CronJob:
         assert ctx.storage is not None
@@ -105,7 +98,7 @@ class KubernetesBatch(BatchOutputs):
         limits = {GPU_RESOURCE: "1"} if job.accelerator is not None else None
         container = k8s.core.v1.ContainerArgs(
             name="score",
-            image=self._image(job.image, ctx),
+            image=image_url(job.image, ctx.registry),
             env=env,
             resources=k8s.core.v1.ResourceRequirementsArgs(limits=limits, requests=limits),
             security_context=k8s.core.v1.SecurityContextArgs(

@@ -1,8 +1,11 @@
-"""What batch scoring on the training cluster needs from the spec (checked by the clouds whose kit
-runs batch as CronJobs, ``components/kubernetes/batch.py``). Imports no SDK: validate runs it."""
+"""What batch scoring on the training cluster needs from the spec, and what it honours (the capability
+rows), for the clouds whose kit runs batch as CronJobs (``components/kubernetes/batch.py``). Imports no
+SDK: validate runs it."""
 
 from __future__ import annotations
 
+from mlfabric.components.capabilities import Capability, Evidence
+from mlfabric.components.kubernetes.gpu_pool import GPU_RESOURCE
 from mlfabric.components.spec import PlatformSpec, Problems
 
 
@@ -36,3 +39,33 @@ def batch_problems(spec: PlatformSpec) -> Problems:
             problems.append(((*where, "team"), f"team {job.team!r} has no gpu_quota: its queue admits no job "
                              f"(got {job.team!r})"))
     return problems
+
+
+CRON_JOB = "kubernetes:batch/v1:CronJob"
+
+
+def batch_capabilities(stack: str, model: str) -> tuple[Capability, ...]:
+    """The capability rows of ``batch.jobs[]`` where the cloud runs batch as CronJobs, with their evidence
+    in the example ``stack`` (whose job ``nightly-scoring`` of team vision scores with ``model``)."""
+    pod = "spec.jobTemplate.spec.template.spec.containers[0]"
+    return (
+        Capability("batch.jobs[].name", "honoured", "a Kubernetes CronJob of that name in the team's namespace "
+                   "(suspended without a schedule: `kubectl create job --from=cronjob/<name>` runs it)",
+                   Evidence(CRON_JOB, stack, prop="metadata.name", equals="nightly-scoring")),
+        Capability("batch.jobs[].model", "honoured", "the MODEL environment variable of the scoring pods",
+                   Evidence(CRON_JOB, stack, prop=f"{pod}.env[0].value", equals=model)),
+        Capability("batch.jobs[].image", "honoured", "the scoring container's image, resolved against the "
+                   "platform registry", Evidence(CRON_JOB, stack, prop=f"{pod}.image")),
+        Capability("batch.jobs[].accelerator", "honoured", f"one {GPU_RESOURCE} per pod; Kueue places it on a "
+                   "pool of the team's quota",
+                   Evidence(CRON_JOB, stack, prop=f"{pod}.resources.limits", equals={GPU_RESOURCE: "1"})),
+        Capability("batch.jobs[].instances", "honoured", "parallelism = completions of each Job (admitted all at "
+                   "once)", Evidence(CRON_JOB, stack, prop="spec.jobTemplate.spec.parallelism", equals=2)),
+        Capability("batch.jobs[].input_prefix", "honoured", "INPUT_URI of the pods: the datasets bucket's prefix "
+                   "(under the team's prefix: the team identity reads nothing else)",
+                   Evidence(CRON_JOB, stack, prop=f"{pod}.env[1].name", equals="INPUT_URI")),
+        Capability("batch.jobs[].schedule", "honoured", "the CronJob's schedule (UTC); omitted: suspended, on "
+                   "demand", Evidence(CRON_JOB, stack, prop="spec.schedule", equals="0 2 * * *")),
+        Capability("batch.jobs[].team", "honoured", "the namespace, LocalQueue label and ServiceAccount the Jobs "
+                   "run with", Evidence(CRON_JOB, stack, prop="metadata.namespace", equals="team-vision")),
+    )

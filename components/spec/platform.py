@@ -32,7 +32,7 @@ from mlfabric.components.spec.network import NetworkSpec
 from mlfabric.components.spec.options import AwsOptions, AzureOptions, GcpOptions
 from mlfabric.components.spec.rbac import BUILT_IN_PERSONAS, RbacSpec
 from mlfabric.components.spec.registry import RegistrySpec
-from mlfabric.components.spec.serving import ServingSpec
+from mlfabric.components.spec.serving import EndpointSpec, ServingSpec
 from mlfabric.components.spec.storage import StorageSpec
 from mlfabric.components.spec.teams import TeamSpec, team_members
 from mlfabric.components.spec.training import GpuPoolSpec, TrainingSpec
@@ -190,7 +190,7 @@ class PlatformSpec(SpecModel):
                                  f"(offered: {', '.join(catalog.accelerators_offered(self.cloud))})"))
             problem = image_reference_problem(job.image, self.environment == "prod",
                                               self.registry is not None and self.registry.immutable_tags)
-            if problem:
+            if problem or (problem := self._unknown_repository(job.image)):
                 problems.append(((*where, "image"), problem))
         for index, endpoint in enumerate(self.serving.endpoints if self.serving else []):
             if endpoint.monitoring.drift is not None and endpoint.data_capture_percent == 0:
@@ -204,9 +204,7 @@ class PlatformSpec(SpecModel):
         immutable = self.registry is not None and self.registry.immutable_tags
         problems: Problems = []
         for index, endpoint in enumerate(self.serving.endpoints):
-            images = [("image", endpoint.image)]
-            images += [(f"traffic.{k}.image", v.image) for k, v in
-                       (("challenger", endpoint.traffic.challenger), ("shadow", endpoint.traffic.shadow)) if v]
+            images = endpoint_images(endpoint)
             for field, image in images:
                 problem = image_reference_problem(image, self.environment == "prod", immutable)
                 if problem:
@@ -254,7 +252,6 @@ class PlatformSpec(SpecModel):
             return []
         problems: list[tuple[tuple[str | int, ...], str]] = []
         models = self.registry.models if self.registry else []
-        repositories = self.registry.repositories if self.registry else []
         for index, endpoint in enumerate(self.serving.endpoints):
             where: tuple[str | int, ...] = ("serving", "endpoints", index)
             if endpoint.model not in models:
@@ -265,20 +262,31 @@ class PlatformSpec(SpecModel):
                     catalog.gpu_shape(self.cloud, endpoint.accelerator)
                 except catalog.CatalogError as error:
                     problems.append(((*where, "accelerator"), str(error)))
-            images = [("image", endpoint.image)]
-            images += [(f"traffic.{k}.image", v.image) for k, v in
-                       (("challenger", endpoint.traffic.challenger), ("shadow", endpoint.traffic.shadow)) if v]
-            for field, image in images:
-                repository = image_repository(image)
-                if repository is not None and repository not in repositories:
-                    problems.append(((*where, *field.split(".")), "names no repository of registry.repositories "
-                                     f"and is not a full image URL (got {image!r})"))
+            images = endpoint_images(endpoint)
+            problems += [((*where, *field.split(".")), problem) for field, image in images
+                         if (problem := self._unknown_repository(image))]
         return problems
+
+    def _unknown_repository(self, image: str) -> str | None:
+        """Why an image names no declared platform repository (a full image URL needs none), or None."""
+        repository = image_repository(image)
+        repositories = self.registry.repositories if self.registry else []
+        if repository is not None and repository not in repositories:
+            return f"names no repository of registry.repositories and is not a full image URL (got {image!r})"
+        return None
 
     @property
     def base_name(self) -> str:
         """Prefix of every logical and physical name: ``<name>-<environment>``."""
         return f"{self.name}-{self.environment}"
+
+
+def endpoint_images(endpoint: EndpointSpec) -> list[tuple[str, str]]:
+    """(field path under the endpoint, image) of every image an endpoint runs: main, challenger, shadow."""
+    images = [("image", endpoint.image)]
+    images += [(f"traffic.{k}.image", v.image) for k, v in
+               (("challenger", endpoint.traffic.challenger), ("shadow", endpoint.traffic.shadow)) if v]
+    return images
 
 
 def _offered(cloud: Cloud, pool: GpuPoolSpec) -> bool:
