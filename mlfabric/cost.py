@@ -190,9 +190,9 @@ def team_ceilings(plan: PlanView, pools: Sequence[NodePool]) -> list[TeamCeiling
     cloud, region = plan.spec.cloud, plan.spec.region
     gpu_pools = {p.name: p for p in pools if p.gpu}
     found = []
-    for queue in plan.custom_resources:
-        if not (queue.type.startswith(KUEUE_GROUP) and queue.type.endswith(":ClusterQueue")):
-            continue
+    queues = [r for r in plan.custom_resources if r.type.startswith(KUEUE_GROUP) and r.type.endswith(":ClusterQueue")]
+    # by name: teams' queues register concurrently, and an estimate must read the same every time
+    for queue in sorted(queues, key=lambda r: r.name):
         team = str((queue.inputs.get("metadata") or {}).get("name") or queue.name)
         for group in (queue.inputs.get("spec") or {}).get("resourceGroups") or []:
             for flavor in group.get("flavors") or []:

@@ -335,4 +335,4 @@ def test_each_team_s_gpu_ceiling_is_its_quota_plus_what_it_may_borrow_priced_per
     pools = sum(i.full_usd for i in result.items if i.gpu)
     assert result.full_gpu_usd == pools
     assert any(n.startswith("team vision: up to a100 24 (16 guaranteed), l4 8 (4 guaranteed) GPUs") for n in result.notes)
-    assert json.loads(json.dumps(result.to_json()))["team_ceilings"][0]["team"] == "vision"
+    assert json.loads(json.dumps(result.to_json()))["team_ceilings"][0]["team"] == "fraud"  # queues by name

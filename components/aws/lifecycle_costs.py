@@ -59,10 +59,11 @@ def items(plan: PlanView) -> list[LineItem]:
     instance = _studio_instance(plan)
     found += [
         _item(plan, r, f"Studio JupyterLab {r.name} ({instance})", "instance", 0.0, 1.0, f"sagemaker-studio-{instance}")
-        for r in plan.of_type(USER_PROFILE)
+        # by name: profiles register concurrently, and an estimate must read the same every time
+        for r in sorted(plan.of_type(USER_PROFILE), key=lambda r: r.name)
     ]
     definitions = {str(r.inputs.get("name")): r.inputs for r in plan.of_type(DATA_QUALITY)}
-    for record in plan.of_type(SCHEDULE):
+    for record in sorted(plan.of_type(SCHEDULE), key=lambda r: r.name):
         config = record.inputs.get("monitoringScheduleConfig") or {}
         definition = definitions.get(str(config.get("monitoringJobDefinitionName"))) or {}
         cluster = (definition.get("jobResources") or {}).get("clusterConfig") or {}
